@@ -183,6 +183,21 @@ public class GemmTests
     }
 
     [Fact]
+    public void ReferenceGemm_HandComputedCase()
+    {
+        // A = [[1, 2], [3, 4]] (lda 3, gap ignored), W = [[1, 0], [0, 1], [1, -1]] (3 × 2), bias = [10, 20, 30]:
+        // C = [[1+10, 2+20, -1+30], [3+10, 4+20, -1+30]].
+        float[] a = [1, 2, float.NaN, 3, 4];
+        float[] w = [1, 0, 0, 1, 1, -1];
+        double[] c = ReferenceGemm.Multiply(a, 3, 2, w, 3, 2, null, [10, 20, 30], out double[] magnitude);
+        Assert.Equal([11.0, 22.0, 29.0, 13.0, 24.0, 29.0], c);
+        Assert.Equal([11.0, 22.0, 33.0, 13.0, 24.0, 37.0], magnitude);
+
+        double[] accumulated = ReferenceGemm.Multiply(a, 3, 2, w, 3, 2, [1, 1, 1, 1, 1, 1], [10, 20, 30], out _);
+        Assert.Equal([2.0, 3.0, 0.0, 4.0, 5.0, 0.0], accumulated);
+    }
+
+    [Fact]
     public void PublicOverloads_UseBestPath()
     {
         var rng = new Random(17);
