@@ -8,10 +8,12 @@ namespace Recurrent.Kernels;
 // Lane layout. A panel row (32 packed W floats for one kk) is two zmm registers: w0 = columns 0..15, w1 = 16..31 of
 // the panel. The micro-kernel keeps an MR × 32 tile of C as 2·MR accumulators (row i: c{i}a = columns 0..15,
 // c{i}b = 16..31). Per kk it loads w0, w1 once and, for each row, broadcasts A[i, kk] from the packed micro-panel and
-// does two FMAs. MR = 12: 24 accumulators + 2 W vectors + 1 broadcast = 27 of the 32 zmm registers (MR 8, 12 and 14
-// were measured, see the report). Row tails (< MR rows) use the same generic kernel instantiated for fewer rows
-// (TRows is a compile-time constant, so the JIT drops the unused accumulators); column tails are handled by the
-// caller with a 32-wide scratch tile, and the zero padding of the last panel makes the extra columns harmless.
+// does two FMAs. MR = 12: 24 accumulators + 2 W vectors + 1 broadcast = 27 of the 32 zmm registers. (MR 8, 12
+// and 14 measured within noise of each other on Zen 4, whose FMA units saturate with 8 chains; 12 keeps the W
+// loads per FMA low for cores with two 512-bit FMA ports.) Row tails (< MR rows) use the same generic kernel
+// instantiated for fewer rows (TRows is a compile-time constant, so the JIT drops the unused accumulators); column
+// tails are handled by the caller with a 32-wide scratch tile, and the zero padding of the last panel makes the
+// extra columns harmless.
 //
 // Row kernel (m ≤ 2): 4 consecutive panels at once with unpacked A, 8 accumulators per row (16 for m = 2), so even
 // batch 1 has 8 independent FMA chains while W streams through at 512 bytes per kk from 4 sequential streams.
