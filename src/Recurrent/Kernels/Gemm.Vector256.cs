@@ -1,0 +1,259 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Recurrent.Kernels;
+
+// Vector256 path of Gemm.
+// Lane layout. A panel row (32 packed W floats for one kk) is four ymm registers w0..w3 (columns 0–7, 8–15,
+// 16–23, 24–31). The micro-kernel keeps an MR × 32 tile of C as 4·MR accumulators (row i: c{i}a..c{i}d).
+// MR = 3: 12 accumulators + 1 broadcast leave 3 of AVX2's 16 ymm registers for W (the JIT folds the remaining W
+// loads into the FMAs as memory operands); with AVX-512 (32 registers) everything is in registers. Row tails use
+// the same generic kernel for fewer rows; column tails go through a 32-wide scratch tile in the caller (the last
+// panel's zero padding keeps the extra columns finite).
+//
+// Row kernel (m = 1): 2 panels at once, 8 independent accumulator chains.
+//
+// Exactness. Each accumulator lane is one C element: bias / 0 / C, then one fused multiply-add per kk in increasing
+// order — the scalar definition with one rounding per step, identical in tile and row kernel. Works (emulated) when
+// Vector256 is not accelerated. No bounds checks: Gemm.Run validated the spans.
+internal static partial class Gemm
+{
+    /// <summary>MR of the Vector256 path.</summary>
+    internal const int Vector256RowBlock = 3;
+
+    private readonly struct Vector256Kernel : IGemmKernel
+    {
+        public static int RowBlock => Vector256RowBlock;
+
+        public static int RowKernelMaxRows => 1;
+
+        public static int RowKernelPanels => 2;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
+        {
+            AssertRows(rows, Vector256RowBlock);
+            switch (rows)
+            {
+                case 1:
+                    Tile256<R1>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 2:
+                    Tile256<R2>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 3:
+                    Tile256<R3>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 4:
+                    Tile256<R4>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                default:
+                    throw new UnreachableException();
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void RowTile(int rows, ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
+        {
+            AssertRows(rows, 1);
+            switch (rows)
+            {
+                case 1:
+                    RowTile256<R1>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
+                    break;
+                default:
+                    throw new UnreachableException();
+            }
+        }
+    }
+
+    /// <summary>Vector256 micro-kernel: a TRows × 32 tile of C in TRows × 4 accumulators (c{row}{vector}).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile256<TRows>(ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
+        where TRows : struct, IRowCount
+    {
+        Vector256<float> c0a = default, c0b = default, c0c = default, c0d = default;
+        Vector256<float> c1a = default, c1b = default, c1c = default, c1d = default;
+        Vector256<float> c2a = default, c2b = default, c2c = default, c2d = default;
+        Vector256<float> c3a = default, c3b = default, c3c = default, c3d = default;
+
+        // Initial tile: bias row (srcStride 0), zeros, or C.
+        if (TRows.Value > 0)
+        {
+            ref float s = ref src;
+            c0a = Vector256.LoadUnsafe(ref s);
+            c0b = Vector256.LoadUnsafe(ref s, 8);
+            c0c = Vector256.LoadUnsafe(ref s, 16);
+            c0d = Vector256.LoadUnsafe(ref s, 24);
+        }
+
+        if (TRows.Value > 1)
+        {
+            ref float s = ref Unsafe.Add(ref src, srcStride);
+            c1a = Vector256.LoadUnsafe(ref s);
+            c1b = Vector256.LoadUnsafe(ref s, 8);
+            c1c = Vector256.LoadUnsafe(ref s, 16);
+            c1d = Vector256.LoadUnsafe(ref s, 24);
+        }
+
+        if (TRows.Value > 2)
+        {
+            ref float s = ref Unsafe.Add(ref src, 2 * srcStride);
+            c2a = Vector256.LoadUnsafe(ref s);
+            c2b = Vector256.LoadUnsafe(ref s, 8);
+            c2c = Vector256.LoadUnsafe(ref s, 16);
+            c2d = Vector256.LoadUnsafe(ref s, 24);
+        }
+
+        if (TRows.Value > 3)
+        {
+            ref float s = ref Unsafe.Add(ref src, 3 * srcStride);
+            c3a = Vector256.LoadUnsafe(ref s);
+            c3b = Vector256.LoadUnsafe(ref s, 8);
+            c3c = Vector256.LoadUnsafe(ref s, 16);
+            c3d = Vector256.LoadUnsafe(ref s, 24);
+        }
+
+        for (int kk = 0; kk < kc; kk++)
+        {
+            Vector256<float> w0 = Vector256.LoadUnsafe(ref panel);
+            Vector256<float> w1 = Vector256.LoadUnsafe(ref panel, 8);
+            Vector256<float> w2 = Vector256.LoadUnsafe(ref panel, 16);
+            Vector256<float> w3 = Vector256.LoadUnsafe(ref panel, 24);
+            Vector256<float> b = Vector256.Create(packedA);
+            c0a = Vector256.FusedMultiplyAdd(b, w0, c0a);
+            c0b = Vector256.FusedMultiplyAdd(b, w1, c0b);
+            c0c = Vector256.FusedMultiplyAdd(b, w2, c0c);
+            c0d = Vector256.FusedMultiplyAdd(b, w3, c0d);
+            if (TRows.Value > 1)
+            {
+                b = Vector256.Create(Unsafe.Add(ref packedA, 1));
+                c1a = Vector256.FusedMultiplyAdd(b, w0, c1a);
+                c1b = Vector256.FusedMultiplyAdd(b, w1, c1b);
+                c1c = Vector256.FusedMultiplyAdd(b, w2, c1c);
+                c1d = Vector256.FusedMultiplyAdd(b, w3, c1d);
+            }
+
+            if (TRows.Value > 2)
+            {
+                b = Vector256.Create(Unsafe.Add(ref packedA, 2));
+                c2a = Vector256.FusedMultiplyAdd(b, w0, c2a);
+                c2b = Vector256.FusedMultiplyAdd(b, w1, c2b);
+                c2c = Vector256.FusedMultiplyAdd(b, w2, c2c);
+                c2d = Vector256.FusedMultiplyAdd(b, w3, c2d);
+            }
+
+            if (TRows.Value > 3)
+            {
+                b = Vector256.Create(Unsafe.Add(ref packedA, 3));
+                c3a = Vector256.FusedMultiplyAdd(b, w0, c3a);
+                c3b = Vector256.FusedMultiplyAdd(b, w1, c3b);
+                c3c = Vector256.FusedMultiplyAdd(b, w2, c3c);
+                c3d = Vector256.FusedMultiplyAdd(b, w3, c3d);
+            }
+
+            packedA = ref Unsafe.Add(ref packedA, Vector256RowBlock);
+            panel = ref Unsafe.Add(ref panel, PackedMatrix.PanelWidth);
+        }
+
+        if (TRows.Value > 0)
+        {
+            ref float d = ref dst;
+            c0a.StoreUnsafe(ref d);
+            c0b.StoreUnsafe(ref d, 8);
+            c0c.StoreUnsafe(ref d, 16);
+            c0d.StoreUnsafe(ref d, 24);
+        }
+
+        if (TRows.Value > 1)
+        {
+            ref float d = ref Unsafe.Add(ref dst, ldc);
+            c1a.StoreUnsafe(ref d);
+            c1b.StoreUnsafe(ref d, 8);
+            c1c.StoreUnsafe(ref d, 16);
+            c1d.StoreUnsafe(ref d, 24);
+        }
+
+        if (TRows.Value > 2)
+        {
+            ref float d = ref Unsafe.Add(ref dst, 2 * ldc);
+            c2a.StoreUnsafe(ref d);
+            c2b.StoreUnsafe(ref d, 8);
+            c2c.StoreUnsafe(ref d, 16);
+            c2d.StoreUnsafe(ref d, 24);
+        }
+
+        if (TRows.Value > 3)
+        {
+            ref float d = ref Unsafe.Add(ref dst, 3 * ldc);
+            c3a.StoreUnsafe(ref d);
+            c3b.StoreUnsafe(ref d, 8);
+            c3c.StoreUnsafe(ref d, 16);
+            c3d.StoreUnsafe(ref d, 24);
+        }
+    }
+
+    /// <summary>Vector256 row kernel: TRows rows × 2 panels, unpacked A, whole k; accumulators r{row}p{panel}{vector}.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowTile256<TRows>(ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
+        where TRows : struct, IRowCount
+    {
+        Vector256<float> r0p0a = default, r0p0b = default, r0p0c = default, r0p0d = default;
+        Vector256<float> r0p1a = default, r0p1b = default, r0p1c = default, r0p1d = default;
+
+        ref float w1 = ref Unsafe.Add(ref panel, panelStride);
+        ref float a0 = ref a;
+
+        if (TRows.Value > 0)
+        {
+            ref float s = ref src;
+            r0p0a = Vector256.LoadUnsafe(ref s);
+            r0p0b = Vector256.LoadUnsafe(ref s, 8);
+            r0p0c = Vector256.LoadUnsafe(ref s, 16);
+            r0p0d = Vector256.LoadUnsafe(ref s, 24);
+            r0p1a = Vector256.LoadUnsafe(ref s, 32);
+            r0p1b = Vector256.LoadUnsafe(ref s, 40);
+            r0p1c = Vector256.LoadUnsafe(ref s, 48);
+            r0p1d = Vector256.LoadUnsafe(ref s, 56);
+        }
+
+        nuint offset = 0;
+        for (int kk = 0; kk < k; kk++)
+        {
+            Vector256<float> b0 = Vector256.Create(Unsafe.Add(ref a0, kk));
+            Vector256<float> w0a = Vector256.LoadUnsafe(ref panel, offset);
+            Vector256<float> w0b = Vector256.LoadUnsafe(ref panel, offset + 8);
+            Vector256<float> w0c = Vector256.LoadUnsafe(ref panel, offset + 16);
+            Vector256<float> w0d = Vector256.LoadUnsafe(ref panel, offset + 24);
+            r0p0a = Vector256.FusedMultiplyAdd(b0, w0a, r0p0a);
+            r0p0b = Vector256.FusedMultiplyAdd(b0, w0b, r0p0b);
+            r0p0c = Vector256.FusedMultiplyAdd(b0, w0c, r0p0c);
+            r0p0d = Vector256.FusedMultiplyAdd(b0, w0d, r0p0d);
+
+            Vector256<float> w1a = Vector256.LoadUnsafe(ref w1, offset);
+            Vector256<float> w1b = Vector256.LoadUnsafe(ref w1, offset + 8);
+            Vector256<float> w1c = Vector256.LoadUnsafe(ref w1, offset + 16);
+            Vector256<float> w1d = Vector256.LoadUnsafe(ref w1, offset + 24);
+            r0p1a = Vector256.FusedMultiplyAdd(b0, w1a, r0p1a);
+            r0p1b = Vector256.FusedMultiplyAdd(b0, w1b, r0p1b);
+            r0p1c = Vector256.FusedMultiplyAdd(b0, w1c, r0p1c);
+            r0p1d = Vector256.FusedMultiplyAdd(b0, w1d, r0p1d);
+
+            offset += PackedMatrix.PanelWidth;
+        }
+
+        if (TRows.Value > 0)
+        {
+            ref float d = ref dst;
+            r0p0a.StoreUnsafe(ref d);
+            r0p0b.StoreUnsafe(ref d, 8);
+            r0p0c.StoreUnsafe(ref d, 16);
+            r0p0d.StoreUnsafe(ref d, 24);
+            r0p1a.StoreUnsafe(ref d, 32);
+            r0p1b.StoreUnsafe(ref d, 40);
+            r0p1c.StoreUnsafe(ref d, 48);
+            r0p1d.StoreUnsafe(ref d, 56);
+        }
+    }
+}

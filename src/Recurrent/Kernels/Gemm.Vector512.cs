@@ -1,0 +1,552 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Recurrent.Kernels;
+
+// Vector512 path of Gemm.
+// Lane layout. A panel row (32 packed W floats for one kk) is two zmm registers: w0 = columns 0..15, w1 = 16..31 of
+// the panel. The micro-kernel keeps an MR × 32 tile of C as 2·MR accumulators (row i: c{i}a = columns 0..15,
+// c{i}b = 16..31). Per kk it loads w0, w1 once and, for each row, broadcasts A[i, kk] from the packed micro-panel and
+// does two FMAs. MR = 12: 24 accumulators + 2 W vectors + 1 broadcast = 27 of the 32 zmm registers. (MR 8, 12
+// and 14 measured within noise of each other on Zen 4, whose FMA units saturate with 8 chains; 12 keeps the W
+// loads per FMA low for cores with two 512-bit FMA ports.) Row tails (< MR rows) use the same generic kernel
+// instantiated for fewer rows (TRows is a compile-time constant, so the JIT drops the unused accumulators); column
+// tails are handled by the caller with a 32-wide scratch tile, and the zero padding of the last panel makes the
+// extra columns harmless.
+//
+// Row kernel (m ≤ 2): 4 consecutive panels at once with unpacked A, 8 accumulators per row (16 for m = 2), so even
+// batch 1 has 8 independent FMA chains while W streams through at 512 bytes per kk from 4 sequential streams.
+//
+// Exactness. Each accumulator lane is one C element; it starts from its bias / 0 / C value and receives, in
+// increasing kk, one fused multiply-add FMA(A[i,kk], W[j,kk], acc) per step — the scalar definition evaluated
+// left to right with one rounding per step (and the same chain in the tile and the row kernel). If Vector512 is not
+// hardware-accelerated the runtime emulates these operations element-wise with the same results, so tests run this
+// path on any machine. There are no bounds checks: the caller (Gemm.Run) validated the spans, and every access
+// stays within the rows × kc / rows × 32 ranges it describes.
+internal static partial class Gemm
+{
+    /// <summary>MR of the Vector512 path.</summary>
+    internal const int Vector512RowBlock = 12;
+
+    private readonly struct Vector512Kernel : IGemmKernel
+    {
+        public static int RowBlock => Vector512RowBlock;
+
+        public static int RowKernelMaxRows => 2;
+
+        public static int RowKernelPanels => 4;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
+        {
+            AssertRows(rows, Vector512RowBlock);
+            switch (rows)
+            {
+                case 1:
+                    Tile512<R1>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 2:
+                    Tile512<R2>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 3:
+                    Tile512<R3>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 4:
+                    Tile512<R4>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 5:
+                    Tile512<R5>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 6:
+                    Tile512<R6>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 7:
+                    Tile512<R7>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 8:
+                    Tile512<R8>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 9:
+                    Tile512<R9>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 10:
+                    Tile512<R10>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 11:
+                    Tile512<R11>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 12:
+                    Tile512<R12>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 13:
+                    Tile512<R13>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 14:
+                    Tile512<R14>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    break;
+                default:
+                    throw new UnreachableException();
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void RowTile(int rows, ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
+        {
+            AssertRows(rows, 2);
+            switch (rows)
+            {
+                case 1:
+                    RowTile512<R1>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 2:
+                    RowTile512<R2>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
+                    break;
+                default:
+                    throw new UnreachableException();
+            }
+        }
+    }
+
+    /// <summary>Vector512 micro-kernel: a TRows × 32 tile of C in TRows × 2 accumulators (c{row}{vector}).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile512<TRows>(ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
+        where TRows : struct, IRowCount
+    {
+        Vector512<float> c0a = default, c0b = default;
+        Vector512<float> c1a = default, c1b = default;
+        Vector512<float> c2a = default, c2b = default;
+        Vector512<float> c3a = default, c3b = default;
+        Vector512<float> c4a = default, c4b = default;
+        Vector512<float> c5a = default, c5b = default;
+        Vector512<float> c6a = default, c6b = default;
+        Vector512<float> c7a = default, c7b = default;
+        Vector512<float> c8a = default, c8b = default;
+        Vector512<float> c9a = default, c9b = default;
+        Vector512<float> c10a = default, c10b = default;
+        Vector512<float> c11a = default, c11b = default;
+        Vector512<float> c12a = default, c12b = default;
+        Vector512<float> c13a = default, c13b = default;
+
+        // Initial tile: bias row (srcStride 0), zeros, or C.
+        if (TRows.Value > 0)
+        {
+            ref float s = ref src;
+            c0a = Vector512.LoadUnsafe(ref s);
+            c0b = Vector512.LoadUnsafe(ref s, 16);
+        }
+
+        if (TRows.Value > 1)
+        {
+            ref float s = ref Unsafe.Add(ref src, srcStride);
+            c1a = Vector512.LoadUnsafe(ref s);
+            c1b = Vector512.LoadUnsafe(ref s, 16);
+        }
+
+        if (TRows.Value > 2)
+        {
+            ref float s = ref Unsafe.Add(ref src, 2 * srcStride);
+            c2a = Vector512.LoadUnsafe(ref s);
+            c2b = Vector512.LoadUnsafe(ref s, 16);
+        }
+
+        if (TRows.Value > 3)
+        {
+            ref float s = ref Unsafe.Add(ref src, 3 * srcStride);
+            c3a = Vector512.LoadUnsafe(ref s);
+            c3b = Vector512.LoadUnsafe(ref s, 16);
+        }
+
+        if (TRows.Value > 4)
+        {
+            ref float s = ref Unsafe.Add(ref src, 4 * srcStride);
+            c4a = Vector512.LoadUnsafe(ref s);
+            c4b = Vector512.LoadUnsafe(ref s, 16);
+        }
+
+        if (TRows.Value > 5)
+        {
+            ref float s = ref Unsafe.Add(ref src, 5 * srcStride);
+            c5a = Vector512.LoadUnsafe(ref s);
+            c5b = Vector512.LoadUnsafe(ref s, 16);
+        }
+
+        if (TRows.Value > 6)
+        {
+            ref float s = ref Unsafe.Add(ref src, 6 * srcStride);
+            c6a = Vector512.LoadUnsafe(ref s);
+            c6b = Vector512.LoadUnsafe(ref s, 16);
+        }
+
+        if (TRows.Value > 7)
+        {
+            ref float s = ref Unsafe.Add(ref src, 7 * srcStride);
+            c7a = Vector512.LoadUnsafe(ref s);
+            c7b = Vector512.LoadUnsafe(ref s, 16);
+        }
+
+        if (TRows.Value > 8)
+        {
+            ref float s = ref Unsafe.Add(ref src, 8 * srcStride);
+            c8a = Vector512.LoadUnsafe(ref s);
+            c8b = Vector512.LoadUnsafe(ref s, 16);
+        }
+
+        if (TRows.Value > 9)
+        {
+            ref float s = ref Unsafe.Add(ref src, 9 * srcStride);
+            c9a = Vector512.LoadUnsafe(ref s);
+            c9b = Vector512.LoadUnsafe(ref s, 16);
+        }
+
+        if (TRows.Value > 10)
+        {
+            ref float s = ref Unsafe.Add(ref src, 10 * srcStride);
+            c10a = Vector512.LoadUnsafe(ref s);
+            c10b = Vector512.LoadUnsafe(ref s, 16);
+        }
+
+        if (TRows.Value > 11)
+        {
+            ref float s = ref Unsafe.Add(ref src, 11 * srcStride);
+            c11a = Vector512.LoadUnsafe(ref s);
+            c11b = Vector512.LoadUnsafe(ref s, 16);
+        }
+
+        if (TRows.Value > 12)
+        {
+            ref float s = ref Unsafe.Add(ref src, 12 * srcStride);
+            c12a = Vector512.LoadUnsafe(ref s);
+            c12b = Vector512.LoadUnsafe(ref s, 16);
+        }
+
+        if (TRows.Value > 13)
+        {
+            ref float s = ref Unsafe.Add(ref src, 13 * srcStride);
+            c13a = Vector512.LoadUnsafe(ref s);
+            c13b = Vector512.LoadUnsafe(ref s, 16);
+        }
+
+        for (int kk = 0; kk < kc; kk++)
+        {
+            Vector512<float> w0 = Vector512.LoadUnsafe(ref panel);
+            Vector512<float> w1 = Vector512.LoadUnsafe(ref panel, 16);
+            Vector512<float> b = Vector512.Create(packedA);
+            c0a = Vector512.FusedMultiplyAdd(b, w0, c0a);
+            c0b = Vector512.FusedMultiplyAdd(b, w1, c0b);
+            if (TRows.Value > 1)
+            {
+                b = Vector512.Create(Unsafe.Add(ref packedA, 1));
+                c1a = Vector512.FusedMultiplyAdd(b, w0, c1a);
+                c1b = Vector512.FusedMultiplyAdd(b, w1, c1b);
+            }
+
+            if (TRows.Value > 2)
+            {
+                b = Vector512.Create(Unsafe.Add(ref packedA, 2));
+                c2a = Vector512.FusedMultiplyAdd(b, w0, c2a);
+                c2b = Vector512.FusedMultiplyAdd(b, w1, c2b);
+            }
+
+            if (TRows.Value > 3)
+            {
+                b = Vector512.Create(Unsafe.Add(ref packedA, 3));
+                c3a = Vector512.FusedMultiplyAdd(b, w0, c3a);
+                c3b = Vector512.FusedMultiplyAdd(b, w1, c3b);
+            }
+
+            if (TRows.Value > 4)
+            {
+                b = Vector512.Create(Unsafe.Add(ref packedA, 4));
+                c4a = Vector512.FusedMultiplyAdd(b, w0, c4a);
+                c4b = Vector512.FusedMultiplyAdd(b, w1, c4b);
+            }
+
+            if (TRows.Value > 5)
+            {
+                b = Vector512.Create(Unsafe.Add(ref packedA, 5));
+                c5a = Vector512.FusedMultiplyAdd(b, w0, c5a);
+                c5b = Vector512.FusedMultiplyAdd(b, w1, c5b);
+            }
+
+            if (TRows.Value > 6)
+            {
+                b = Vector512.Create(Unsafe.Add(ref packedA, 6));
+                c6a = Vector512.FusedMultiplyAdd(b, w0, c6a);
+                c6b = Vector512.FusedMultiplyAdd(b, w1, c6b);
+            }
+
+            if (TRows.Value > 7)
+            {
+                b = Vector512.Create(Unsafe.Add(ref packedA, 7));
+                c7a = Vector512.FusedMultiplyAdd(b, w0, c7a);
+                c7b = Vector512.FusedMultiplyAdd(b, w1, c7b);
+            }
+
+            if (TRows.Value > 8)
+            {
+                b = Vector512.Create(Unsafe.Add(ref packedA, 8));
+                c8a = Vector512.FusedMultiplyAdd(b, w0, c8a);
+                c8b = Vector512.FusedMultiplyAdd(b, w1, c8b);
+            }
+
+            if (TRows.Value > 9)
+            {
+                b = Vector512.Create(Unsafe.Add(ref packedA, 9));
+                c9a = Vector512.FusedMultiplyAdd(b, w0, c9a);
+                c9b = Vector512.FusedMultiplyAdd(b, w1, c9b);
+            }
+
+            if (TRows.Value > 10)
+            {
+                b = Vector512.Create(Unsafe.Add(ref packedA, 10));
+                c10a = Vector512.FusedMultiplyAdd(b, w0, c10a);
+                c10b = Vector512.FusedMultiplyAdd(b, w1, c10b);
+            }
+
+            if (TRows.Value > 11)
+            {
+                b = Vector512.Create(Unsafe.Add(ref packedA, 11));
+                c11a = Vector512.FusedMultiplyAdd(b, w0, c11a);
+                c11b = Vector512.FusedMultiplyAdd(b, w1, c11b);
+            }
+
+            if (TRows.Value > 12)
+            {
+                b = Vector512.Create(Unsafe.Add(ref packedA, 12));
+                c12a = Vector512.FusedMultiplyAdd(b, w0, c12a);
+                c12b = Vector512.FusedMultiplyAdd(b, w1, c12b);
+            }
+
+            if (TRows.Value > 13)
+            {
+                b = Vector512.Create(Unsafe.Add(ref packedA, 13));
+                c13a = Vector512.FusedMultiplyAdd(b, w0, c13a);
+                c13b = Vector512.FusedMultiplyAdd(b, w1, c13b);
+            }
+
+            packedA = ref Unsafe.Add(ref packedA, Vector512RowBlock);
+            panel = ref Unsafe.Add(ref panel, PackedMatrix.PanelWidth);
+        }
+
+        if (TRows.Value > 0)
+        {
+            ref float d = ref dst;
+            c0a.StoreUnsafe(ref d);
+            c0b.StoreUnsafe(ref d, 16);
+        }
+
+        if (TRows.Value > 1)
+        {
+            ref float d = ref Unsafe.Add(ref dst, ldc);
+            c1a.StoreUnsafe(ref d);
+            c1b.StoreUnsafe(ref d, 16);
+        }
+
+        if (TRows.Value > 2)
+        {
+            ref float d = ref Unsafe.Add(ref dst, 2 * ldc);
+            c2a.StoreUnsafe(ref d);
+            c2b.StoreUnsafe(ref d, 16);
+        }
+
+        if (TRows.Value > 3)
+        {
+            ref float d = ref Unsafe.Add(ref dst, 3 * ldc);
+            c3a.StoreUnsafe(ref d);
+            c3b.StoreUnsafe(ref d, 16);
+        }
+
+        if (TRows.Value > 4)
+        {
+            ref float d = ref Unsafe.Add(ref dst, 4 * ldc);
+            c4a.StoreUnsafe(ref d);
+            c4b.StoreUnsafe(ref d, 16);
+        }
+
+        if (TRows.Value > 5)
+        {
+            ref float d = ref Unsafe.Add(ref dst, 5 * ldc);
+            c5a.StoreUnsafe(ref d);
+            c5b.StoreUnsafe(ref d, 16);
+        }
+
+        if (TRows.Value > 6)
+        {
+            ref float d = ref Unsafe.Add(ref dst, 6 * ldc);
+            c6a.StoreUnsafe(ref d);
+            c6b.StoreUnsafe(ref d, 16);
+        }
+
+        if (TRows.Value > 7)
+        {
+            ref float d = ref Unsafe.Add(ref dst, 7 * ldc);
+            c7a.StoreUnsafe(ref d);
+            c7b.StoreUnsafe(ref d, 16);
+        }
+
+        if (TRows.Value > 8)
+        {
+            ref float d = ref Unsafe.Add(ref dst, 8 * ldc);
+            c8a.StoreUnsafe(ref d);
+            c8b.StoreUnsafe(ref d, 16);
+        }
+
+        if (TRows.Value > 9)
+        {
+            ref float d = ref Unsafe.Add(ref dst, 9 * ldc);
+            c9a.StoreUnsafe(ref d);
+            c9b.StoreUnsafe(ref d, 16);
+        }
+
+        if (TRows.Value > 10)
+        {
+            ref float d = ref Unsafe.Add(ref dst, 10 * ldc);
+            c10a.StoreUnsafe(ref d);
+            c10b.StoreUnsafe(ref d, 16);
+        }
+
+        if (TRows.Value > 11)
+        {
+            ref float d = ref Unsafe.Add(ref dst, 11 * ldc);
+            c11a.StoreUnsafe(ref d);
+            c11b.StoreUnsafe(ref d, 16);
+        }
+
+        if (TRows.Value > 12)
+        {
+            ref float d = ref Unsafe.Add(ref dst, 12 * ldc);
+            c12a.StoreUnsafe(ref d);
+            c12b.StoreUnsafe(ref d, 16);
+        }
+
+        if (TRows.Value > 13)
+        {
+            ref float d = ref Unsafe.Add(ref dst, 13 * ldc);
+            c13a.StoreUnsafe(ref d);
+            c13b.StoreUnsafe(ref d, 16);
+        }
+    }
+
+    /// <summary>Vector512 row kernel: TRows rows × 4 panels, unpacked A, whole k; accumulators r{row}p{panel}{vector}.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowTile512<TRows>(ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
+        where TRows : struct, IRowCount
+    {
+        Vector512<float> r0p0a = default, r0p0b = default;
+        Vector512<float> r0p1a = default, r0p1b = default;
+        Vector512<float> r0p2a = default, r0p2b = default;
+        Vector512<float> r0p3a = default, r0p3b = default;
+        Vector512<float> r1p0a = default, r1p0b = default;
+        Vector512<float> r1p1a = default, r1p1b = default;
+        Vector512<float> r1p2a = default, r1p2b = default;
+        Vector512<float> r1p3a = default, r1p3b = default;
+
+        ref float w1 = ref Unsafe.Add(ref panel, panelStride);
+        ref float w2 = ref Unsafe.Add(ref panel, 2 * panelStride);
+        ref float w3 = ref Unsafe.Add(ref panel, 3 * panelStride);
+        ref float a0 = ref a;
+        ref float a1 = ref a;
+
+        if (TRows.Value > 0)
+        {
+            ref float s = ref src;
+            r0p0a = Vector512.LoadUnsafe(ref s);
+            r0p0b = Vector512.LoadUnsafe(ref s, 16);
+            r0p1a = Vector512.LoadUnsafe(ref s, 32);
+            r0p1b = Vector512.LoadUnsafe(ref s, 48);
+            r0p2a = Vector512.LoadUnsafe(ref s, 64);
+            r0p2b = Vector512.LoadUnsafe(ref s, 80);
+            r0p3a = Vector512.LoadUnsafe(ref s, 96);
+            r0p3b = Vector512.LoadUnsafe(ref s, 112);
+        }
+
+        if (TRows.Value > 1)
+        {
+            a1 = ref Unsafe.Add(ref a, lda);
+            ref float s = ref Unsafe.Add(ref src, srcStride);
+            r1p0a = Vector512.LoadUnsafe(ref s);
+            r1p0b = Vector512.LoadUnsafe(ref s, 16);
+            r1p1a = Vector512.LoadUnsafe(ref s, 32);
+            r1p1b = Vector512.LoadUnsafe(ref s, 48);
+            r1p2a = Vector512.LoadUnsafe(ref s, 64);
+            r1p2b = Vector512.LoadUnsafe(ref s, 80);
+            r1p3a = Vector512.LoadUnsafe(ref s, 96);
+            r1p3b = Vector512.LoadUnsafe(ref s, 112);
+        }
+
+        nuint offset = 0;
+        for (int kk = 0; kk < k; kk++)
+        {
+            Vector512<float> b0 = Vector512.Create(Unsafe.Add(ref a0, kk));
+            Vector512<float> b1 = TRows.Value > 1 ? Vector512.Create(Unsafe.Add(ref a1, kk)) : default;
+            Vector512<float> w0a = Vector512.LoadUnsafe(ref panel, offset);
+            Vector512<float> w0b = Vector512.LoadUnsafe(ref panel, offset + 16);
+            r0p0a = Vector512.FusedMultiplyAdd(b0, w0a, r0p0a);
+            r0p0b = Vector512.FusedMultiplyAdd(b0, w0b, r0p0b);
+            if (TRows.Value > 1)
+            {
+                r1p0a = Vector512.FusedMultiplyAdd(b1, w0a, r1p0a);
+                r1p0b = Vector512.FusedMultiplyAdd(b1, w0b, r1p0b);
+            }
+
+            Vector512<float> w1a = Vector512.LoadUnsafe(ref w1, offset);
+            Vector512<float> w1b = Vector512.LoadUnsafe(ref w1, offset + 16);
+            r0p1a = Vector512.FusedMultiplyAdd(b0, w1a, r0p1a);
+            r0p1b = Vector512.FusedMultiplyAdd(b0, w1b, r0p1b);
+            if (TRows.Value > 1)
+            {
+                r1p1a = Vector512.FusedMultiplyAdd(b1, w1a, r1p1a);
+                r1p1b = Vector512.FusedMultiplyAdd(b1, w1b, r1p1b);
+            }
+
+            Vector512<float> w2a = Vector512.LoadUnsafe(ref w2, offset);
+            Vector512<float> w2b = Vector512.LoadUnsafe(ref w2, offset + 16);
+            r0p2a = Vector512.FusedMultiplyAdd(b0, w2a, r0p2a);
+            r0p2b = Vector512.FusedMultiplyAdd(b0, w2b, r0p2b);
+            if (TRows.Value > 1)
+            {
+                r1p2a = Vector512.FusedMultiplyAdd(b1, w2a, r1p2a);
+                r1p2b = Vector512.FusedMultiplyAdd(b1, w2b, r1p2b);
+            }
+
+            Vector512<float> w3a = Vector512.LoadUnsafe(ref w3, offset);
+            Vector512<float> w3b = Vector512.LoadUnsafe(ref w3, offset + 16);
+            r0p3a = Vector512.FusedMultiplyAdd(b0, w3a, r0p3a);
+            r0p3b = Vector512.FusedMultiplyAdd(b0, w3b, r0p3b);
+            if (TRows.Value > 1)
+            {
+                r1p3a = Vector512.FusedMultiplyAdd(b1, w3a, r1p3a);
+                r1p3b = Vector512.FusedMultiplyAdd(b1, w3b, r1p3b);
+            }
+
+            offset += PackedMatrix.PanelWidth;
+        }
+
+        if (TRows.Value > 0)
+        {
+            ref float d = ref dst;
+            r0p0a.StoreUnsafe(ref d);
+            r0p0b.StoreUnsafe(ref d, 16);
+            r0p1a.StoreUnsafe(ref d, 32);
+            r0p1b.StoreUnsafe(ref d, 48);
+            r0p2a.StoreUnsafe(ref d, 64);
+            r0p2b.StoreUnsafe(ref d, 80);
+            r0p3a.StoreUnsafe(ref d, 96);
+            r0p3b.StoreUnsafe(ref d, 112);
+        }
+
+        if (TRows.Value > 1)
+        {
+            ref float d = ref Unsafe.Add(ref dst, ldc);
+            r1p0a.StoreUnsafe(ref d);
+            r1p0b.StoreUnsafe(ref d, 16);
+            r1p1a.StoreUnsafe(ref d, 32);
+            r1p1b.StoreUnsafe(ref d, 48);
+            r1p2a.StoreUnsafe(ref d, 64);
+            r1p2b.StoreUnsafe(ref d, 80);
+            r1p3a.StoreUnsafe(ref d, 96);
+            r1p3b.StoreUnsafe(ref d, 112);
+        }
+    }
+}

@@ -1,0 +1,392 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Recurrent.Kernels;
+
+/// <summary>
+/// C = A·Wᵀ (+ bias, or + C) for a weight matrix W in PyTorch layout, packed as a <see cref="PackedMatrix"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Definition. For i &lt; m and j &lt; n = W.Rows:
+/// <code>
+///   C[i, j] = (accumulate ? C[i, j] : (bias.IsEmpty ? 0 : bias[j])) + Σ_{kk &lt; k} A[i, kk] · W[j, kk]
+/// </code>
+/// with A row i at <c>a[i * lda ..]</c> and C row i at <c>c[i * ldc ..]</c>. Elements of <c>c</c> outside the m × n
+/// block, and elements of <c>a</c> outside the m × k block, are never touched; when <c>accumulate</c> is false C is
+/// written without being read.
+/// </para>
+/// <para>
+/// Determinism. Every path computes each C element as one sequential chain
+/// <c>acc = init; for kk in 0..k-1: acc = acc + A[i,kk]·W[j,kk]</c> (one fused multiply-add per step on the vector
+/// paths, multiply then add on the scalar path). Blocking only changes where the running value lives between
+/// steps (a register, or C itself between K blocks — a float either way), never the order. So for a given path the
+/// result depends only on the inputs: not on m, on which rows share a micro-tile, on the small-m kernels, nor on
+/// the panel range — splitting a product across threads by panel ranges is bit-identical to one call.
+/// Different paths differ only by rounding (FMA vs. separate multiply/add).
+/// </para>
+/// <para>
+/// Loop structure (BLIS / matrixmultiply style; W is pre-packed, A is packed per call):
+/// <code>
+///   loop 4  for ic in 0..m step MC                       rows: an MC × KC block of A, packed, stays in L2
+///   loop 3    for pc in 0..k step KC                     K blocks, in increasing kk (keeps the chain order)
+///               pack A[ic.., pc..] into MR-row micro-panels (kk-major: MR floats per kk)
+///   loop 2      for p in panels                          columns: one 32-wide panel, its KC × 32 slice stays in L1
+///   loop 1        for ir in 0..mc step MR                rows: micro-tile
+///                   micro-kernel: MR × 32 tile of C in registers; per kk load the 32 packed W floats once,
+///                   broadcast A[i, kk] for each of the MR rows, FMA. Initialised from bias / 0 / C on the first
+///                   K block (from C when accumulating), from C on later ones; stored to C at the end of the block.
+/// </code>
+/// Blocking constants: <see cref="BlockK"/> = KC targets L1 (the KC × 32 panel slice is reused by every micro-tile of
+/// loop 1); MC (per path, ≈ <see cref="BlockMTarget"/> rows) targets L2 (the packed MC × KC block of A is reused by
+/// every panel of loop 2). A column tail (n not a multiple of 32) runs the same micro-kernel on a 32-wide scratch
+/// tile and copies the valid columns in and out; a row tail (fewer than MR rows left) uses the same micro-kernel
+/// instantiated for fewer rows.
+/// </para>
+/// <para>
+/// Small m (the recurrent product at batch 1..2). A 1 × 32 tile has only 32/lanes independent FMA chains, which
+/// makes it latency-bound; and the product is bandwidth-bound on streaming W. Paths whose row tile is short
+/// (Vector512, Vector256) therefore have a "row" kernel that reads A unpacked and covers several panels at once
+/// (4 panels = 8 zmm chains per row on Vector512), over the whole k in one go. It computes exactly the same chains.
+/// Remaining panels (fewer than a group, or the partial last one) go through the blocked loops.
+/// </para>
+/// <para>
+/// Threads. Later callers split the panel range (<c>firstPanel</c>, <c>panelCount</c>) across threads; each call packs
+/// its own copy of A into a thread-local buffer and writes only its own columns.
+/// </para>
+/// </remarks>
+internal static partial class Gemm
+{
+    /// <summary>
+    /// KC, the K block. Target: L1d. The KC × 32 slice of a panel (KC·128 B = 32 KiB) is reused by every micro-tile
+    /// of loop 1 and should stay in L1 (48 KiB on Sapphire Rapids; the Zen 4 this was measured on has 32 KiB and still
+    /// prefers 256), while the MR × KC micro-panel of packed A (12·256·4 B = 12 KiB) streams from L2 with the hardware
+    /// prefetcher. Measured on Zen 4 (Vector512, MR 12): KC 128 → ~99–100 GFLOP/s, 256 → ~107–108, 384/512 → ~105–112
+    /// (within noise); 256 halves the C store/reload traffic of 128 without growing the L1 working set past the
+    /// cache.
+    /// </summary>
+    internal const int BlockK = 256;
+
+    /// <summary>
+    /// Target rows of the MC block (rounded down to a multiple of MR per path). Target: L2 (1–2 MiB per core):
+    /// the packed MC × KC block of A (240·256·4 B = 240 KiB) is reused by every panel of loop 2, leaving most of L2
+    /// for the stream of W panels.
+    /// </summary>
+    internal const int BlockMTarget = 240;
+
+    /// <summary>The widest path the hardware accelerates.</summary>
+    public static KernelPath BestPath { get; } =
+        Vector512.IsHardwareAccelerated ? KernelPath.Vector512
+        : Vector256.IsHardwareAccelerated ? KernelPath.Vector256
+        : Vector128.IsHardwareAccelerated ? KernelPath.Vector128
+        : KernelPath.Scalar;
+
+    /// <summary>Zeros used as the initial tile when there is no bias (read with stride 0, up to 4 panels wide).</summary>
+    private static readonly float[] s_zeros = new float[4 * PackedMatrix.PanelWidth];
+
+    /// <summary>Per-thread buffer for the packed MC × KC block of A; grows on demand, never shrinks.</summary>
+    [ThreadStatic]
+    private static float[]? t_packBuffer;
+
+    /// <summary>C = A·Wᵀ + bias (or + C when <paramref name="accumulate"/>), all output columns, on <see cref="BestPath"/>.</summary>
+    public static void Multiply(ReadOnlySpan<float> a, int lda, int m, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool accumulate)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        Multiply(BestPath, a, lda, m, w, bias, c, ldc, accumulate, 0, w.PanelCount);
+    }
+
+    /// <summary>As <see cref="Multiply(ReadOnlySpan{float}, int, int, PackedMatrix, ReadOnlySpan{float}, Span{float}, int, bool)"/>,
+    /// restricted to the output columns of panels [firstPanel, firstPanel + panelCount).</summary>
+    public static void Multiply(ReadOnlySpan<float> a, int lda, int m, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool accumulate, int firstPanel, int panelCount)
+        => Multiply(BestPath, a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount);
+
+    /// <summary>The panel-range product on an explicit path (every path runs on any machine; unaccelerated vector
+    /// widths are emulated by the runtime, slowly but exactly).</summary>
+    internal static void Multiply(KernelPath path, ReadOnlySpan<float> a, int lda, int m, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool accumulate, int firstPanel, int panelCount)
+    {
+        Validate(a, lda, m, w, bias, c, ldc, firstPanel, panelCount);
+        switch (path)
+        {
+            case KernelPath.Vector512:
+                Run<Vector512Kernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount);
+                break;
+            case KernelPath.Vector256:
+                Run<Vector256Kernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount);
+                break;
+            case KernelPath.Vector128:
+                Run<Vector128Kernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount);
+                break;
+            case KernelPath.Scalar:
+                Run<ScalarKernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(path), path, "Unknown kernel path.");
+        }
+    }
+
+    private static void Validate(ReadOnlySpan<float> a, int lda, int m, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> c, int ldc, int firstPanel, int panelCount)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        int k = w.Cols, n = w.Rows;
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfLessThan(lda, k);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ldc, n);
+        ArgumentOutOfRangeException.ThrowIfNegative(firstPanel);
+        ArgumentOutOfRangeException.ThrowIfNegative(panelCount);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(firstPanel, w.PanelCount - panelCount);
+        if (!bias.IsEmpty && bias.Length != n)
+        {
+            throw new ArgumentException($"Bias must be empty or hold {n} floats, got {bias.Length}.", nameof(bias));
+        }
+
+        if (m > 0 && (long)(m - 1) * lda + k > a.Length)
+        {
+            throw new ArgumentException($"A ({m} rows of {k}, stride {lda}) needs {(long)(m - 1) * lda + k} floats, got {a.Length}.", nameof(a));
+        }
+
+        if (m > 0 && (long)(m - 1) * ldc + n > c.Length)
+        {
+            throw new ArgumentException($"C ({m} rows of {n}, stride {ldc}) needs {(long)(m - 1) * ldc + n} floats, got {c.Length}.", nameof(c));
+        }
+    }
+
+    /// <summary>What a SIMD width provides to the shared loops. Implemented by one struct per path, so the generic
+    /// driver is specialised (and the micro-kernel calls resolved statically) per path.</summary>
+    private interface IGemmKernel
+    {
+        /// <summary>MR: rows per micro-tile, and the row count of a packed A micro-panel.</summary>
+        static abstract int RowBlock { get; }
+
+        /// <summary>m ≤ this uses the multi-panel row kernel (0 = never).</summary>
+        static abstract int RowKernelMaxRows { get; }
+
+        /// <summary>Panels covered by one row-kernel call.</summary>
+        static abstract int RowKernelPanels { get; }
+
+        /// <summary>
+        /// Micro-kernel: the <paramref name="rows"/> × 32 tile (rows ≤ MR) of C from packed A (kk-major, MR floats per
+        /// kk) and <paramref name="kc"/> groups of 32 packed W floats. Row i starts from
+        /// <c>src[i * srcStride .. +32]</c> and ends in <c>dst[i * ldc .. +32]</c>; src may equal dst.
+        /// </summary>
+        static abstract void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc);
+
+        /// <summary>
+        /// Row kernel: <paramref name="rows"/> (≤ RowKernelMaxRows) rows of unpacked A times RowKernelPanels full
+        /// consecutive panels, whole k. Panel q of row i starts from <c>src[i * srcStride + 32q ..]</c> and ends in
+        /// <c>dst[i * ldc + 32q ..]</c>.
+        /// </summary>
+        static abstract void RowTile(int rows, ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc);
+    }
+
+    /// <summary>Compile-time row count for the generic micro-kernels: the JIT specialises a method per struct type
+    /// argument and folds <c>TRows.Value</c>, so the unused accumulators of short tiles disappear.</summary>
+    private interface IRowCount
+    {
+        static abstract int Value { get; }
+    }
+
+#pragma warning disable CA1812 // used only as generic type arguments
+    private readonly struct R1 : IRowCount { public static int Value => 1; }
+    private readonly struct R2 : IRowCount { public static int Value => 2; }
+    private readonly struct R3 : IRowCount { public static int Value => 3; }
+    private readonly struct R4 : IRowCount { public static int Value => 4; }
+    private readonly struct R5 : IRowCount { public static int Value => 5; }
+    private readonly struct R6 : IRowCount { public static int Value => 6; }
+    private readonly struct R7 : IRowCount { public static int Value => 7; }
+    private readonly struct R8 : IRowCount { public static int Value => 8; }
+    private readonly struct R9 : IRowCount { public static int Value => 9; }
+    private readonly struct R10 : IRowCount { public static int Value => 10; }
+    private readonly struct R11 : IRowCount { public static int Value => 11; }
+    private readonly struct R12 : IRowCount { public static int Value => 12; }
+    private readonly struct R13 : IRowCount { public static int Value => 13; }
+    private readonly struct R14 : IRowCount { public static int Value => 14; }
+#pragma warning restore CA1812
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Run<TKernel>(ReadOnlySpan<float> a, int lda, int m, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool accumulate, int firstPanel, int panelCount)
+        where TKernel : struct, IGemmKernel
+    {
+        if (m == 0 || panelCount == 0)
+        {
+            return;
+        }
+
+        int k = w.Cols, n = w.Rows;
+        int endPanel = firstPanel + panelCount;
+        ref float aRef = ref MemoryMarshal.GetReference(a);
+        ref float cRef = ref MemoryMarshal.GetReference(c);
+        bool hasBias = !bias.IsEmpty;
+        ref float biasRef = ref hasBias ? ref MemoryMarshal.GetReference(bias) : ref s_zeros[0];
+
+        if (k == 0)
+        {
+            if (!accumulate)
+            {
+                int col0 = firstPanel * PackedMatrix.PanelWidth;
+                int col1 = Math.Min(n, endPanel * PackedMatrix.PanelWidth);
+                for (int i = 0; i < m; i++)
+                {
+                    Span<float> row = c.Slice(i * ldc + col0, col1 - col0);
+                    if (hasBias)
+                    {
+                        bias[col0..col1].CopyTo(row);
+                    }
+                    else
+                    {
+                        row.Clear();
+                    }
+                }
+            }
+
+            return;
+        }
+
+        int p = firstPanel;
+        if (m <= TKernel.RowKernelMaxRows)
+        {
+            // Small m: groups of full panels through the multi-panel row kernel, unpacked A, whole k.
+            int group = TKernel.RowKernelPanels;
+            int fullEnd = Math.Min(endPanel, n / PackedMatrix.PanelWidth);
+            nint panelStride = w.PanelStride;
+            for (; p + group <= fullEnd; p += group)
+            {
+                int col = p * PackedMatrix.PanelWidth;
+                ref float dst = ref Unsafe.Add(ref cRef, col);
+                ref float src = ref accumulate ? ref dst : ref hasBias ? ref Unsafe.Add(ref biasRef, col) : ref s_zeros[0];
+                nint srcStride = accumulate ? ldc : 0;
+                TKernel.RowTile(m, ref aRef, lda, ref Unsafe.Add(ref w.DataReference, p * panelStride), panelStride, k, ref src, srcStride, ref dst, ldc);
+            }
+
+            if (p == endPanel)
+            {
+                return;
+            }
+        }
+
+        RunBlocked<TKernel>(ref aRef, lda, m, w, ref biasRef, hasBias, ref cRef, ldc, accumulate, p, endPanel);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunBlocked<TKernel>(ref float a, nint lda, int m, PackedMatrix w, ref float bias, bool hasBias, ref float c, nint ldc, bool accumulate, int firstPanel, int endPanel)
+        where TKernel : struct, IGemmKernel
+    {
+        const int nr = PackedMatrix.PanelWidth;
+        int mr = TKernel.RowBlock;
+        int mc = BlockMTarget / mr * mr;
+        int k = w.Cols, n = w.Rows;
+        nint panelStride = w.PanelStride;
+        ref float panels = ref w.DataReference;
+
+        // Scratch tile for a partial last panel (n % 32 != 0): the micro-kernel always produces 32 columns.
+        bool partialLast = endPanel * nr > n;
+        Span<float> scratch = partialLast ? stackalloc float[MaxRowBlock * nr] : default;
+
+        int packRows = (Math.Min(m, mc) + mr - 1) / mr * mr;
+        float[] pack = PackBuffer(packRows * Math.Min(k, BlockK));
+        ref float packed = ref MemoryMarshal.GetArrayDataReference(pack);
+
+        // Loop 4 (ic): MC-row blocks of A — the packed MC × KC block stays in L2 across all panels.
+        for (int ic = 0; ic < m; ic += mc)
+        {
+            int mcCur = Math.Min(mc, m - ic);
+
+            // Loop 3 (pc): K blocks of KC, in increasing kk so every C element's chain stays in order.
+            for (int pc = 0; pc < k; pc += BlockK)
+            {
+                int kc = Math.Min(BlockK, k - pc);
+                PackA(ref Unsafe.Add(ref a, ic * lda + pc), lda, mcCur, kc, mr, ref packed);
+                bool fromC = accumulate || pc > 0;
+
+                // Loop 2 (jr): 32-column panels — the KC × 32 panel slice stays in L1 across loop 1.
+                for (int p = firstPanel; p < endPanel; p++)
+                {
+                    int col = p * nr;
+                    int nc = Math.Min(nr, n - col);
+                    ref float wp = ref Unsafe.Add(ref panels, p * panelStride + pc * nr);
+                    ref float cBlock = ref Unsafe.Add(ref c, ic * ldc + col);
+                    ref float src = ref fromC ? ref cBlock : ref hasBias ? ref Unsafe.Add(ref bias, col) : ref s_zeros[0];
+                    nint srcStride = fromC ? ldc : 0;
+
+                    // Loop 1 (ir): MR-row micro-tiles.
+                    for (int ir = 0; ir < mcCur; ir += mr)
+                    {
+                        int rows = Math.Min(mr, mcCur - ir);
+                        ref float ap = ref Unsafe.Add(ref packed, ir * kc);
+                        ref float dst = ref Unsafe.Add(ref cBlock, ir * ldc);
+                        ref float s = ref Unsafe.Add(ref src, ir * srcStride);
+                        if (nc == nr)
+                        {
+                            TKernel.Tile(rows, ref ap, ref wp, kc, ref s, srcStride, ref dst, ldc);
+                        }
+                        else
+                        {
+                            ref float t = ref MemoryMarshal.GetReference(scratch);
+                            for (int i = 0; i < rows; i++)
+                            {
+                                CopyFloats(ref Unsafe.Add(ref s, i * srcStride), ref Unsafe.Add(ref t, i * nr), nc);
+                            }
+
+                            TKernel.Tile(rows, ref ap, ref wp, kc, ref t, nr, ref t, nr);
+                            for (int i = 0; i < rows; i++)
+                            {
+                                CopyFloats(ref Unsafe.Add(ref t, i * nr), ref Unsafe.Add(ref dst, i * ldc), nc);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The largest MR of any path (sizes the scratch tile).</summary>
+    private const int MaxRowBlock = 14;
+
+    /// <summary>
+    /// Packs rows × kc of A (row stride lda) into MR-row micro-panels: micro-panel b (rows [b·MR, b·MR + MR)) starts at
+    /// <c>b·MR·kc</c> and holds, for each kk, the MR values A[b·MR + i, kk] contiguously. Rows past the end of a short
+    /// last micro-panel are left as they are (the row-tail micro-kernel never reads them).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackA(ref float a, nint lda, int rows, int kc, int mr, ref float packed)
+    {
+        for (int ir = 0; ir < rows; ir += mr)
+        {
+            ref float block = ref Unsafe.Add(ref packed, (nint)ir * kc);
+            int blockRows = Math.Min(mr, rows - ir);
+            for (int i = 0; i < blockRows; i++)
+            {
+                ref float row = ref Unsafe.Add(ref a, (ir + i) * lda);
+                ref float dst = ref Unsafe.Add(ref block, i);
+                for (int kk = 0; kk < kc; kk++)
+                {
+                    Unsafe.Add(ref dst, (nint)kk * mr) = Unsafe.Add(ref row, kk);
+                }
+            }
+        }
+    }
+
+    private static void CopyFloats(ref float from, ref float to, int count)
+    {
+        for (int j = 0; j < count; j++)
+        {
+            Unsafe.Add(ref to, j) = Unsafe.Add(ref from, j);
+        }
+    }
+
+    private static float[] PackBuffer(int length)
+    {
+        float[]? buffer = t_packBuffer;
+        if (buffer is null || buffer.Length < length)
+        {
+            buffer = new float[Math.Max(length, 1)];
+            t_packBuffer = buffer;
+        }
+
+        return buffer;
+    }
+
+    [Conditional("DEBUG")]
+    private static void AssertRows(int rows, int max) => Debug.Assert(rows >= 1 && rows <= max, $"rows {rows} outside 1..{max}");
+}

@@ -1,0 +1,113 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Recurrent.Kernels;
+
+/// <summary>
+/// A weight matrix W (<see cref="Rows"/> × <see cref="Cols"/>, row-major, PyTorch layout: rows = output features)
+/// packed once for the product C = A·Wᵀ computed by <see cref="Gemm"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Layout. W is cut into <see cref="PanelCount"/> = ⌈Rows / 32⌉ panels of <see cref="PanelWidth"/> = 32 rows each
+/// (32 output columns of C). Panel <c>p</c> holds W rows [32p, 32p + 32) "transposed": <see cref="Cols"/> groups of
+/// 32 consecutive floats, group <c>kk</c> being column <c>kk</c> of those 32 rows. So
+/// <code>
+///   packed[p * Cols * 32 + kk * 32 + j] == W[32p + j, kk]      (0 ≤ kk &lt; Cols, 0 ≤ j &lt; 32)
+/// </code>
+/// and entries with 32p + j ≥ Rows (the padding of the last panel) are zero. A micro-kernel walking kk therefore
+/// reads one panel as a single sequential stream, 128 bytes (two cache lines, one zmm pair) per kk.
+/// </para>
+/// <para>
+/// Alignment. The storage is a pinned array (pinned arrays live on the pinned object heap and never move), and the
+/// packed data starts at the first 64-byte boundary inside it, so every 32-float group is cache-line aligned and
+/// 512/256/128-bit loads never split a line.
+/// </para>
+/// <para>The object is immutable after <see cref="Pack"/> and may be shared between threads.</para>
+/// </remarks>
+internal sealed class PackedMatrix
+{
+    /// <summary>NR: output columns (= rows of W) per panel. The same for every <see cref="KernelPath"/>.</summary>
+    public const int PanelWidth = 32;
+
+    /// <summary>Alignment of the packed data, in bytes (one cache line, one zmm register).</summary>
+    public const int AlignmentBytes = 64;
+
+    private readonly float[] _storage;
+    private readonly int _offset;
+
+    private PackedMatrix(float[] storage, int offset, int rows, int cols)
+    {
+        _storage = storage;
+        _offset = offset;
+        Rows = rows;
+        Cols = cols;
+        PanelCount = (rows + PanelWidth - 1) / PanelWidth;
+    }
+
+    /// <summary>Rows of W = output features = columns of C (n).</summary>
+    public int Rows { get; }
+
+    /// <summary>Columns of W = input features = the reduction length (k).</summary>
+    public int Cols { get; }
+
+    /// <summary>⌈Rows / 32⌉.</summary>
+    public int PanelCount { get; }
+
+    /// <summary>Floats per panel: <c>Cols * 32</c>.</summary>
+    internal int PanelStride => Cols * PanelWidth;
+
+    /// <summary>The packed floats, <c>PanelCount * Cols * 32</c> of them, in the layout described on the type.</summary>
+    internal ReadOnlySpan<float> Data => new(_storage, _offset, PanelCount * PanelStride);
+
+    /// <summary>Reference to the first packed float (valid to form even when <see cref="Data"/> is empty).</summary>
+    internal ref float DataReference => ref _storage[_offset];
+
+    /// <summary>Address of the first packed float; used by tests to check the alignment.</summary>
+    internal nint DataAddress => Marshal.UnsafeAddrOfPinnedArrayElement(_storage, _offset);
+
+    /// <summary>Packs the first <paramref name="rows"/> × <paramref name="cols"/> floats of <paramref name="weights"/>
+    /// (row-major) into panels.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative or the packed size overflows.</exception>
+    /// <exception cref="ArgumentException"><paramref name="weights"/> holds fewer than rows × cols floats.</exception>
+    public static PackedMatrix Pack(ReadOnlySpan<float> weights, int rows, int cols)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(cols);
+        long panels = (rows + (long)PanelWidth - 1) / PanelWidth;
+        long packedLength = panels * cols * PanelWidth;
+        const int slack = AlignmentBytes / sizeof(float);
+        if (packedLength > Array.MaxLength - slack)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rows), "The packed matrix would be too large.");
+        }
+
+        if (weights.Length < (long)rows * cols)
+        {
+            throw new ArgumentException($"Expected at least {(long)rows * cols} weights, got {weights.Length}.", nameof(weights));
+        }
+
+        // Zero-initialised, so the padding rows of the last panel are zero without extra work.
+        float[] storage = GC.AllocateArray<float>((int)packedLength + slack, pinned: true);
+        nint address = Marshal.UnsafeAddrOfPinnedArrayElement(storage, 0);
+        int offset = (int)((AlignmentBytes - (address & (AlignmentBytes - 1))) & (AlignmentBytes - 1)) / sizeof(float);
+
+        var packed = new PackedMatrix(storage, offset, rows, cols);
+        Span<float> dst = storage.AsSpan(offset, (int)packedLength);
+        for (int p = 0; p < packed.PanelCount; p++)
+        {
+            Span<float> panel = dst.Slice(p * packed.PanelStride, packed.PanelStride);
+            int panelRows = Math.Min(PanelWidth, rows - p * PanelWidth);
+            for (int j = 0; j < panelRows; j++)
+            {
+                ReadOnlySpan<float> row = weights.Slice((p * PanelWidth + j) * cols, cols);
+                for (int kk = 0; kk < cols; kk++)
+                {
+                    panel[kk * PanelWidth + j] = row[kk];
+                }
+            }
+        }
+
+        return packed;
+    }
+}

@@ -1,0 +1,362 @@
+using System.Runtime.Intrinsics;
+using Recurrent.Kernels;
+using Recurrent.Tests.Reference;
+
+namespace Recurrent.Tests.Kernels;
+
+public class GemmTests
+{
+    private static readonly KernelPath[] AllPaths = [KernelPath.Scalar, KernelPath.Vector128, KernelPath.Vector256, KernelPath.Vector512];
+
+    private static readonly int[] Ms = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 25, 64];
+    private static readonly int[] Ns = [1, 2, 15, 16, 17, 31, 32, 33, 63, 64, 65, 97];
+    private const int KC = Gemm.BlockK;
+
+    // Paths are passed by name: KernelPath is internal, and theory parameters must be public types.
+
+    /// <summary>Every path × k. Small k run the full m × n grid; large k a deterministic sample of it (the whole class
+    /// must stay fast when Vector512 is software-emulated).</summary>
+    public static TheoryData<string, int> PathsAndKs()
+    {
+        int[] ks = [0, 1, 2, 3, 7, 16, 17, 31, 33, 64, 100, KC - 1, KC, KC + 1, 2 * KC + 1];
+        var data = new TheoryData<string, int>();
+        foreach (KernelPath path in AllPaths)
+        {
+            foreach (int k in ks)
+            {
+                data.Add(path.ToString(), k);
+            }
+        }
+
+        return data;
+    }
+
+    public static TheoryData<string> Paths()
+    {
+        var data = new TheoryData<string>();
+        foreach (KernelPath path in AllPaths)
+        {
+            data.Add(path.ToString());
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndKs))]
+    public void MatchesReference_AllShapes(string pathName, int k)
+    {
+        KernelPath path = Enum.Parse<KernelPath>(pathName);
+        var rng = new Random(1000 + (31 * (int)path) + k);
+        int stride = k <= 33 ? 1 : k <= 100 ? 3 : 7; // sample the grid for large k
+        int index = 0;
+        foreach (int m in Ms)
+        {
+            foreach (int n in Ns)
+            {
+                if (index++ % stride != 0 && m != 1 && m != 64)
+                {
+                    continue;
+                }
+
+                // Rotate through the options so every k sees each of them on many shapes.
+                var options = new CaseOptions(
+                    LdaPad: index % 4 == 0 ? 0 : index % 5,
+                    LdcPad: (index / 2) % 3 == 0 ? 0 : (index % 7) + 1,
+                    Accumulate: index % 3 == 1,
+                    Bias: index % 2 == 0);
+                CheckAgainstReference(path, m, n, k, options, rng);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void MatchesReference_AcrossRowBlocksOfA(string pathName)
+    {
+        KernelPath path = Enum.Parse<KernelPath>(pathName);
+        // m crosses the MC row blocks (BlockMTarget rows, rounded to MR) and k crosses K blocks.
+        var rng = new Random(7 + (int)path);
+        CheckAgainstReference(path, (2 * Gemm.BlockMTarget) + 5, 33, KC + 1, new CaseOptions(3, 2, Accumulate: false, Bias: true), rng);
+        CheckAgainstReference(path, Gemm.BlockMTarget + 1, 64, 17, new CaseOptions(0, 0, Accumulate: true, Bias: false), rng);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void MatchesReference_EveryOptionCombination(string pathName)
+    {
+        KernelPath path = Enum.Parse<KernelPath>(pathName);
+        var rng = new Random(99 + (int)path);
+        foreach ((int m, int n, int k) in new[] { (1, 97, 33), (2, 130, 17), (13, 65, 129), (3, 32, 1) })
+        {
+            foreach (bool accumulate in new[] { false, true })
+            {
+                foreach (bool bias in new[] { false, true })
+                {
+                    foreach ((int ldaPad, int ldcPad) in new[] { (0, 0), (5, 0), (0, 3), (1, 33) })
+                    {
+                        CheckAgainstReference(path, m, n, k, new CaseOptions(ldaPad, ldcPad, accumulate, bias), rng);
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void PanelRange_TouchesOnlyItsColumns(string pathName)
+    {
+        KernelPath path = Enum.Parse<KernelPath>(pathName);
+        var rng = new Random(5 + (int)path);
+        foreach ((int m, int n, int k) in new[] { (1, 300, 40), (2, 300, 40), (3, 97, 129), (13, 97, 20) })
+        {
+            int panels = (n + 31) / 32;
+            foreach ((int first, int count) in new[] { (0, 1), (1, 2), (panels - 1, 1), (1, panels - 1), (2, 0), (0, panels) })
+            {
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    CheckAgainstReference(path, m, n, k, new CaseOptions(2, 3, accumulate, Bias: true, first, count), rng);
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void SplitByPanelRanges_IsBitIdentical(string pathName)
+    {
+        KernelPath path = Enum.Parse<KernelPath>(pathName);
+        var rng = new Random(11 + (int)path);
+        foreach ((int m, int n, int k) in new[] { (1, 300, 2 * KC + 1), (2, 300, 129), (3, 97, KC + 7), (13, 97, 2 * KC + 1), (30, 200, 70) })
+        {
+            int panels = (n + 31) / 32;
+            float[] a = RandomArray(rng, m * k);
+            float[] w = RandomArray(rng, n * k);
+            float[] bias = RandomArray(rng, n);
+            var packed = PackedMatrix.Pack(w, n, k);
+
+            float[] whole = new float[m * n];
+            Gemm.Multiply(path, a, k, m, packed, bias, whole, n, false, 0, panels);
+
+            foreach (int[] cuts in new[] { new[] { 0, panels / 2, panels }, new[] { 0, 1, (2 * panels) / 3, panels }, new[] { 0, 3, panels } })
+            {
+                float[] split = new float[m * n];
+                for (int r = 0; r + 1 < cuts.Length; r++)
+                {
+                    Gemm.Multiply(path, a, k, m, packed, bias, split, n, false, cuts[r], cuts[r + 1] - cuts[r]);
+                }
+
+                AssertBitsEqual(whole, split, $"{path} m={m} n={n} k={k} cuts={string.Join(",", cuts)}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void ResultDoesNotDependOnM_IsBitIdentical(string pathName)
+    {
+        KernelPath path = Enum.Parse<KernelPath>(pathName);
+        // The same row computed alone (m = 1, the row kernel), in pairs, or inside large row blocks gives the same bits.
+        var rng = new Random(13 + (int)path);
+        foreach ((int m, int n, int k) in new[] { (29, 160, 2 * KC + 1), (17, 97, 33) })
+        {
+            float[] a = RandomArray(rng, m * k);
+            float[] w = RandomArray(rng, n * k);
+            float[] bias = RandomArray(rng, n);
+            var packed = PackedMatrix.Pack(w, n, k);
+
+            float[] whole = new float[m * n];
+            Gemm.Multiply(path, a, k, m, packed, bias, whole, n, false, 0, packed.PanelCount);
+
+            foreach (int rowsPerCall in new[] { 1, 2, 3, 5 })
+            {
+                float[] pieces = new float[m * n];
+                for (int i = 0; i < m; i += rowsPerCall)
+                {
+                    int rows = Math.Min(rowsPerCall, m - i);
+                    Gemm.Multiply(path, a.AsSpan(i * k), k, rows, packed, bias, pieces.AsSpan(i * n), n, false, 0, packed.PanelCount);
+                }
+
+                AssertBitsEqual(whole, pieces, $"{path} m={m} n={n} k={k} rowsPerCall={rowsPerCall}");
+            }
+        }
+    }
+
+    [Fact]
+    public void ReferenceGemm_HandComputedCase()
+    {
+        // A = [[1, 2], [3, 4]] (lda 3, gap ignored), W = [[1, 0], [0, 1], [1, -1]] (3 × 2), bias = [10, 20, 30]:
+        // C = [[1+10, 2+20, -1+30], [3+10, 4+20, -1+30]].
+        float[] a = [1, 2, float.NaN, 3, 4];
+        float[] w = [1, 0, 0, 1, 1, -1];
+        double[] c = ReferenceGemm.Multiply(a, 3, 2, w, 3, 2, null, [10, 20, 30], out double[] magnitude);
+        Assert.Equal([11.0, 22.0, 29.0, 13.0, 24.0, 29.0], c);
+        Assert.Equal([11.0, 22.0, 33.0, 13.0, 24.0, 37.0], magnitude);
+
+        double[] accumulated = ReferenceGemm.Multiply(a, 3, 2, w, 3, 2, [1, 1, 1, 1, 1, 1], [10, 20, 30], out _);
+        Assert.Equal([2.0, 3.0, 0.0, 4.0, 5.0, 0.0], accumulated);
+    }
+
+    [Fact]
+    public void PublicOverloads_UseBestPath()
+    {
+        var rng = new Random(17);
+        const int m = 5, n = 70, k = 40;
+        float[] a = RandomArray(rng, m * k);
+        var packed = PackedMatrix.Pack(RandomArray(rng, n * k), n, k);
+        float[] bias = RandomArray(rng, n);
+
+        float[] expected = new float[m * n];
+        Gemm.Multiply(Gemm.BestPath, a, k, m, packed, bias, expected, n, false, 0, packed.PanelCount);
+        float[] viaAll = new float[m * n];
+        Gemm.Multiply(a, k, m, packed, bias, viaAll, n, false);
+        float[] viaRange = new float[m * n];
+        Gemm.Multiply(a, k, m, packed, bias, viaRange, n, false, 0, packed.PanelCount);
+
+        AssertBitsEqual(expected, viaAll, "all-panels overload");
+        AssertBitsEqual(expected, viaRange, "panel-range overload");
+    }
+
+    [Fact]
+    public void BestPath_MatchesHardwareFlags()
+    {
+        KernelPath expected = Vector512.IsHardwareAccelerated ? KernelPath.Vector512
+            : Vector256.IsHardwareAccelerated ? KernelPath.Vector256
+            : Vector128.IsHardwareAccelerated ? KernelPath.Vector128
+            : KernelPath.Scalar;
+        Assert.Equal(expected, Gemm.BestPath);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void MZero_IsNoOp(string pathName)
+    {
+        KernelPath path = Enum.Parse<KernelPath>(pathName);
+        var packed = PackedMatrix.Pack(new float[6], 2, 3);
+        float[] c = [float.NaN, 1f, 2f];
+        Gemm.Multiply(path, [], 3, 0, packed, [], c, 2, false, 0, 1);
+        Assert.True(float.IsNaN(c[0]));
+        Assert.Equal([1f, 2f], c[1..]);
+    }
+
+    [Fact]
+    public void InvalidArguments_Throw()
+    {
+        const int m = 3, n = 40, k = 5;
+        var packed = PackedMatrix.Pack(new float[n * k], n, k);
+        float[] a = new float[m * k];
+        float[] c = new float[m * n];
+        float[] bias = new float[n];
+
+        void Call(float[] aa, int lda, int mm, float[] bb, float[] cc, int ldc, int first, int count, KernelPath path = KernelPath.Vector512)
+            => Gemm.Multiply(path, aa, lda, mm, packed, bb, cc, ldc, false, first, count);
+
+        Call(a, k, m, bias, c, n, 0, 2); // valid baseline
+        Assert.Throws<ArgumentOutOfRangeException>(() => Call(a, k, -1, bias, c, n, 0, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Call(a, k - 1, m, bias, c, n, 0, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Call(a, k, m, bias, c, n - 1, 0, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Call(a, k, m, bias, c, n, -1, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Call(a, k, m, bias, c, n, 0, -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Call(a, k, m, bias, c, n, 1, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Call(a, k, m, bias, c, n, 3, 0));
+        Assert.Throws<ArgumentException>(() => Call(a, k, m, new float[n - 1], c, n, 0, 2));
+        Assert.Throws<ArgumentException>(() => Call(a, k, m, new float[n + 1], c, n, 0, 2));
+        Assert.Throws<ArgumentException>(() => Call(new float[(m * k) - 1], k, m, bias, c, n, 0, 2));
+        Assert.Throws<ArgumentException>(() => Call(a, k + 1, m, bias, c, n, 0, 2)); // stride makes A too short
+        Assert.Throws<ArgumentException>(() => Call(a, k, m, bias, new float[(m * n) - 1], n, 0, 2));
+        Assert.Throws<ArgumentException>(() => Call(a, k, m, bias, c, n + 1, 0, 2)); // stride makes C too short
+        Assert.Throws<ArgumentOutOfRangeException>(() => Call(a, k, m, bias, c, n, 0, 2, (KernelPath)42));
+        Assert.Throws<ArgumentNullException>(() => Gemm.Multiply(a, k, m, null!, bias, c, n, false));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(a, k, m, packed, bias, new float[2], n, false));
+    }
+
+    private sealed record CaseOptions(int LdaPad, int LdcPad, bool Accumulate, bool Bias, int FirstPanel = 0, int PanelCount = -1);
+
+    /// <summary>
+    /// Runs one product and checks it against <see cref="ReferenceGemm"/>: values in the selected columns within
+    /// 1e-5·Σ|terms| + 1e-6; every other float of C (other columns, the ldc gaps, the tail after the last row)
+    /// bit-for-bit unchanged. A's gaps hold NaN and, when not accumulating, so does all of C, so reading either
+    /// would poison the result.
+    /// </summary>
+    private static void CheckAgainstReference(KernelPath path, int m, int n, int k, CaseOptions o, Random rng)
+    {
+        int lda = k + o.LdaPad, ldc = n + o.LdcPad;
+        int panels = (n + 31) / 32;
+        int first = o.FirstPanel, count = o.PanelCount < 0 ? panels : o.PanelCount;
+        int col0 = 32 * first, col1 = Math.Min(n, 32 * (first + count));
+
+        float[] a = new float[m * lda];
+        Array.Fill(a, float.NaN);
+        for (int i = 0; i < m; i++)
+        {
+            for (int kk = 0; kk < k; kk++)
+            {
+                a[i * lda + kk] = NextFloat(rng);
+            }
+        }
+
+        float[] w = RandomArray(rng, n * k);
+        float[] bias = o.Bias ? RandomArray(rng, n) : [];
+        float[] c = new float[(m * ldc) + 3];
+        Array.Fill(c, float.NaN);
+        double[]? init = null;
+        if (o.Accumulate)
+        {
+            init = new double[m * n];
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    c[i * ldc + j] = NextFloat(rng);
+                    init[i * n + j] = c[i * ldc + j];
+                }
+            }
+        }
+
+        float[] before = (float[])c.Clone();
+        Gemm.Multiply(path, a, lda, m, PackedMatrix.Pack(w, n, k), bias, c, ldc, o.Accumulate, first, count);
+        double[] expected = ReferenceGemm.Multiply(a, lda, m, w, n, k, init, bias, out double[] magnitude);
+
+        string where = $"{path} m={m} n={n} k={k} {o}";
+        for (int idx = 0; idx < c.Length; idx++)
+        {
+            int i = idx / ldc, j = idx % ldc;
+            if (i < m && j >= col0 && j < col1)
+            {
+                double e = expected[i * n + j];
+                double tolerance = (1e-5 * magnitude[i * n + j]) + 1e-6;
+                double error = Math.Abs(c[idx] - e);
+                Assert.True(error <= tolerance, $"{where}: C[{i},{j}] = {c[idx]}, expected {e} (error {error}, tolerance {tolerance})");
+            }
+            else if (BitConverter.SingleToInt32Bits(c[idx]) != BitConverter.SingleToInt32Bits(before[idx]))
+            {
+                Assert.Fail($"{where}: float {idx} (row {i}, col {j}) is outside the output block but changed from {before[idx]} to {c[idx]}");
+            }
+        }
+    }
+
+    private static float NextFloat(Random rng) => (float)((rng.NextDouble() * 2) - 1);
+
+    private static float[] RandomArray(Random rng, int count)
+    {
+        var values = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = NextFloat(rng);
+        }
+
+        return values;
+    }
+
+    private static void AssertBitsEqual(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
+            {
+                Assert.Fail($"{what}: element {i} differs: {expected[i]} vs {actual[i]}");
+            }
+        }
+    }
+}
