@@ -1,0 +1,67 @@
+using Recurrent.Execution;
+using Recurrent.Kernels;
+
+namespace Recurrent.Parameters;
+
+/// <summary>
+/// The weights of one layer and direction in the form the time loop reads: packed for the matrix kernels, biases
+/// pre-summed. Immutable once built.
+/// </summary>
+/// <remarks>
+/// Bias folding: for RNN and LSTM every step adds b_ih + b_hh, so <see cref="InputBias"/> holds their sum and the
+/// recurrent product needs none. For GRU the reset gate multiplies (h W_hnᵀ + b_hn), so b_hn cannot move: the r and z
+/// chunks of <see cref="InputBias"/> hold b_i + b_h, its n chunk holds b_in alone, and <see cref="RecurrentBias"/> is
+/// zero except for b_hn in the n chunk.
+/// </remarks>
+internal sealed class DirectionWeights
+{
+    public DirectionWeights(LayerConfig config, float[] inputWeights, float[] hiddenWeights, float[]? inputBias, float[]? hiddenBias, float[]? projectionWeights)
+    {
+        int gateWidth = config.GateWidth;
+        int hidden = config.HiddenSize;
+        InputWeights = PackedMatrix.Pack(inputWeights, gateWidth, inputWeights.Length / gateWidth);
+        HiddenWeights = PackedMatrix.Pack(hiddenWeights, gateWidth, config.OutputSize);
+        ProjectionWeights = projectionWeights is null ? null : PackedMatrix.Pack(projectionWeights, config.ProjSize, hidden);
+
+        if (inputBias is null || hiddenBias is null)
+        {
+            InputBias = [];
+            RecurrentBias = [];
+            return;
+        }
+
+        var folded = new float[gateWidth];
+        int foldedLength = config.CellType == CellType.Gru ? 2 * hidden : gateWidth;
+        for (int j = 0; j < gateWidth; j++)
+        {
+            folded[j] = j < foldedLength ? inputBias[j] + hiddenBias[j] : inputBias[j];
+        }
+
+        InputBias = folded;
+        if (config.CellType == CellType.Gru)
+        {
+            var recurrent = new float[gateWidth];
+            hiddenBias.AsSpan(2 * hidden).CopyTo(recurrent.AsSpan(2 * hidden));
+            RecurrentBias = recurrent;
+        }
+        else
+        {
+            RecurrentBias = [];
+        }
+    }
+
+    /// <summary>W_ih packed; rows G*H, columns the layer's input size.</summary>
+    public PackedMatrix InputWeights { get; }
+
+    /// <summary>W_hh packed; rows G*H, columns H_out.</summary>
+    public PackedMatrix HiddenWeights { get; }
+
+    /// <summary>W_hr packed (LSTM projection), or null.</summary>
+    public PackedMatrix? ProjectionWeights { get; }
+
+    /// <summary>Bias added to the input projection (length G*H), or empty without bias.</summary>
+    public float[] InputBias { get; }
+
+    /// <summary>Bias added to the recurrent product (GRU with bias only: b_hn in the n chunk), or empty.</summary>
+    public float[] RecurrentBias { get; }
+}
