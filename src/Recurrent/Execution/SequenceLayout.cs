@@ -1,0 +1,20 @@
+namespace Recurrent.Execution;
+
+/// <summary>Converts between batch-first (N, L, F) and seq-first (L, N, F) layouts of a sequence tensor.</summary>
+internal static class SequenceLayout
+{
+    /// <summary>
+    /// destination[j, i, :] = source[i, j, :] for a source of shape (<paramref name="outer"/>, <paramref name="inner"/>,
+    /// <paramref name="features"/>): swaps the two leading axes, rows of features stay contiguous.
+    /// </summary>
+    public static void SwapLeadingAxes(ReadOnlySpan<float> source, Span<float> destination, int outer, int inner, int features)
+    {
+        for (int i = 0; i < outer; i++)
+        {
+            for (int j = 0; j < inner; j++)
+            {
+                source.Slice((i * inner + j) * features, features).CopyTo(destination.Slice((j * outer + i) * features, features));
+            }
+        }
+    }
+}
