@@ -66,6 +66,25 @@ public sealed class StateDict : IReadOnlyDictionary<string, Tensor<float>>
     /// <summary>Removes the entry named <paramref name="name"/>; returns whether there was one.</summary>
     public bool Remove(string name) => _entries.Remove(name);
 
+    /// <summary>
+    /// The entries whose names start with <paramref name="prefix"/>, with the prefix removed, in order: the state dict
+    /// of one submodule of a larger model (PyTorch names a submodule's parameters "encoder.rnn.weight_ih_l0").
+    /// </summary>
+    public StateDict SelectPrefix(string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        var result = new StateDict();
+        foreach (var (name, tensor) in _entries)
+        {
+            if (name.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                result.Add(name[prefix.Length..], tensor);
+            }
+        }
+
+        return result;
+    }
+
     /// <inheritdoc/>
     public bool ContainsKey(string key) => _entries.ContainsKey(key);
 

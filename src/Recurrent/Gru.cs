@@ -1,0 +1,51 @@
+using System.Numerics.Tensors;
+
+namespace Recurrent;
+
+/// <summary>
+/// A multi-layer gated recurrent unit, PyTorch's <c>torch.nn.GRU</c>. Gate chunks in the order r, z, n:
+/// r = σ(x W_irᵀ + b_ir + h W_hrᵀ + b_hr), z = σ(x W_izᵀ + b_iz + h W_hzᵀ + b_hz),
+/// n = tanh(x W_inᵀ + b_in + r ⊙ (h W_hnᵀ + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h.
+/// Parameters per layer k and direction: weight_ih_l{k} (3H, H_in or D*H), weight_hh_l{k} (3H, H), bias_ih_l{k} (3H),
+/// bias_hh_l{k} (3H). Shapes: see <see cref="RecurrentLayer"/>.
+/// </summary>
+public sealed class Gru : RecurrentLayer
+{
+    /// <summary>Creates the layer with PyTorch's defaults and initialisation (uniform in ±1/sqrt(hiddenSize)).</summary>
+    /// <param name="inputSize">H_in: features of each input step (positive).</param>
+    /// <param name="hiddenSize">H: features of the hidden state (positive).</param>
+    /// <param name="numLayers">Stacked layers (positive). Default 1.</param>
+    /// <param name="bias">Whether the layer has bias_ih and bias_hh. Default true.</param>
+    /// <param name="batchFirst">Input and output as (N, L, features). Default false.</param>
+    /// <param name="dropout">Dropout probability between layers in training mode; in [0, 1]. Default 0.</param>
+    /// <param name="bidirectional">Also run the sequence backwards. Default false.</param>
+    /// <param name="seed">Seeds the initial weights and the dropout masks; null for a random seed.</param>
+    /// <exception cref="ArgumentException">A size is not positive or dropout is outside [0, 1].</exception>
+    public Gru(int inputSize, int hiddenSize, int numLayers = 1, bool bias = true, bool batchFirst = false, double dropout = 0,
+        bool bidirectional = false, int? seed = null)
+        : this(new RecurrentLayerOptions
+        {
+            CellType = CellType.Gru, InputSize = inputSize, HiddenSize = hiddenSize, NumLayers = numLayers, Bias = bias,
+            BatchFirst = batchFirst, Dropout = dropout, Bidirectional = bidirectional, Seed = seed,
+        })
+    {
+    }
+
+    internal Gru(RecurrentLayerOptions options)
+        : base(options)
+    {
+    }
+
+    private protected override string TorchName => "GRU";
+
+    /// <summary>Runs the layers over <paramref name="input"/>.</summary>
+    /// <param name="input">(L, N, H_in), (N, L, H_in) when batch-first, or (L, H_in) unbatched.</param>
+    /// <param name="h0">Initial hidden state (D*NumLayers, N, H), or (D*NumLayers, H) unbatched; zeros when null.</param>
+    /// <returns>Output (L, N, D*H) in the input's layout, and h_n shaped like h0.</returns>
+    /// <exception cref="ArgumentException">A shape is wrong; the message names the argument and the expected and actual shapes.</exception>
+    public (Tensor<float> Output, Tensor<float> Hidden) Forward(Tensor<float> input, Tensor<float>? h0 = null)
+    {
+        var (output, hidden, _) = ForwardCore(input, h0, null);
+        return (output, hidden);
+    }
+}

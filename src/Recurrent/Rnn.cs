@@ -1,0 +1,53 @@
+using System.Numerics.Tensors;
+
+namespace Recurrent;
+
+/// <summary>
+/// A multi-layer Elman RNN, PyTorch's <c>torch.nn.RNN</c>: h_t = act(x_t W_ihᵀ + b_ih + h_(t-1) W_hhᵀ + b_hh) with
+/// act = tanh or relu. Parameters per layer k and direction: weight_ih_l{k} (H, H_in or D*H), weight_hh_l{k} (H, H),
+/// bias_ih_l{k} (H), bias_hh_l{k} (H), with suffix "_reverse" for the reverse direction. Shapes: see <see cref="RecurrentLayer"/>.
+/// </summary>
+public sealed class Rnn : RecurrentLayer
+{
+    /// <summary>Creates the layer with PyTorch's defaults and initialisation (uniform in ±1/sqrt(hiddenSize)).</summary>
+    /// <param name="inputSize">H_in: features of each input step (positive).</param>
+    /// <param name="hiddenSize">H: features of the hidden state (positive).</param>
+    /// <param name="numLayers">Stacked layers, each reading the previous one's output (positive). Default 1.</param>
+    /// <param name="nonlinearity">tanh (default) or relu.</param>
+    /// <param name="bias">Whether the layer has bias_ih and bias_hh. Default true.</param>
+    /// <param name="batchFirst">Input and output as (N, L, features) instead of (L, N, features). Default false.</param>
+    /// <param name="dropout">Dropout probability on each layer's output except the last, in training mode only; in [0, 1]. Default 0.</param>
+    /// <param name="bidirectional">Also run the sequence backwards; output features double. Default false.</param>
+    /// <param name="seed">Seeds the initial weights and the dropout masks; null for a random seed.</param>
+    /// <exception cref="ArgumentException">A size is not positive, dropout is outside [0, 1], or nonlinearity is unknown.</exception>
+    public Rnn(int inputSize, int hiddenSize, int numLayers = 1, Nonlinearity nonlinearity = Nonlinearity.Tanh, bool bias = true,
+        bool batchFirst = false, double dropout = 0, bool bidirectional = false, int? seed = null)
+        : this(new RecurrentLayerOptions
+        {
+            CellType = CellType.Rnn, InputSize = inputSize, HiddenSize = hiddenSize, NumLayers = numLayers, Nonlinearity = nonlinearity,
+            Bias = bias, BatchFirst = batchFirst, Dropout = dropout, Bidirectional = bidirectional, Seed = seed,
+        })
+    {
+    }
+
+    internal Rnn(RecurrentLayerOptions options)
+        : base(options)
+    {
+    }
+
+    /// <summary>The activation, tanh or relu.</summary>
+    public Nonlinearity Nonlinearity => Config.Nonlinearity;
+
+    private protected override string TorchName => "RNN";
+
+    /// <summary>Runs the layers over <paramref name="input"/>.</summary>
+    /// <param name="input">(L, N, H_in), (N, L, H_in) when batch-first, or (L, H_in) unbatched.</param>
+    /// <param name="h0">Initial hidden state (D*NumLayers, N, H), or (D*NumLayers, H) for unbatched input; zeros when null.</param>
+    /// <returns>Output (L, N, D*H) in the input's layout (the last layer's h at every step), and h_n shaped like h0.</returns>
+    /// <exception cref="ArgumentException">A shape is wrong; the message names the argument and the expected and actual shapes.</exception>
+    public (Tensor<float> Output, Tensor<float> Hidden) Forward(Tensor<float> input, Tensor<float>? h0 = null)
+    {
+        var (output, hidden, _) = ForwardCore(input, h0, null);
+        return (output, hidden);
+    }
+}
