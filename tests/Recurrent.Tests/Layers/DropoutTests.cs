@@ -1,0 +1,94 @@
+using System.Numerics.Tensors;
+using Recurrent.Execution;
+using static Recurrent.Tests.TestTensors;
+
+namespace Recurrent.Tests.Layers;
+
+/// <summary>Dropout acts between layers, in training mode only, seedably; modules start in training mode as PyTorch's.</summary>
+public class DropoutTests
+{
+    [Fact]
+    public void Modules_StartInTrainingMode_TrainAndEvalSwitch()
+    {
+        var lstm = new Lstm(3, 4);
+        Assert.True(lstm.IsTraining);
+        Assert.Same(lstm, lstm.Eval());
+        Assert.False(lstm.IsTraining);
+        lstm.Train();
+        Assert.True(lstm.IsTraining);
+        lstm.Train(false);
+        Assert.False(lstm.IsTraining);
+    }
+
+    [Fact]
+    public void EvalMode_DropoutHasNoEffect()
+    {
+        var withDropout = new Gru(5, 6, numLayers: 3, dropout: 0.5, seed: 1);
+        var without = new Gru(5, 6, numLayers: 3, seed: 2);
+        without.LoadStateDict(withDropout.StateDict());
+        Tensor<float> x = Randn(1, 7, 3, 5);
+        withDropout.Eval();
+        Assert.Equal(ToArray(without.Forward(x).Output), ToArray(withDropout.Forward(x).Output));
+    }
+
+    [Fact]
+    public void TrainingMode_DropoutChangesOutput_AndManualSeedRepeatsIt()
+    {
+        var lstm = new Lstm(5, 6, numLayers: 2, dropout: 0.5, seed: 1);
+        Tensor<float> x = Randn(1, 7, 3, 5);
+        float[] evalOutput = ToArray(lstm.Eval().Forward(x).Output);
+        lstm.Train();
+
+        lstm.ManualSeed(9);
+        float[] first = ToArray(lstm.Forward(x).Output);
+        float[] second = ToArray(lstm.Forward(x).Output);
+        lstm.ManualSeed(9);
+        float[] repeated = ToArray(lstm.Forward(x).Output);
+
+        Assert.NotEqual(evalOutput, first);
+        Assert.NotEqual(first, second);
+        Assert.Equal(first, repeated);
+    }
+
+    [Fact]
+    public void TrainingMode_SingleLayer_DropoutHasNoEffect()
+    {
+        // PyTorch applies dropout to the outputs of all layers but the last: one layer means none.
+        var rnn = new Rnn(5, 6, dropout: 0.9, seed: 1);
+        Tensor<float> x = Randn(1, 7, 3, 5);
+        Assert.Equal(ToArray(rnn.Eval().Forward(x).Output), ToArray(rnn.Train().Forward(x).Output));
+    }
+
+    [Fact]
+    public void TrainingMode_DropoutOne_SecondLayerSeesZeroInput()
+    {
+        // With p = 1 the last layer reads zeros, so the output equals that layer alone run on zeros from the same h0.
+        var rnn = new Rnn(5, 6, numLayers: 2, dropout: 1.0, seed: 1);
+        var top = new Rnn(6, 6, seed: 2);
+        StateDict sd = rnn.StateDict();
+        top.LoadStateDict(new StateDict
+        {
+            { "weight_ih_l0", sd["weight_ih_l1"] }, { "weight_hh_l0", sd["weight_hh_l1"] },
+            { "bias_ih_l0", sd["bias_ih_l1"] }, { "bias_hh_l0", sd["bias_hh_l1"] },
+        });
+        Tensor<float> h0 = Randn(3, 2, 3, 6);
+        float[] h0Top = ToArray(h0).AsSpan(3 * 6).ToArray();
+
+        var (output, hn) = rnn.Forward(Randn(4, 7, 3, 5), h0);
+        var (expected, expectedHn) = top.Forward(Zeros(7, 3, 6), Tensor.Create(h0Top, [1, 3, 6]));
+
+        Assert.Equal(ToArray(expected), ToArray(output));
+        Assert.Equal(ToArray(expectedHn), ToArray(hn).AsSpan(3 * 6).ToArray());
+    }
+
+    [Fact]
+    public void Dropout_ZeroesAboutPAndScalesSurvivorsByInverseKeep()
+    {
+        var values = new float[20000];
+        Array.Fill(values, 3f);
+        Dropout.Apply(values, 0.3, new Random(1));
+        int zeros = values.Count(v => v == 0);
+        Assert.InRange(zeros / (double)values.Length, 0.28, 0.32);
+        Assert.All(values.Where(v => v != 0), v => Assert.Equal(3f / 0.7f, v, 6));
+    }
+}
