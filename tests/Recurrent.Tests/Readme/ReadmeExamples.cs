@@ -1,0 +1,77 @@
+using System.Numerics.Tensors;
+
+namespace Recurrent.Tests.Readme;
+
+/// <summary>
+/// The C# examples of README.md, compiled here. Each region between "begin-example: NAME" and "end-example" must
+/// equal the README's block marked "example: NAME" (ReadmeTests checks it, ignoring the README's using lines).
+/// </summary>
+internal static class ReadmeExamples
+{
+    public static void QuickStart()
+    {
+        // begin-example: quick-start
+        static string Shape(Tensor<float> t) => $"({string.Join(", ", t.Lengths.ToArray())})";
+        static Tensor<float> Randn(params nint[] shape)
+        {
+            var random = new Random(0);
+            var values = new float[shape.Aggregate((nint)1, (a, b) => a * b)];
+            for (int i = 0; i < values.Length; i++) values[i] = (float)random.NextDouble() * 2 - 1;
+            return Tensor.Create(values, shape);
+        }
+
+        // Vanilla RNN: input (seq_len, batch, input_size), h0 (num_layers * num_directions, batch, hidden_size)
+        var rnn = new Rnn(inputSize: 10, hiddenSize: 5, numLayers: 1);
+        var (output, h1) = rnn.Forward(Randn(12, 64, 10), Tensor.CreateFromShape<float>([1, 64, 5]));
+        Console.WriteLine($"RNN: {Shape(output)} {Shape(h1)}");
+
+        // batch_first: input and output are (batch, seq_len, features); the state's layout does not change
+        rnn = new Rnn(inputSize: 10, hiddenSize: 5, numLayers: 2, batchFirst: true);
+        (output, h1) = rnn.Forward(Randn(64, 12, 10), Tensor.CreateFromShape<float>([2, 64, 5]));
+        Console.WriteLine($"RNN, stacked, batch-first: {Shape(output)} {Shape(h1)}");
+
+        // bidirectional, stacked; h0 is optional and defaults to zeros
+        rnn = new Rnn(inputSize: 20, hiddenSize: 10, numLayers: 4, bidirectional: true);
+        (output, h1) = rnn.Forward(Randn(5, 64, 20));
+        Console.WriteLine($"RNN, stacked, bidirectional: {Shape(output)} {Shape(h1)}");
+
+        // GRU: the same interface
+        var gru = new Gru(inputSize: 10, hiddenSize: 5);
+        (output, h1) = gru.Forward(Randn(12, 64, 10));
+        Console.WriteLine($"GRU: {Shape(output)} {Shape(h1)}");
+
+        // LSTM without an initial state: (h0, c0) are zeros
+        var lstm = new Lstm(inputSize: 10, hiddenSize: 5, numLayers: 1);
+        var (xn, (hn, cn)) = lstm.Forward(Randn(1, 64, 10));
+        Console.WriteLine($"LSTM: {Shape(xn)} {Shape(hn)} {Shape(cn)}");
+
+        // stacked, bidirectional LSTM with an initial state
+        lstm = new Lstm(inputSize: 10, hiddenSize: 5, numLayers: 2, bidirectional: true);
+        var h0 = Tensor.CreateFromShape<float>([4, 64, 5]);
+        var c0 = Tensor.CreateFromShape<float>([4, 64, 5]);
+        (xn, (hn, cn)) = lstm.Forward(Randn(5, 64, 10), (h0, c0));
+        Console.WriteLine($"LSTM, stacked, bidirectional: {Shape(xn)} {Shape(hn)} {Shape(cn)}");
+
+        // unbatched input (seq_len, input_size) gives unbatched output and state
+        var (y, h) = new Gru(10, 5).Forward(Randn(7, 10));
+        Console.WriteLine($"GRU, unbatched: {Shape(y)} {Shape(h)}");
+
+        // cells: one step; input (batch, input_size) or (input_size)
+        var cell = new LstmCell(10, 5);
+        var (hc, cc) = cell.Forward(Randn(3, 10));
+        Console.WriteLine($"LSTMCell: {Shape(hc)} {Shape(cc)}");
+        // end-example
+    }
+
+    /// <summary>Runs in a directory holding lstm.safetensors; returns what the example computed.</summary>
+    public static (Tensor<float> Output, Tensor<float> H, Tensor<float> C) LoadPyTorch(Tensor<float> input)
+    {
+        // begin-example: load-pytorch
+        var lstm = new Lstm(inputSize: 16, hiddenSize: 20).Eval();
+        lstm.LoadStateDict(SafeTensors.Load("lstm.safetensors"));
+        var (output, (hn, cn)) = lstm.Forward(input);
+        SafeTensors.Save("copy.safetensors", lstm.StateDict());
+        // end-example
+        return (output, hn, cn);
+    }
+}
