@@ -63,10 +63,11 @@ public abstract class RecurrentCell : RecurrentModule
         var hidden = new float[batch * config.HiddenSize];
         var finalHidden = new float[hidden.Length];
         float[] cell = isLstm ? new float[hidden.Length] : [];
-        var workspace = new Workspace(config, steps: 1, batch);
+        var schedule = new StepSchedule(steps: 1, batch);
+        var workspace = new Workspace(config, schedule.TotalRows, batch);
         ReadOnlySpan<float> initialHidden = hx is null ? default : TensorData.Read(hx);
         ReadOnlySpan<float> initialCell = cx is null ? default : TensorData.Read(cx);
-        SequenceRunner.Run(config, Parameters, TensorData.Read(input), initialHidden, initialCell, hidden, finalHidden, cell, workspace, dropoutRandom: null);
+        SequenceRunner.Run(config, Parameters, schedule, TensorData.Read(input), initialHidden, initialCell, hidden, finalHidden, cell, workspace, dropoutRandom: null);
         return (TensorData.Wrap(hidden, stateShape), isLstm ? TensorData.Wrap(cell, stateShape) : null);
     }
 

@@ -84,10 +84,11 @@ public abstract class RecurrentLayer : RecurrentModule
         var output = new float[steps * batch * config.OutputWidth];
         var finalHidden = new float[config.StateCount * batch * config.OutputSize];
         float[] finalCell = isLstm ? new float[config.StateCount * batch * config.HiddenSize] : [];
-        var workspace = new Workspace(config, steps, batch);
+        var schedule = new StepSchedule(steps, batch);
+        var workspace = new Workspace(config, schedule.TotalRows, batch);
         ReadOnlySpan<float> initialHidden = h0 is null ? default : TensorData.Read(h0);
         ReadOnlySpan<float> initialCell = c0 is null ? default : TensorData.Read(c0);
-        SequenceRunner.Run(config, Parameters, x, initialHidden, initialCell, output, finalHidden, finalCell, workspace, DropoutRandomForCall());
+        SequenceRunner.Run(config, Parameters, schedule, x, initialHidden, initialCell, output, finalHidden, finalCell, workspace, DropoutRandomForCall());
 
         Tensor<float> outputTensor;
         if (batchFirst)

@@ -4,21 +4,27 @@ using Recurrent.Parameters;
 namespace Recurrent.Execution;
 
 /// <summary>
-/// Runs a stack of recurrent layers over a whole sequence in seq-first layout. For each layer and direction: one
-/// matrix product projects the input of all L steps at once (biases folded in), then the time loop adds
-/// h W_hhᵀ for one step at a time and applies the gate math. Layer k + 1 reads layer k's output; dropout sits
-/// between layers in training mode only.
+/// Runs a stack of recurrent layers over a whole batch of sequences in time-major layout. For each layer and
+/// direction: one matrix product projects the input rows of all steps at once (biases folded in), then the time loop
+/// adds h W_hhᵀ one step at a time and applies the gate math. Layer k + 1 reads layer k's output; dropout sits between
+/// layers in training mode only.
 /// </summary>
 /// <remarks>
-/// Layouts (all dense, row-major): input (L, N, H_in); initial states (D*layers, N, H_out) and (D*layers, N, H) or
-/// empty for zeros; output (L, N, D*H_out), where direction d of step t occupies columns [d*H_out, (d+1)*H_out) of
-/// row t*N + n; final states like the initial ones. The previous step's h is read straight from the output rows the
-/// direction wrote, so h is never copied inside the time loop.
+/// Layouts (dense, row-major): input and output hold one row per (step, sequence) as laid out by the
+/// <see cref="StepSchedule"/> — (L·N) rows for a dense batch, (Σ lengths) rows for a packed one — with H_in and
+/// D·H_out columns; direction d writes columns [d·H_out, (d+1)·H_out). Initial and final states are
+/// (D·layers, N, H_out) and (D·layers, N, H), or empty for zeros, with sequences in schedule (longest-first) order.
+/// <para>
+/// Variable lengths need no special case: each direction keeps h (and c) of every sequence in a state buffer, and a
+/// step touches only the prefix of rows still running. So a sequence that has ended keeps its state after its own
+/// last step (its final state), and in the reverse direction a sequence not yet started keeps its initial state
+/// until its own last element comes up. No work is done on padding.
+/// </para>
 /// </remarks>
 internal static class SequenceRunner
 {
     public static void Run(
-        LayerConfig config, ParameterSet parameters, ReadOnlySpan<float> input,
+        LayerConfig config, ParameterSet parameters, StepSchedule schedule, ReadOnlySpan<float> input,
         ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell,
         Span<float> output, Span<float> finalHidden, Span<float> finalCell,
         Workspace workspace, Random? dropoutRandom)
@@ -32,8 +38,17 @@ internal static class SequenceRunner
             for (int direction = 0; direction < config.Directions; direction++)
             {
                 int stateIndex = layer * config.Directions + direction;
-                var state = new StateSlices(config, workspace.Batch, stateIndex, initialHidden, initialCell, finalHidden, finalCell);
-                RunDirection(config, parameters.Directions[stateIndex], direction, layerInput, layerInputWidth, layerOutput, state, workspace);
+                RunDirection(
+                    config, parameters.Directions[stateIndex], schedule, direction, layerInput, layerInputWidth, layerOutput,
+                    StateBlock(initialHidden, stateIndex, schedule.Batch * config.OutputSize),
+                    StateBlock(initialCell, stateIndex, schedule.Batch * config.HiddenSize),
+                    workspace);
+
+                workspace.Hidden.CopyTo(finalHidden.Slice(stateIndex * workspace.Hidden.Length, workspace.Hidden.Length));
+                if (config.CellType == CellType.Lstm)
+                {
+                    workspace.Cell.CopyTo(finalCell.Slice(stateIndex * workspace.Cell.Length, workspace.Cell.Length));
+                }
             }
 
             if (!last && dropoutRandom is not null)
@@ -41,7 +56,7 @@ internal static class SequenceRunner
                 // The random stream is the module's: one forward at a time draws from it.
                 lock (dropoutRandom)
                 {
-                    Dropout.Apply(layerOutput, config.Dropout, dropoutRandom);
+                    Dropout.Apply(layerOutput[..(schedule.TotalRows * config.OutputWidth)], config.Dropout, dropoutRandom);
                 }
             }
 
@@ -50,12 +65,15 @@ internal static class SequenceRunner
         }
     }
 
+    /// <summary>
+    /// One layer and direction. On return workspace.Hidden (N, H_out) and workspace.Cell (N, H) hold every sequence's
+    /// final state: after its own last step going forward, after its first step going in reverse.
+    /// </summary>
     private static void RunDirection(
-        LayerConfig config, DirectionWeights weights, int direction, ReadOnlySpan<float> layerInput, int layerInputWidth,
-        Span<float> layerOutput, StateSlices state, Workspace workspace)
+        LayerConfig config, DirectionWeights weights, StepSchedule schedule, int direction, ReadOnlySpan<float> layerInput,
+        int layerInputWidth, Span<float> layerOutput, ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell,
+        Workspace workspace)
     {
-        int steps = workspace.Steps;
-        int batch = workspace.Batch;
         int gateWidth = config.GateWidth;
         int hiddenSize = config.HiddenSize;
         int outputSize = config.OutputSize;
@@ -63,92 +81,70 @@ internal static class SequenceRunner
         bool reverse = direction == 1;
 
         Span<float> gates = workspace.Gates;
-        Gemm.Multiply(layerInput, layerInputWidth, steps * batch, weights.InputWeights, weights.InputBias, gates, gateWidth, accumulate: false);
+        Gemm.Multiply(layerInput, layerInputWidth, schedule.TotalRows, weights.InputWeights, weights.InputBias, gates, gateWidth, accumulate: false);
 
-        // h of the previous step: the initial state first, then the rows this direction wrote one step earlier.
-        ReadOnlySpan<float> previous = state.InitialHidden.IsEmpty ? workspace.ZeroState : state.InitialHidden;
-        int previousStride = outputSize;
+        // Invariant: row n of hidden (and cell) is sequence n's state after the last step it has taken in this direction.
+        Span<float> hidden = workspace.Hidden;
         Span<float> cell = workspace.Cell;
-        if (config.CellType == CellType.Lstm)
-        {
-            if (state.InitialCell.IsEmpty)
-            {
-                cell.Clear();
-            }
-            else
-            {
-                state.InitialCell.CopyTo(cell);
-            }
-        }
+        Initialize(hidden, initialHidden);
+        Initialize(cell, initialCell);
 
-        for (int step = 0; step < steps; step++)
+        for (int step = 0; step < schedule.Steps; step++)
         {
-            int t = reverse ? steps - 1 - step : step;
-            Span<float> stepGates = gates.Slice(t * batch * gateWidth, batch * gateWidth);
-            Span<float> hidden = layerOutput[(t * batch * outputWidth + direction * outputSize)..];
+            int t = reverse ? schedule.Steps - 1 - step : step;
+            int rows = schedule.Rows(t);
+            int offset = schedule.Offset(t);
+            Span<float> stepGates = gates.Slice(offset * gateWidth, rows * gateWidth);
+            Span<float> stepHidden = hidden[..(rows * outputSize)];
             switch (config.CellType)
             {
                 case CellType.Rnn:
-                    Gemm.Multiply(previous, previousStride, batch, weights.HiddenWeights, [], stepGates, gateWidth, accumulate: true);
-                    GateMath.RnnStep(stepGates, hidden, outputWidth, batch, hiddenSize, config.Nonlinearity);
+                    Gemm.Multiply(stepHidden, outputSize, rows, weights.HiddenWeights, [], stepGates, gateWidth, accumulate: true);
+                    GateMath.RnnStep(stepGates, stepHidden, outputSize, rows, hiddenSize, config.Nonlinearity);
                     break;
                 case CellType.Gru:
                     Span<float> recurrent = workspace.RecurrentGates;
-                    Gemm.Multiply(previous, previousStride, batch, weights.HiddenWeights, weights.RecurrentBias, recurrent, gateWidth, accumulate: false);
-                    GateMath.GruStep(stepGates, recurrent, previous, previousStride, hidden, outputWidth, batch, hiddenSize);
+                    Gemm.Multiply(stepHidden, outputSize, rows, weights.HiddenWeights, weights.RecurrentBias, recurrent, gateWidth, accumulate: false);
+
+                    // Each row reads its h before writing h' over it.
+                    GateMath.GruStep(stepGates, recurrent, stepHidden, outputSize, stepHidden, outputSize, rows, hiddenSize);
                     break;
                 default:
-                    Gemm.Multiply(previous, previousStride, batch, weights.HiddenWeights, [], stepGates, gateWidth, accumulate: true);
+                    Gemm.Multiply(stepHidden, outputSize, rows, weights.HiddenWeights, [], stepGates, gateWidth, accumulate: true);
                     if (weights.ProjectionWeights is { } projection)
                     {
                         Span<float> unprojected = workspace.Unprojected;
-                        GateMath.LstmStep(stepGates, cell, unprojected, hiddenSize, batch, hiddenSize);
-                        Gemm.Multiply(unprojected, hiddenSize, batch, projection, [], hidden, outputWidth, accumulate: false);
+                        GateMath.LstmStep(stepGates, cell, unprojected, hiddenSize, rows, hiddenSize);
+                        Gemm.Multiply(unprojected, hiddenSize, rows, projection, [], stepHidden, outputSize, accumulate: false);
                     }
                     else
                     {
-                        GateMath.LstmStep(stepGates, cell, hidden, outputWidth, batch, hiddenSize);
+                        GateMath.LstmStep(stepGates, cell, stepHidden, outputSize, rows, hiddenSize);
                     }
 
                     break;
             }
 
-            previous = hidden;
-            previousStride = outputWidth;
-        }
-
-        for (int n = 0; n < batch; n++)
-        {
-            previous.Slice(n * previousStride, outputSize).CopyTo(state.FinalHidden.Slice(n * outputSize, outputSize));
-        }
-
-        if (config.CellType == CellType.Lstm)
-        {
-            cell.CopyTo(state.FinalCell);
+            Span<float> stepOutput = layerOutput[(offset * outputWidth + direction * outputSize)..];
+            for (int n = 0; n < rows; n++)
+            {
+                stepHidden.Slice(n * outputSize, outputSize).CopyTo(stepOutput.Slice(n * outputWidth, outputSize));
+            }
         }
     }
 
-    /// <summary>The (N, H_out) and (N, H) blocks of the state tensors that belong to one layer and direction.</summary>
-    private readonly ref struct StateSlices
+    private static ReadOnlySpan<float> StateBlock(ReadOnlySpan<float> states, int index, int length) =>
+        states.IsEmpty ? default : states.Slice(index * length, length);
+
+    private static void Initialize(Span<float> state, ReadOnlySpan<float> initial)
     {
-        public StateSlices(
-            LayerConfig config, int batch, int stateIndex, ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell,
-            Span<float> finalHidden, Span<float> finalCell)
+        if (initial.IsEmpty)
         {
-            int hiddenBlock = batch * config.OutputSize;
-            int cellBlock = batch * config.HiddenSize;
-            InitialHidden = initialHidden.IsEmpty ? default : initialHidden.Slice(stateIndex * hiddenBlock, hiddenBlock);
-            InitialCell = initialCell.IsEmpty ? default : initialCell.Slice(stateIndex * cellBlock, cellBlock);
-            FinalHidden = finalHidden.Slice(stateIndex * hiddenBlock, hiddenBlock);
-            FinalCell = finalCell.IsEmpty ? default : finalCell.Slice(stateIndex * cellBlock, cellBlock);
+            state.Clear();
         }
-
-        public ReadOnlySpan<float> InitialHidden { get; }
-
-        public ReadOnlySpan<float> InitialCell { get; }
-
-        public Span<float> FinalHidden { get; }
-
-        public Span<float> FinalCell { get; }
+        else
+        {
+            initial.CopyTo(state);
+        }
     }
 }
