@@ -48,4 +48,28 @@ public sealed class Gru : RecurrentLayer
         var (output, hidden, _) = ForwardCore(input, h0, null);
         return (output, hidden);
     }
+
+    /// <summary>Runs the layers over a packed batch of variable-length sequences; no work is done on padding.</summary>
+    /// <param name="input">Packed data (Σ lengths, H_in), e.g. from <see cref="RnnUtils.PackPaddedSequence"/>.</param>
+    /// <param name="h0">Initial hidden state (D*NumLayers, N, H) in the caller's batch order; zeros when null.</param>
+    /// <returns>The packed output (Σ lengths, D*H) with the input's batch sizes and indices, and h_n (each sequence's
+    /// state after its own last step) in the caller's batch order.</returns>
+    /// <exception cref="ArgumentException">The data's feature count or h0's shape is wrong.</exception>
+    public (PackedSequence Output, Tensor<float> Hidden) Forward(PackedSequence input, Tensor<float>? h0 = null)
+    {
+        var (output, hidden, _) = ForwardPackedCore(input, h0, null);
+        return (output, hidden);
+    }
+
+    /// <summary>Runs the layers over a padded batch whose sequences have the given lengths; padding is never computed on.</summary>
+    /// <param name="input">(L, N, H_in), or (N, L, H_in) when batch-first; positions past each length are ignored.</param>
+    /// <param name="lengths">One length per sequence, each in [1, L], in any order.</param>
+    /// <param name="h0">Initial hidden state (D*NumLayers, N, H); zeros when null.</param>
+    /// <returns>Output shaped like the input's layout with D*H features, zero past each length; h_n after each sequence's own last step.</returns>
+    /// <exception cref="ArgumentException">A shape or a length is wrong.</exception>
+    public (Tensor<float> Output, Tensor<float> Hidden) Forward(Tensor<float> input, ReadOnlySpan<int> lengths, Tensor<float>? h0 = null)
+    {
+        var (output, hidden, _) = ForwardPaddedCore(input, lengths, h0, null);
+        return (output, hidden);
+    }
 }

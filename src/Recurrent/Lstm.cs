@@ -67,4 +67,52 @@ public sealed class Lstm : RecurrentLayer
         var (output, hidden, cell) = ForwardCore(input, h0, c0);
         return (output, (hidden, cell!));
     }
+
+    /// <summary>Runs the layers over a packed batch from zero states; no work is done on padding.</summary>
+    /// <param name="input">Packed data (Σ lengths, H_in), e.g. from <see cref="RnnUtils.PackPaddedSequence"/>.</param>
+    /// <returns>The packed output (Σ lengths, D*H_out) with the input's batch sizes and indices, and (h_n, c_n) after each
+    /// sequence's own last step, in the caller's batch order.</returns>
+    /// <exception cref="ArgumentException">The data's feature count is wrong.</exception>
+    public (PackedSequence Output, (Tensor<float> H, Tensor<float> C) State) Forward(PackedSequence input) => Forward(input, null, null);
+
+    /// <summary>Runs the layers over a packed batch from (h0, c0), given in the caller's batch order.</summary>
+    /// <param name="input">Packed data (Σ lengths, H_in).</param>
+    /// <param name="state">h0 (D*NumLayers, N, H_out) and c0 (D*NumLayers, N, H).</param>
+    /// <returns>The packed output and (h_n, c_n) in the caller's batch order.</returns>
+    /// <exception cref="ArgumentException">A shape is wrong, or one of h0 and c0 is null.</exception>
+    public (PackedSequence Output, (Tensor<float> H, Tensor<float> C) State) Forward(PackedSequence input, (Tensor<float> H, Tensor<float> C) state) =>
+        Forward(input, state.H, state.C);
+
+    /// <summary>Runs the layers over a packed batch from (h0, c0), or from zeros when both are null.</summary>
+    /// <param name="input">Packed data (Σ lengths, H_in).</param>
+    /// <param name="h0">Initial hidden state (D*NumLayers, N, H_out), or null together with <paramref name="c0"/>.</param>
+    /// <param name="c0">Initial cell state (D*NumLayers, N, H), or null together with <paramref name="h0"/>.</param>
+    /// <returns>The packed output and (h_n, c_n) in the caller's batch order.</returns>
+    /// <exception cref="ArgumentException">A shape is wrong, or exactly one of h0 and c0 is null.</exception>
+    public (PackedSequence Output, (Tensor<float> H, Tensor<float> C) State) Forward(PackedSequence input, Tensor<float>? h0, Tensor<float>? c0)
+    {
+        var (output, hidden, cell) = ForwardPackedCore(input, h0, c0);
+        return (output, (hidden, cell!));
+    }
+
+    /// <summary>Runs the layers over a padded batch whose sequences have the given lengths, from zero states.</summary>
+    /// <param name="input">(L, N, H_in), or (N, L, H_in) when batch-first; positions past each length are ignored.</param>
+    /// <param name="lengths">One length per sequence, each in [1, L], in any order.</param>
+    /// <returns>Output in the input's layout, zero past each length, and (h_n, c_n) after each sequence's own last step.</returns>
+    /// <exception cref="ArgumentException">A shape or a length is wrong.</exception>
+    public (Tensor<float> Output, (Tensor<float> H, Tensor<float> C) State) Forward(Tensor<float> input, ReadOnlySpan<int> lengths) =>
+        Forward(input, lengths, null, null);
+
+    /// <summary>Runs the layers over a padded batch with lengths from (h0, c0), or from zeros when both are null.</summary>
+    /// <param name="input">(L, N, H_in), or (N, L, H_in) when batch-first.</param>
+    /// <param name="lengths">One length per sequence, each in [1, L].</param>
+    /// <param name="h0">Initial hidden state (D*NumLayers, N, H_out), or null together with <paramref name="c0"/>.</param>
+    /// <param name="c0">Initial cell state (D*NumLayers, N, H), or null together with <paramref name="h0"/>.</param>
+    /// <returns>Output in the input's layout, zero past each length, and (h_n, c_n).</returns>
+    /// <exception cref="ArgumentException">A shape or a length is wrong, or exactly one of h0 and c0 is null.</exception>
+    public (Tensor<float> Output, (Tensor<float> H, Tensor<float> C) State) Forward(Tensor<float> input, ReadOnlySpan<int> lengths, Tensor<float>? h0, Tensor<float>? c0)
+    {
+        var (output, hidden, cell) = ForwardPaddedCore(input, lengths, h0, c0);
+        return (output, (hidden, cell!));
+    }
 }

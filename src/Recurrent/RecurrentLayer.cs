@@ -13,7 +13,7 @@ namespace Recurrent;
 /// (N, L, D*H_out), unbatched (L, D*H_out); h0 and h_n (D*NumLayers, N, H_out), unbatched (D*NumLayers, H_out);
 /// LSTM c0 and c_n (D*NumLayers, N, H), unbatched (D*NumLayers, H). States are never batch-first.
 /// </remarks>
-public abstract class RecurrentLayer : RecurrentModule
+public abstract partial class RecurrentLayer : RecurrentModule
 {
     private protected RecurrentLayer(RecurrentLayerOptions options)
         : base(LayerConfig.Create(options), options.Seed)
@@ -57,21 +57,8 @@ public abstract class RecurrentLayer : RecurrentModule
         ArgumentNullException.ThrowIfNull(input);
         LayerConfig config = Config;
         var (steps, batch, batched) = ReadInputShape(input);
+        var (hiddenShape, cellShape) = CheckStates(h0, c0, batched, batch);
         bool isLstm = config.CellType == CellType.Lstm;
-        if (isLstm && (h0 is null) != (c0 is null))
-        {
-            throw new ArgumentException(
-                $"LSTM takes h0 and c0 together or neither; got {(h0 is null ? "c0 without h0" : "h0 without c0")}.", h0 is null ? nameof(h0) : nameof(c0));
-        }
-
-        nint[] hiddenShape = StateShape(batched, batch, config.OutputSize);
-        nint[] cellShape = StateShape(batched, batch, config.HiddenSize);
-        CheckState(h0, nameof(h0), hiddenShape, batched);
-        if (isLstm)
-        {
-            CheckState(c0, nameof(c0), cellShape, batched);
-        }
-
         bool batchFirst = batched && config.BatchFirst;
         ReadOnlySpan<float> x = TensorData.Read(input);
         if (batchFirst)
@@ -147,6 +134,28 @@ public abstract class RecurrentLayer : RecurrentModule
         }
 
         return ((int)steps, (int)batch, batched);
+    }
+
+    /// <summary>Checks h0 and (LSTM) c0 against the input; returns the shapes of h and c for this call.</summary>
+    private (nint[] Hidden, nint[] Cell) CheckStates(Tensor<float>? h0, Tensor<float>? c0, bool batched, int batch)
+    {
+        LayerConfig config = Config;
+        bool isLstm = config.CellType == CellType.Lstm;
+        if (isLstm && (h0 is null) != (c0 is null))
+        {
+            throw new ArgumentException(
+                $"LSTM takes h0 and c0 together or neither; got {(h0 is null ? "c0 without h0" : "h0 without c0")}.", h0 is null ? nameof(h0) : nameof(c0));
+        }
+
+        nint[] hiddenShape = StateShape(batched, batch, config.OutputSize);
+        nint[] cellShape = StateShape(batched, batch, config.HiddenSize);
+        CheckState(h0, nameof(h0), hiddenShape, batched);
+        if (isLstm)
+        {
+            CheckState(c0, nameof(c0), cellShape, batched);
+        }
+
+        return (hiddenShape, cellShape);
     }
 
     private nint[] StateShape(bool batched, int batch, int features) =>

@@ -192,7 +192,8 @@ public class BadInputTests
     [Fact]
     public void Forward_NullInput_ThrowsArgumentNull()
     {
-        Throws<ArgumentNullException>("input", () => new Lstm(10, 5).Forward(null!));
+        Throws<ArgumentNullException>("input", () => new Lstm(10, 5).Forward((Tensor<float>)null!));
+        Throws<ArgumentNullException>("input", () => new Lstm(10, 5).Forward((PackedSequence)null!));
         Throws<ArgumentNullException>("input", () => new RnnCell(10, 5).Forward(null!));
     }
 }
