@@ -1,0 +1,85 @@
+using System.Numerics.Tensors;
+using static Recurrent.Tests.TestTensors;
+
+namespace Recurrent.Tests.Sequences;
+
+/// <summary>Bad variable-length input gets an ArgumentException naming the argument and the values at fault.</summary>
+public class SequenceBadInputTests
+{
+    private static void Throws<T>(string paramName, Action call, params string[] parts)
+        where T : ArgumentException
+    {
+        var ex = Assert.Throws<T>(call);
+        Assert.Equal(paramName, ex.ParamName);
+        foreach (string part in parts)
+        {
+            Assert.Contains(part, ex.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void PackPadded_LengthNotPositive_Throws() =>
+        Throws<ArgumentException>("lengths", () => RnnUtils.PackPaddedSequence(Randn(1, 5, 3, 2), [5, 0, 2], enforceSorted: false), "lengths[1] = 0", "[1, 5]");
+
+    [Fact]
+    public void PackPadded_LengthBeyondSequence_Throws() =>
+        Throws<ArgumentException>("lengths", () => RnnUtils.PackPaddedSequence(Randn(1, 5, 3, 2), [6, 1, 1]), "lengths[0] = 6", "(5, 3, 2)");
+
+    [Theory]
+    [InlineData(new[] { 5, 4 })]
+    [InlineData(new[] { 5, 4, 3, 2 })]
+    public void PackPadded_LengthCountNotBatch_Throws(int[] lengths) =>
+        Throws<ArgumentException>("lengths", () => RnnUtils.PackPaddedSequence(Randn(1, 5, 3, 2), lengths), "3", $"got {lengths.Length}");
+
+    [Fact]
+    public void PackPadded_UnsortedWithEnforceSorted_ThrowsAndSuggestsTheFlag() =>
+        Throws<ArgumentException>("lengths", () => RnnUtils.PackPaddedSequence(Randn(1, 5, 3, 2), [3, 5, 1]), "decreasing", "lengths[1] = 5", "enforceSorted: false");
+
+    [Fact]
+    public void PadPacked_TotalLengthShorterThanLongest_Throws()
+    {
+        PackedSequence packed = RnnUtils.PackPaddedSequence(Randn(1, 5, 3, 2), [5, 4, 2]);
+        Throws<ArgumentOutOfRangeException>("totalLength", () => RnnUtils.PadPackedSequence(packed, totalLength: 4), "longest sequence (5)", "got 4");
+    }
+
+    [Fact]
+    public void PackedSequence_IncreasingBatchSizes_Throws() =>
+        Throws<ArgumentException>("batchSizes", () => new PackedSequence(Zeros(7, 2), [3, 1, 3]), "must not increase", "batchSizes[2] = 3");
+
+    [Fact]
+    public void PackedSequence_BatchSizesNotMatchingData_Throws()
+    {
+        Throws<ArgumentException>("data", () => new PackedSequence(Zeros(6, 2), [3, 2]), "Σ batchSizes = 5", "(6, 2)");
+        Throws<ArgumentException>("batchSizes", () => new PackedSequence(Zeros(0, 2), []), "empty");
+        Throws<ArgumentException>("batchSizes", () => new PackedSequence(Zeros(3, 2), [3, 0]), "batchSizes[1] = 0");
+    }
+
+    [Fact]
+    public void PackedSequence_IndicesNotAPermutation_Throws()
+    {
+        Throws<ArgumentException>("sortedIndices", () => new PackedSequence(Zeros(5, 2), [3, 2], [0, 0, 2]), "permutation");
+        Throws<ArgumentException>("unsortedIndices", () => new PackedSequence(Zeros(5, 2), [3, 2], [2, 0, 1], [2, 0, 1]), "inverse");
+    }
+
+    [Fact]
+    public void Layer_PackedDataWithWrongFeatures_ThrowsAndLeavesStateUnchanged()
+    {
+        var gru = new Gru(3, 4);
+        PackedSequence packed = RnnUtils.PackSequence([Randn(1, 4, 2), Randn(2, 2, 2)]);
+        Throws<ArgumentException>("input", () => gru.Forward(packed), "(Σ lengths, 3)", "(6, 2)");
+        PackedSequence good = RnnUtils.PackSequence([Randn(1, 4, 3), Randn(2, 2, 3)]);
+        Tensor<float> h0 = Randn(3, 1, 3, 4);
+        Throws<ArgumentException>("h0", () => gru.Forward(good, h0), "(1, 2, 4)", "(1, 3, 4)");
+    }
+
+    [Fact]
+    public void Layer_LengthsWithUnbatchedInput_Throws() =>
+        Throws<ArgumentException>("input", () => new Rnn(3, 4).Forward(Randn(1, 5, 3), [5]), "3-D", "(5, 3)");
+
+    [Fact]
+    public void PadSequence_EmptyOrMismatchedList_Throws()
+    {
+        Throws<ArgumentException>("sequences", () => RnnUtils.PadSequence([]), "at least one");
+        Throws<ArgumentException>("sequences", () => RnnUtils.PadSequence([Zeros(2, 3), Zeros(4, 2)]), "sequences[1]", "(4, 2)", "(3)");
+    }
+}
