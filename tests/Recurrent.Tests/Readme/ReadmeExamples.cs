@@ -74,4 +74,47 @@ internal static class ReadmeExamples
         // end-example
         return (output, hn, cn);
     }
+
+    public static void VariableLength()
+    {
+        // begin-example: variable-length
+        static string Shape(Tensor<float> t) => $"({string.Join(", ", t.Lengths.ToArray())})";
+
+        // three sequences of lengths 5, 2 and 4, padded into one (L = 5, N = 3, 8) batch
+        var padded = RnnUtils.PadSequence([Tensor.CreateFromShape<float>([5, 8]), Tensor.CreateFromShape<float>([2, 8]),
+                                           Tensor.CreateFromShape<float>([4, 8])]);
+        int[] lengths = [5, 2, 4];
+        var gru = new Gru(inputSize: 8, hiddenSize: 16, bidirectional: true);
+
+        // a padded batch with lengths: the output is zero past each length
+        var (output, hn) = gru.Forward(padded, lengths);
+
+        // or PyTorch's way: pack (any order of lengths with enforceSorted: false), run, unpack
+        PackedSequence packed = RnnUtils.PackPaddedSequence(padded, lengths, enforceSorted: false);
+        var (packedOutput, hn2) = gru.Forward(packed);
+        var (unpacked, unpackedLengths) = RnnUtils.PadPackedSequence(packedOutput);
+        Console.WriteLine($"{Shape(output)} {Shape(hn)} {Shape(unpacked)} [{string.Join(", ", unpackedLengths)}]");
+        // end-example
+        Assert.Equal(TestTensors.ToArray(output), TestTensors.ToArray(unpacked));
+        Assert.Equal(TestTensors.ToArray(hn), TestTensors.ToArray(hn2));
+    }
+
+    public static void Streaming()
+    {
+        // begin-example: streaming
+        static string Shape(Tensor<float> t) => $"({string.Join(", ", t.Lengths.ToArray())})";
+
+        var lstm = new Lstm(inputSize: 4, hiddenSize: 32, numLayers: 2).Eval();
+        RecurrentState state = lstm.CreateState(batchSize: 1);   // h and c of both layers, zeros
+        var reading = Tensor.CreateFromShape<float>([1, 1, 4]);    // one step: (L = 1, N = 1, features)
+        var output = Tensor.CreateFromShape<float>([1, 1, 32]);
+        for (int t = 0; t < 100; t++)
+        {
+            reading[0, 0, 0] = MathF.Sin(t / 10f);                 // the sensor's value at time t
+            lstm.Step(reading, state, output);                     // writes output, advances state in place
+        }
+
+        Console.WriteLine($"{Shape(output)} {Shape(state.Hidden)} {Shape(state.Cell!)}");
+        // end-example
+    }
 }

@@ -19,6 +19,8 @@ public partial class ReadmeTests
     [Theory]
     [InlineData("quick-start")]
     [InlineData("load-pytorch")]
+    [InlineData("variable-length")]
+    [InlineData("streaming")]
     public void ReadmeExample_IsTheCompiledExample(string name)
     {
         string source = File.ReadAllText(Path.Combine(RepositoryRoot, "tests", "Recurrent.Tests", "Readme", "ReadmeExamples.cs"));
@@ -29,16 +31,25 @@ public partial class ReadmeTests
         Assert.Equal(Normalize(readmeLines), Normalize(Dedent(region.Groups["code"].Value.Split('\n'))));
     }
 
-    [Fact]
-    public void QuickStart_PrintsWhatTheReadmeShows()
+    [Theory]
+    [InlineData("quick-start")]
+    [InlineData("variable-length")]
+    [InlineData("streaming")]
+    public void Example_PrintsWhatTheReadmeShows(string name)
     {
-        string[] expected = Block(Readme, "output", "quick-start");
+        string[] expected = Block(Readme, "output", name);
+        Action example = name switch
+        {
+            "quick-start" => ReadmeExamples.QuickStart,
+            "variable-length" => ReadmeExamples.VariableLength,
+            _ => ReadmeExamples.Streaming,
+        };
         TextWriter original = Console.Out;
         var captured = new StringWriter();
         Console.SetOut(captured);
         try
         {
-            ReadmeExamples.QuickStart();
+            example();
         }
         finally
         {
