@@ -11,6 +11,9 @@ What it writes (into tests/Recurrent.Tests/ReferenceData/, overwriting):
   * model_<id>.io.safetensors    holding input, optional h0/c0, expected outputs and config.
   * dtypes.safetensors           one vector stored as F32/F64/F16/BF16 plus torch's own
                                  float32 conversion of each.
+  * packed/<case_id>.safetensors variable-length cases: pack_padded_sequence -> module ->
+                                 pad_packed_sequence, with every intermediate tensor.
+  * packed/util_<id>.safetensors pad_sequence / pack_sequence / pad_packed_sequence alone.
 The safetensors format is written by hand (no `safetensors` package needed), laid out
 exactly as `safetensors.torch.save_file` does.
 
