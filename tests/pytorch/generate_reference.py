@@ -11,6 +11,9 @@ What it writes (into tests/Recurrent.Tests/ReferenceData/, overwriting):
   * model_<id>.io.safetensors    holding input, optional h0/c0, expected outputs and config.
   * dtypes.safetensors           one vector stored as F32/F64/F16/BF16 plus torch's own
                                  float32 conversion of each.
+  * packed/<case_id>.safetensors variable-length cases: pack_padded_sequence -> module ->
+                                 pad_packed_sequence, with every intermediate tensor.
+  * packed/util_<id>.safetensors pad_sequence / pack_sequence / pad_packed_sequence alone.
 The safetensors format is written by hand (no `safetensors` package needed), laid out
 exactly as `safetensors.torch.save_file` does.
 
@@ -335,6 +338,200 @@ MODEL_SPECS = [
 
 
 # ----------------------------------------------------------------------------------
+# variable-length (torch.nn.utils.rnn) cases, written into packed/
+# ----------------------------------------------------------------------------------
+
+PACKED_SUBDIR = "packed"
+PACKED_SPECS = []  # (case_id, meta, seq_len, lengths)
+UTIL_SPECS = []    # (util_id, kind, args, description)
+
+
+def as_f32(t):
+    """Integer-valued tensor (lengths, batch_sizes, indices) stored as exact F32."""
+    assert t.dtype == torch.int64 and int(t.abs().max()) < 2 ** 24
+    return t.to(torch.float32)
+
+
+def as_i64(t, what):
+    """Inverse of as_f32, checking the values really are integers."""
+    i = t.to(torch.int64)
+    assert torch.equal(i.to(torch.float32), t), f"{what}: not integer-valued"
+    return i
+
+
+def add_packed(case_id, module, seq_len, lengths, enforce_sorted, **cfg):
+    meta = config_meta(module, **cfg)
+    meta["enforce_sorted"] = b2s(enforce_sorted)
+    if enforce_sorted:
+        assert list(lengths) == sorted(lengths, reverse=True)
+    assert max(lengths) <= seq_len and min(lengths) >= 1
+    PACKED_SPECS.append((case_id, meta, seq_len, list(lengths)))
+
+
+def run_packed(model, meta, x, lengths, h0=None, c0=None):
+    """pack_padded_sequence -> module -> pad_packed_sequence; returns the expected tensors."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+    bf = meta["batch_first"] == "true"
+    es = meta["enforce_sorted"] == "true"
+    with torch.no_grad():
+        packed = pack_padded_sequence(x, lengths, batch_first=bf, enforce_sorted=es)
+        if meta["module"] == "LSTM":
+            y, (h, c) = model(packed, (h0, c0)) if h0 is not None else model(packed)
+        else:
+            y, h = model(packed, h0) if h0 is not None else model(packed)
+            c = None
+        padded, out_lengths = pad_packed_sequence(y, batch_first=bf)
+    out = {"packed_input_data": packed.data, "batch_sizes": as_f32(packed.batch_sizes)}
+    assert (packed.sorted_indices is None) == (packed.unsorted_indices is None) == es
+    if packed.sorted_indices is not None:
+        out["sorted_indices"] = as_f32(packed.sorted_indices)
+        out["unsorted_indices"] = as_f32(packed.unsorted_indices)
+    out.update({"packed_output_data": y.data, "output_padded": padded,
+                "output_lengths": as_f32(out_lengths), "h_n": h})
+    if c is not None:
+        out["c_n"] = c
+    return out
+
+
+def make_packed_case(case_id, meta, seq_len, lengths):
+    torch.manual_seed(seed_for(case_id))
+    model = build_module(meta).float().eval()
+    i, h = int(meta["input_size"]), int(meta["hidden_size"])
+    n = len(lengths)
+    bf = meta["batch_first"] == "true"
+    # Padding positions hold randn too (not zeros): proves padding is ignored.
+    x = torch.randn(n, seq_len, i) if bf else torch.randn(seq_len, n, i)
+    inputs = {"input": x, "lengths": torch.tensor(lengths, dtype=torch.float32)}
+    if meta["has_state"] == "true":
+        d = 2 if meta["bidirectional"] == "true" else 1
+        lead = (d * int(meta["num_layers"]), n)
+        proj = int(meta["proj_size"])
+        inputs["h0"] = torch.randn(*lead, proj if proj > 0 else h)
+        if meta["module"] == "LSTM":
+            inputs["c0"] = torch.randn(*lead, h)
+    outputs = run_packed(model, meta, x, torch.tensor(lengths, dtype=torch.int64),
+                         inputs.get("h0"), inputs.get("c0"))
+    return model, inputs, outputs
+
+
+def define_packed_cases():
+    families = [("rnn_tanh", "RNN", "tanh", "RNN(tanh)"), ("gru", "GRU", "tanh", "GRU"),
+                ("lstm", "LSTM", "tanh", "LSTM")]
+    for p, mod, nl, name in families:
+        add_packed(f"{p}_sorted", mod, 6, [6, 6, 5, 3, 1], True, input_size=7, hidden_size=9,
+                   nonlinearity=nl,
+                   description=f"{name} on pack_padded_sequence(enforce_sorted=True), seq-first, 1 layer, L 6, lengths [6,6,5,3,1], no initial state.")
+        add_packed(f"{p}_unsorted_h0", mod, 7, [3, 7, 1, 5, 3, 7], False, input_size=7,
+                   hidden_size=9, nonlinearity=nl, has_state=True,
+                   description=f"{name} on pack_padded_sequence(enforce_sorted=False), seq-first, 1 layer, L 7, lengths [3,7,1,5,3,7], random initial state (caller order).")
+        add_packed(f"{p}_bf_bidir_2layer_h0", mod, 5, [2, 5, 5, 1], False, input_size=5,
+                   hidden_size=11, num_layers=2, nonlinearity=nl, batch_first=True,
+                   bidirectional=True, has_state=True,
+                   description=f"{name} on pack_padded_sequence(batch_first=True, enforce_sorted=False), 2 layers, bidirectional, L 5, lengths [2,5,5,1], random initial state (caller order).")
+        add_packed(f"{p}_bidir_unsorted", mod, 8, [4, 6, 1, 6, 2], False, input_size=7,
+                   hidden_size=9, nonlinearity=nl, bidirectional=True,
+                   description=f"{name} on pack_padded_sequence(enforce_sorted=False), seq-first, 1 layer, bidirectional, L 8 but max(lengths) 6 so output_padded has 6 steps, lengths [4,6,1,6,2], no initial state.")
+    add_packed("rnn_relu_unsorted_3layer_h0", "RNN", 6, [6, 2, 4, 2, 1], False, input_size=7,
+               hidden_size=9, num_layers=3, nonlinearity="relu", has_state=True,
+               description="RNN(relu) on pack_padded_sequence(enforce_sorted=False), seq-first, 3 layers, L 6, lengths [6,2,4,2,1], random initial state (caller order).")
+    add_packed("lstm_proj_bidir_unsorted_h0", "LSTM", 7, [5, 7, 1, 5, 2], False, input_size=7,
+               hidden_size=9, proj_size=4, bidirectional=True, has_state=True,
+               description="LSTM proj_size 4, hidden 9, on pack_padded_sequence(enforce_sorted=False), seq-first, 1 layer, bidirectional, L 7, lengths [5,7,1,5,2], random (h0: proj_size cols, c0: hidden_size cols).")
+    add_packed("lstm_proj_bf_sorted", "LSTM", 6, [6, 4, 4, 1], True, input_size=5,
+               hidden_size=11, proj_size=3, batch_first=True,
+               description="LSTM proj_size 3, hidden 11, on pack_padded_sequence(batch_first=True, enforce_sorted=True), 1 layer, L 6, lengths [6,4,4,1], no initial state.")
+    add_packed("gru_nobias_unsorted_h0", "GRU", 5, [3, 5, 1, 3, 4], False, input_size=7,
+               hidden_size=9, bias=False, has_state=True,
+               description="GRU bias=False on pack_padded_sequence(enforce_sorted=False), seq-first, 1 layer, L 5, lengths [3,5,1,3,4], random initial state (caller order).")
+    add_packed("lstm_all_equal_lengths_unsorted", "LSTM", 5, [5, 5, 5, 5], False, input_size=7,
+               hidden_size=9,
+               description="LSTM on pack_padded_sequence(enforce_sorted=False) with all lengths equal to L 5 (sorted_indices is the identity), seq-first, 1 layer, no initial state.")
+
+    def util(uid, kind, args, desc):
+        UTIL_SPECS.append((uid, kind, args, desc))
+
+    for bf in (False, True):
+        for pv in (0.0, -1.5):
+            util(f"pad_sequence_2d_{'bf' if bf else 'seq'}_pad{'0' if pv == 0 else 'neg1p5'}",
+                 "pad_sequence", dict(batch_first=bf, padding_value=pv, shapes=[(4, 3), (6, 3), (1, 3), (6, 3)]),
+                 f"pad_sequence of 2-D sequences (len, 3), lengths [4,6,1,6], batch_first={bf}, padding_value={pv!r}.")
+    for bf in (False, True):
+        util(f"pad_sequence_1d_{'bf' if bf else 'seq'}", "pad_sequence",
+             dict(batch_first=bf, padding_value=0.0, shapes=[(3,), (5,), (1,)]),
+             f"pad_sequence of 1-D sequences (len,), lengths [3,5,1], batch_first={bf}, padding_value 0.0: 2-D result.")
+        util(f"pad_sequence_3d_{'bf' if bf else 'seq'}", "pad_sequence",
+             dict(batch_first=bf, padding_value=-1.5, shapes=[(2, 2, 3), (4, 2, 3), (3, 2, 3)]),
+             f"pad_sequence of 3-D sequences (len, 2, 3), lengths [2,4,3], batch_first={bf}, padding_value -1.5: 4-D result.")
+    util("pack_sequence_sorted", "pack_sequence",
+         dict(enforce_sorted=True, shapes=[(5, 3), (3, 3), (3, 3), (1, 3)]),
+         "pack_sequence(enforce_sorted=True) of sorted 2-D sequences (len, 3), lengths [5,3,3,1]; no sorted/unsorted indices.")
+    util("pack_sequence_unsorted", "pack_sequence",
+         dict(enforce_sorted=False, shapes=[(2, 3), (5, 3), (2, 3), (4, 3), (1, 3)]),
+         "pack_sequence(enforce_sorted=False) of unsorted 2-D sequences (len, 3) with ties, lengths [2,5,2,4,1].")
+    for bf in (False, True):
+        util(f"pad_packed_{'bf' if bf else 'seq'}", "pad_packed",
+             dict(batch_first=bf, padding_value=2.5, total_length=8, seq_len=6,
+                  lengths=[3, 5, 1, 3], features=3),
+             f"pad_packed_sequence(batch_first={bf}, padding_value=2.5, total_length=8) of a PackedSequence "
+             "built by pack_padded_sequence(enforce_sorted=False) from a random padded input with L 6, lengths [3,5,1,3], 3 features.")
+
+
+def run_util(kind, meta, t):
+    """Recompute a utility case's expected tensors from its inputs + metadata."""
+    from torch.nn.utils.rnn import (PackedSequence, pack_sequence, pad_packed_sequence,
+                                    pad_sequence)
+    seqs = [t[f"seq.{k}"] for k in range(sum(1 for n in t if n.startswith("seq.")))]
+    if kind == "pad_sequence":
+        return {"padded": pad_sequence(seqs, batch_first=meta["batch_first"] == "true",
+                                       padding_value=float(meta["padding_value"]))}
+    if kind == "pack_sequence":
+        p = pack_sequence(seqs, enforce_sorted=meta["enforce_sorted"] == "true")
+        out = {"data": p.data, "batch_sizes": as_f32(p.batch_sizes)}
+        if p.sorted_indices is not None:
+            out["sorted_indices"] = as_f32(p.sorted_indices)
+            out["unsorted_indices"] = as_f32(p.unsorted_indices)
+        return out
+    if kind == "pad_packed":
+        idx = {k: as_i64(t[k], k) if k in t else None
+               for k in ("sorted_indices", "unsorted_indices")}
+        p = PackedSequence(t["packed_data"], as_i64(t["batch_sizes"], "batch_sizes"),
+                           idx["sorted_indices"], idx["unsorted_indices"])
+        tl = None if meta["total_length"] == "none" else int(meta["total_length"])
+        padded, lengths = pad_packed_sequence(p, batch_first=meta["batch_first"] == "true",
+                                              padding_value=float(meta["padding_value"]),
+                                              total_length=tl)
+        return {"padded": padded, "lengths": as_f32(lengths)}
+    raise ValueError(kind)
+
+
+def make_util_case(uid, kind, args, desc):
+    from torch.nn.utils.rnn import pack_padded_sequence
+    torch.manual_seed(seed_for("util_" + uid))
+    meta = {"kind": kind, "description": desc, "torch_version": torch.__version__}
+    t = {}
+    if kind in ("pad_sequence", "pack_sequence"):
+        for k, s in enumerate(args["shapes"]):
+            t[f"seq.{k}"] = torch.randn(*s)
+    if kind == "pad_sequence":
+        meta.update(batch_first=b2s(args["batch_first"]),
+                    padding_value=repr(float(args["padding_value"])))
+    elif kind == "pack_sequence":
+        meta["enforce_sorted"] = b2s(args["enforce_sorted"])
+    elif kind == "pad_packed":
+        bf, L, n = args["batch_first"], args["seq_len"], len(args["lengths"])
+        x = torch.randn(n, L, args["features"]) if bf else torch.randn(L, n, args["features"])
+        p = pack_padded_sequence(x, args["lengths"], batch_first=bf, enforce_sorted=False)
+        t.update(packed_data=p.data, batch_sizes=as_f32(p.batch_sizes),
+                 sorted_indices=as_f32(p.sorted_indices),
+                 unsorted_indices=as_f32(p.unsorted_indices))
+        meta.update(batch_first=b2s(bf), padding_value=repr(float(args["padding_value"])),
+                    total_length=str(args["total_length"]))
+    with torch.no_grad():
+        t.update(run_util(kind, meta, t))
+    return meta, t
+
+
+# ----------------------------------------------------------------------------------
 # dtype file
 # ----------------------------------------------------------------------------------
 
@@ -393,8 +590,9 @@ def same(a, b):
 
 def main(argv):
     verify = "--verify" in argv
-    os.makedirs(OUT_DIR, exist_ok=True)
+    os.makedirs(os.path.join(OUT_DIR, PACKED_SUBDIR), exist_ok=True)
     define_cases()
+    define_packed_cases()
     written = {}  # file name -> (metadata, tensors)
     total = 0
 
@@ -431,6 +629,20 @@ def main(argv):
          "description": "Same values as F32/F64/F16/BF16; expected_from_* = torch .to(float32).",
          "torch_version": torch.__version__}, f"{len(dtype_values())} values x 7 tensors")
 
+    for case_id, meta, seq_len, lengths in PACKED_SPECS:
+        model, inputs, outputs = make_packed_case(case_id, meta, seq_len, lengths)
+        tensors = {f"param.{k}": v for k, v in model.state_dict().items()}
+        tensors.update(inputs)
+        tensors.update(outputs)
+        summ = " ".join(f"{k}={shape_str(v)}" for k, v in list(inputs.items()) + list(outputs.items())
+                        if k != "lengths")
+        emit(f"{PACKED_SUBDIR}/{case_id}.safetensors", tensors, meta, summ)
+
+    for uid, kind, args, desc in UTIL_SPECS:
+        meta, tensors = make_util_case(uid, kind, args, desc)
+        emit(f"{PACKED_SUBDIR}/util_{uid}.safetensors", tensors, meta,
+             " ".join(f"{k}={shape_str(v)}" for k, v in tensors.items()))
+
     print(f"{len(written)} files, {total} bytes total -> {OUT_DIR}")
 
     if verify:
@@ -438,7 +650,8 @@ def main(argv):
 
 
 def do_verify(written):
-    on_disk = sorted(f for f in os.listdir(OUT_DIR) if f.endswith(".safetensors"))
+    on_disk = sorted([f for f in os.listdir(OUT_DIR) if f.endswith(".safetensors")] +
+                     [f"{PACKED_SUBDIR}/{f}" for f in os.listdir(os.path.join(OUT_DIR, PACKED_SUBDIR))])
     assert on_disk == sorted(written), f"stale/missing files: {set(on_disk) ^ set(written)}"
     for fname, (meta, tensors) in sorted(written.items()):
         rmeta, rt = read_safetensors(os.path.join(OUT_DIR, fname))
@@ -446,6 +659,9 @@ def do_verify(written):
         assert sorted(rt) == sorted(tensors), f"{fname}: tensor names differ"
         for k in tensors:
             assert same(rt[k], tensors[k]), f"{fname}:{k}: values differ"
+        if fname.startswith(PACKED_SUBDIR + "/"):
+            verify_packed(fname, rmeta, rt)
+            continue
         # Independent re-run: rebuild the module from the file alone and recompute.
         if "module" in rmeta:
             prefix = "" if fname.startswith("model_") else "param."
@@ -464,7 +680,70 @@ def do_verify(written):
     assert not any(torch.isnan(v.float()).any() for v in d.values())
     for src in ("f64", "f16", "bf16"):
         assert same(d[f"x_{src}"].to(torch.float32), d[f"expected_from_{src}"])
-    print(f"verify: OK ({len(written)} files)")
+    n_packed = sum(1 for f in written if f.startswith(PACKED_SUBDIR + "/"))
+    packed_bytes = sum(os.path.getsize(os.path.join(OUT_DIR, f)) for f in written
+                       if f.startswith(PACKED_SUBDIR + "/"))
+    assert packed_bytes < 600 * 1024, f"{PACKED_SUBDIR}/ too large: {packed_bytes} B"
+    print(f"verify: OK ({len(written)} files; {n_packed} in {PACKED_SUBDIR}/, {packed_bytes} B)")
+
+
+PACKED_META_KEYS = sorted(config_meta("RNN", 1, 1)) + ["enforce_sorted"]
+UTIL_META_KEYS = {"pad_sequence": ["batch_first", "padding_value"],
+                  "pack_sequence": ["enforce_sorted"],
+                  "pad_packed": ["batch_first", "padding_value", "total_length"]}
+
+
+def verify_packed(fname, meta, t):
+    """Re-check one packed/ file from its contents alone."""
+    if "kind" in meta:
+        kind = meta["kind"]
+        assert sorted(meta) == sorted(["kind", "description", "torch_version"] +
+                                      UTIL_META_KEYS[kind]), f"{fname}: metadata keys"
+        with torch.no_grad():
+            exp = run_util(kind, meta, t)
+        for k, v in exp.items():
+            assert same(v, t[k]), f"{fname}:{k}: re-run differs"
+        ins = {"pad_sequence": lambda k: k.startswith("seq."),
+               "pack_sequence": lambda k: k.startswith("seq."),
+               "pad_packed": lambda k: k in ("packed_data", "batch_sizes", "sorted_indices",
+                                             "unsorted_indices")}[kind]
+        assert sorted(t) == sorted([k for k in t if ins(k)] + list(exp)), f"{fname}: extra tensors"
+        return
+    assert sorted(meta) == sorted(PACKED_META_KEYS), f"{fname}: metadata keys"
+    model = build_module(meta).eval()
+    model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("param.")}, strict=True)
+    assert ("h0" in t) == (meta["has_state"] == "true"), f"{fname}: has_state"
+    x, lengths = t["input"], as_i64(t["lengths"], "lengths")
+    bf = meta["batch_first"] == "true"
+    n, L = (x.shape[0], x.shape[1]) if bf else (x.shape[1], x.shape[0])
+    assert lengths.shape == (n,) and int(lengths.min()) >= 1 and int(lengths.max()) <= L
+    exp = run_packed(model, meta, x, lengths, t.get("h0"), t.get("c0"))
+    for k, v in exp.items():
+        assert same(v, t[k]), f"{fname}:{k}: re-run differs"
+    names = [k for k in t if k.startswith("param.")] + ["input", "lengths"] + \
+        [k for k in ("h0", "c0") if k in t] + list(exp)
+    assert sorted(t) == sorted(names), f"{fname}: unexpected tensor names"
+    # Semantics check, independent of packing: each sequence run alone (unbatched, its
+    # own length, its own initial state) must match output_padded / h_n / c_n.
+    out, ol = t["output_padded"], as_i64(t["output_lengths"], "output_lengths")
+    assert torch.equal(ol, lengths), f"{fname}: output_lengths != lengths"
+    assert out.shape[1 if bf else 0] == int(lengths.max()), f"{fname}: padded length"
+    lstm = meta["module"] == "LSTM"
+    with torch.no_grad():
+        for b in range(n):
+            lb = int(lengths[b])
+            xb = x[b, :lb] if bf else x[:lb, b]
+            st = None
+            if "h0" in t:
+                st = (t["h0"][:, b], t["c0"][:, b]) if lstm else t["h0"][:, b]
+            y, s = model(xb, st) if st is not None else model(xb)
+            ob = out[b] if bf else out[:, b]
+            assert torch.allclose(y, ob[:lb], atol=1e-5), f"{fname}: seq {b} output"
+            assert (ob[lb:] == 0).all(), f"{fname}: seq {b} padding not zero"
+            h, c = s if lstm else (s, None)
+            assert torch.allclose(h, t["h_n"][:, b], atol=1e-5), f"{fname}: seq {b} h_n"
+            if lstm:
+                assert torch.allclose(c, t["c_n"][:, b], atol=1e-5), f"{fname}: seq {b} c_n"
 
 
 if __name__ == "__main__":
