@@ -49,6 +49,7 @@ public abstract class RecurrentCell : RecurrentModule
             throw new ArgumentException($"Expected a batch of at least one row (N > 0), got input shape {TensorData.FormatShape(shape)}.", nameof(input));
         }
 
+        config.CheckCallSize(batch, batch, nameof(input), shape);
         bool isLstm = config.CellType == CellType.Lstm;
         if (isLstm && (hx is null) != (cx is null))
         {
@@ -57,8 +58,8 @@ public abstract class RecurrentCell : RecurrentModule
         }
 
         nint[] stateShape = batched ? [batch, config.HiddenSize] : [config.HiddenSize];
-        CheckState(hx, isLstm ? "h" : "hx", stateShape, batched);
-        CheckState(cx, "c", stateShape, batched);
+        StateShapeCheck.Check(hx, isLstm ? "h" : "hx", stateShape, batched ? "2-D (batched)" : "1-D (unbatched)");
+        StateShapeCheck.Check(cx, "c", stateShape, batched ? "2-D (batched)" : "1-D (unbatched)");
 
         var hidden = new float[batch * config.HiddenSize];
         var finalHidden = new float[hidden.Length];
@@ -69,22 +70,5 @@ public abstract class RecurrentCell : RecurrentModule
         ReadOnlySpan<float> initialCell = cx is null ? default : TensorData.Read(cx);
         SequenceRunner.Run(config, Parameters, schedule, TensorData.Read(input), initialHidden, initialCell, hidden, finalHidden, cell, workspace, dropoutRandom: null);
         return (TensorData.Wrap(hidden, stateShape), isLstm ? TensorData.Wrap(cell, stateShape) : null);
-    }
-
-    private static void CheckState(Tensor<float>? state, string name, nint[] expected, bool batched)
-    {
-        if (state is null)
-        {
-            return;
-        }
-
-        ReadOnlySpan<nint> shape = state.Lengths;
-        if (!TensorData.ShapeEquals(shape, expected))
-        {
-            string inputKind = batched ? "2-D (batched)" : "1-D (unbatched)";
-            throw new ArgumentException(
-                $"For {inputKind} input, expected {name} of shape {TensorData.FormatShape(expected)}, " +
-                $"got a {shape.Length}-D tensor of shape {TensorData.FormatShape(shape)}.", name);
-        }
     }
 }

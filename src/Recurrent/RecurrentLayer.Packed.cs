@@ -23,6 +23,7 @@ public abstract partial class RecurrentLayer
         }
 
         int batch = input.BatchSize;
+        config.CheckCallSize(dataShape[0], batch, nameof(input), dataShape);
         var (hiddenShape, cellShape) = CheckStates(h0, c0, batched: true, batch);
         int[]? sorted = input.SortedIndexArray;
         float[] initialHidden = h0 is null ? [] : Permute(TensorData.Read(h0), sorted, batch, config.OutputSize, toSorted: true);

@@ -27,7 +27,8 @@ public abstract partial class RecurrentLayer
 
     /// <summary>
     /// Advances <paramref name="state"/> over the steps of <paramref name="input"/> and returns their output. Running a
-    /// sequence chunk by chunk, with any chunk sizes, gives the same output and final state as one Forward over it.
+    /// sequence chunk by chunk, with any chunk sizes, gives the same output and final state as one Forward over it
+    /// (bit for bit; in training mode with dropout, each call draws its own masks).
     /// </summary>
     /// <param name="input">A chunk: (L, N, H_in), (N, L, H_in) when batch-first, or (L, H_in) for an unbatched state.</param>
     /// <param name="state">From <see cref="CreateState(int)"/>; updated in place.</param>
@@ -52,7 +53,7 @@ public abstract partial class RecurrentLayer
     /// <param name="state">Updated in place.</param>
     /// <param name="output">Dense, shaped (L, N, H_out) in the input's layout ((L, H_out) unbatched).</param>
     /// <exception cref="ArgumentException">A shape does not fit, or <paramref name="output"/> is not dense. Nothing is changed.</exception>
-    /// <remarks><paramref name="output"/> must not overlap <paramref name="input"/> or the state.</remarks>
+    /// <remarks><paramref name="output"/> must not overlap <paramref name="input"/> or the state (checked).</remarks>
     public void Step(ReadOnlyTensorSpan<float> input, RecurrentState state, TensorSpan<float> output)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -79,6 +80,11 @@ public abstract partial class RecurrentLayer
         }
 
         Span<float> destination = MemoryMarshal.CreateSpan(ref output.GetPinnableReference(), steps * batch * Config.OutputSize);
+        if (destination.Overlaps(state.HiddenData) || destination.Overlaps(state.CellData) || destination.Overlaps(source))
+        {
+            throw new ArgumentException("output overlaps the input or the state; give it a buffer of its own.", nameof(output));
+        }
+
         StepCore(source, steps, state, destination);
     }
 
@@ -147,6 +153,7 @@ public abstract partial class RecurrentLayer
             throw new ArgumentException($"Expected a chunk {expected}, got shape {TensorData.FormatShape(shape)}.", "input");
         }
 
+        config.CheckCallSize((long)steps * batch, batch, "input", shape);
         return (steps, batch);
     }
 

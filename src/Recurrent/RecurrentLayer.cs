@@ -126,13 +126,7 @@ public abstract partial class RecurrentLayer : RecurrentModule
             throw new ArgumentException($"Expected a batch of at least one sequence (N > 0), got input shape {TensorData.FormatShape(shape)}.", nameof(input));
         }
 
-        long widest = Math.Max(Math.Max(config.InputSize, config.GateWidth), config.OutputWidth);
-        if ((long)steps * batch * widest > Array.MaxLength)
-        {
-            throw new ArgumentException(
-                $"input shape {TensorData.FormatShape(shape)} needs more than {Array.MaxLength} elements per buffer; split the sequence or the batch.", nameof(input));
-        }
-
+        config.CheckCallSize((long)steps * batch, batch, nameof(input), shape);
         return ((int)steps, (int)batch, batched);
     }
 
@@ -149,10 +143,10 @@ public abstract partial class RecurrentLayer : RecurrentModule
 
         nint[] hiddenShape = StateShape(batched, batch, config.OutputSize);
         nint[] cellShape = StateShape(batched, batch, config.HiddenSize);
-        CheckState(h0, nameof(h0), hiddenShape, batched);
+        StateShapeCheck.Check(h0, nameof(h0), hiddenShape, batched ? "3-D (batched)" : "2-D (unbatched)");
         if (isLstm)
         {
-            CheckState(c0, nameof(c0), cellShape, batched);
+            StateShapeCheck.Check(c0, nameof(c0), cellShape, batched ? "3-D (batched)" : "2-D (unbatched)");
         }
 
         return (hiddenShape, cellShape);
@@ -160,27 +154,4 @@ public abstract partial class RecurrentLayer : RecurrentModule
 
     private nint[] StateShape(bool batched, int batch, int features) =>
         batched ? [Config.StateCount, batch, features] : [Config.StateCount, features];
-
-    private static void CheckState(Tensor<float>? state, string name, nint[] expected, bool batched)
-    {
-        if (state is null)
-        {
-            return;
-        }
-
-        ReadOnlySpan<nint> shape = state.Lengths;
-        if (shape.Length != expected.Length)
-        {
-            string inputKind = batched ? "3-D (batched)" : "2-D (unbatched)";
-            throw new ArgumentException(
-                $"For {inputKind} input, {name} should also be {expected.Length}-D with shape {TensorData.FormatShape(expected)}, " +
-                $"got a {shape.Length}-D tensor of shape {TensorData.FormatShape(shape)}.", name);
-        }
-
-        if (!TensorData.ShapeEquals(shape, expected))
-        {
-            throw new ArgumentException(
-                $"Expected {name} of shape {TensorData.FormatShape(expected)}, got {TensorData.FormatShape(shape)}.", name);
-        }
-    }
 }

@@ -17,6 +17,7 @@ namespace Recurrent;
 public abstract class RecurrentModule
 {
     private readonly ParameterSpec[] _specs;
+    private readonly Lock _loadLock = new();
     private volatile ParameterSet _parameters;
     private Random _random;
 
@@ -99,12 +100,20 @@ public abstract class RecurrentModule
     public LoadStateDictResult LoadStateDict(IReadOnlyDictionary<string, Tensor<float>> stateDict, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
+
+        // Names are matched ordinally, whatever comparer the caller's dictionary uses.
+        var provided = new Dictionary<string, Tensor<float>>(StringComparer.Ordinal);
+        foreach (var (name, tensor) in stateDict)
+        {
+            provided[name] = tensor;
+        }
+
         var known = new HashSet<string>(_specs.Select(s => s.Name), StringComparer.Ordinal);
         var missing = new List<string>();
         var mismatches = new List<string>();
         foreach (ParameterSpec spec in _specs)
         {
-            if (!stateDict.TryGetValue(spec.Name, out Tensor<float>? tensor))
+            if (!provided.TryGetValue(spec.Name, out Tensor<float>? tensor))
             {
                 missing.Add(spec.Name);
             }
@@ -121,17 +130,23 @@ public abstract class RecurrentModule
             throw new StateDictMismatchException(TorchName, missing, unexpected, mismatches);
         }
 
-        ParameterSet current = _parameters;
-        var values = new float[_specs.Length][];
-        for (int p = 0; p < _specs.Length; p++)
+        // One load at a time: a non-strict load keeps the current values of missing names, which must not be a
+        // snapshot that a concurrent load is about to replace.
+        lock (_loadLock)
         {
-            values[p] = stateDict.TryGetValue(_specs[p].Name, out Tensor<float>? tensor)
-                ? TensorData.Copy(tensor)
-                : current.Values(p).ToArray();
+            ParameterSet current = _parameters;
+            var values = new float[_specs.Length][];
+            for (int p = 0; p < _specs.Length; p++)
+            {
+                values[p] = provided.TryGetValue(_specs[p].Name, out Tensor<float>? tensor)
+                    ? TensorData.Copy(tensor)
+                    : current.Values(p).ToArray();
+            }
+
+            // Packing happens before the swap: readers see the old snapshot or the complete new one.
+            _parameters = new ParameterSet(Config, _specs, values);
         }
 
-        // Packing happens before the swap: readers see the old snapshot or the complete new one.
-        _parameters = new ParameterSet(Config, _specs, values);
         return new LoadStateDictResult(missing, unexpected);
     }
 

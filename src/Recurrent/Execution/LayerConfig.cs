@@ -101,7 +101,47 @@ internal sealed class LayerConfig
                 "projSize", options.ProjSize, $"projSize should be in [0, hiddenSize) = [0, {options.HiddenSize}), got {options.ProjSize}.");
         }
 
+        CheckParameterSizes(options);
+        if (options.Dropout > 0 && options.NumLayers == 1)
+        {
+            // PyTorch warns likewise: dropout acts between layers, so a single layer never applies it.
+            System.Diagnostics.Trace.TraceWarning(
+                $"dropout = {options.Dropout.ToString(CultureInfo.InvariantCulture)} has no effect with numLayers = 1: dropout is applied between layers only.");
+        }
+
         return new LayerConfig(options, isCell);
+    }
+
+    /// <summary>
+    /// Throws unless every buffer of a call fits in an array: <paramref name="rows"/> (step, sequence) rows of the
+    /// widest per-row buffer, and the (D*layers, N, max(H, H_out)) states. Checked in 64 bits before any work.
+    /// </summary>
+    public void CheckCallSize(long rows, long batch, string paramName, ReadOnlySpan<nint> shape)
+    {
+        long widestRow = Math.Max(Math.Max(InputSize, GateWidth), OutputWidth);
+        long stateLength = (long)StateCount * batch * Math.Max(HiddenSize, OutputSize);
+        if (rows * widestRow > Array.MaxLength || stateLength > Array.MaxLength)
+        {
+            throw new ArgumentException(
+                $"Input shape {TensorData.FormatShape(shape)} needs buffers of more than {Array.MaxLength} elements; split the sequence or the batch.",
+                paramName);
+        }
+    }
+
+    /// <summary>Every parameter must fit in one array (64-bit arithmetic, so nothing wraps around).</summary>
+    private static void CheckParameterSizes(RecurrentLayerOptions options)
+    {
+        long gates = options.CellType switch { CellType.Lstm => 4, CellType.Gru => 3, _ => 1 };
+        long gateWidth = gates * options.HiddenSize;
+        long outputSize = options.ProjSize > 0 ? options.ProjSize : options.HiddenSize;
+        long deeperInput = (options.Bidirectional ? 2 : 1) * outputSize;
+        long largest = Math.Max(gateWidth * Math.Max(options.InputSize, options.NumLayers > 1 ? deeperInput : 0), gateWidth * outputSize);
+        if (largest > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(
+                options.InputSize >= options.HiddenSize ? "inputSize" : "hiddenSize",
+                $"A weight matrix of {largest} elements (inputSize = {options.InputSize}, hiddenSize = {options.HiddenSize}) exceeds the {Array.MaxLength} elements an array can hold.");
+        }
     }
 
     private static void RequirePositive(int value, string name)

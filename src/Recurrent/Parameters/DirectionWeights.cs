@@ -15,11 +15,11 @@ namespace Recurrent.Parameters;
 /// </remarks>
 internal sealed class DirectionWeights
 {
-    public DirectionWeights(LayerConfig config, float[] inputWeights, float[] hiddenWeights, float[]? inputBias, float[]? hiddenBias, float[]? projectionWeights)
+    public DirectionWeights(LayerConfig config, int layer, float[] inputWeights, float[] hiddenWeights, float[]? inputBias, float[]? hiddenBias, float[]? projectionWeights)
     {
         int gateWidth = config.GateWidth;
         int hidden = config.HiddenSize;
-        InputWeights = PackedMatrix.Pack(inputWeights, gateWidth, inputWeights.Length / gateWidth);
+        InputWeights = PackedMatrix.Pack(inputWeights, gateWidth, config.LayerInputSize(layer));
         HiddenWeights = PackedMatrix.Pack(hiddenWeights, gateWidth, config.OutputSize);
         ProjectionWeights = projectionWeights is null ? null : PackedMatrix.Pack(projectionWeights, config.ProjSize, hidden);
 

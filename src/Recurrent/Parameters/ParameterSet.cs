@@ -34,7 +34,7 @@ internal sealed class ParameterSet
             }
 
             directions[first.Layer * config.Directions + first.Direction] =
-                new DirectionWeights(config, inputWeights!, hiddenWeights!, inputBias, hiddenBias, projection);
+                new DirectionWeights(config, first.Layer, inputWeights!, hiddenWeights!, inputBias, hiddenBias, projection);
         }
 
         Directions = directions;

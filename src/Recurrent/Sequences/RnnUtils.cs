@@ -31,6 +31,12 @@ public static class RnnUtils
 
         int steps = checked((int)(batchFirst ? shape[1] : shape[0]));
         int batch = checked((int)(batchFirst ? shape[0] : shape[1]));
+        if (steps == 0 || batch == 0)
+        {
+            throw new ArgumentException(
+                $"Expected at least one step and one sequence, got input shape {TensorData.FormatShape(shape)}.", nameof(input));
+        }
+
         CheckLengths(lengths, batch, steps, shape, enforceSorted);
 
         int[] order = SortedOrder(lengths, enforceSorted);
@@ -173,7 +179,10 @@ public static class RnnUtils
         }
     }
 
-    /// <summary>Batch indices by decreasing length; equal lengths keep their order.</summary>
+    /// <summary>
+    /// Batch indices by decreasing length; equal lengths keep their order. PyTorch sorts with torch.sort, which does not
+    /// promise stability, but on the CPU it kept ties in order in every reference case; unpacked results never depend on it.
+    /// </summary>
     private static int[] SortedOrder(ReadOnlySpan<int> lengths, bool alreadySorted)
     {
         int[] order = Enumerable.Range(0, lengths.Length).ToArray();

@@ -196,4 +196,23 @@ public class BadInputTests
         Throws<ArgumentNullException>("input", () => new Lstm(10, 5).Forward((PackedSequence)null!));
         Throws<ArgumentNullException>("input", () => new RnnCell(10, 5).Forward(null!));
     }
+
+    [Fact]
+    public void Constructors_ParameterTooLargeForAnArray_ThrowInsteadOfWrapping()
+    {
+        // 64 × 67,108,865 elements would wrap a 32-bit count to a tiny matrix and silently ignore most of the input.
+        Throws<ArgumentOutOfRangeException>("inputSize", () => new Rnn(67_108_865, 64), "exceeds");
+        Throws<ArgumentOutOfRangeException>("hiddenSize", () => new Lstm(10, 600_000_000), "exceeds");
+    }
+
+    [Fact]
+    public void Cells_BadCalls_LeaveTheCellAndInputsUnchanged()
+    {
+        var cell = new LstmCell(4, 3, seed: 1);
+        Tensor<float> x = Randn(1, 2, 4), h = Randn(2, 2, 3), c = Randn(3, 2, 2);
+        AssertUnchanged(cell, () => cell.Forward(x, (h, c)), x, h, c);
+        var gru = new Gru(4, 3, seed: 1);
+        Tensor<float> padded = Randn(4, 5, 2, 4);
+        AssertUnchanged(gru, () => gru.Forward(padded, [5, 0]), padded);
+    }
 }

@@ -57,6 +57,11 @@ public class PyTorchReferenceTests
         if (c.IsCell)
         {
             Tolerance.AssertClose(ToArray(c["h_out"]!), Array.ConvertAll(result.Hidden, v => (float)v), name + " h'");
+            if (c["c_out"] is { } cOut)
+            {
+                Tolerance.AssertClose(ToArray(cOut), Array.ConvertAll(result.Cell, v => (float)v), name + " c'");
+            }
+
             return;
         }
 
@@ -68,6 +73,10 @@ public class PyTorchReferenceTests
 
         Tolerance.AssertClose(expectedOutput, Array.ConvertAll(result.Output, v => (float)v), name + " output");
         Tolerance.AssertClose(ToArray(c["h_n"]!), Array.ConvertAll(result.Hidden, v => (float)v), name + " h_n");
+        if (c["c_n"] is { } cn)
+        {
+            Tolerance.AssertClose(ToArray(cn), Array.ConvertAll(result.Cell, v => (float)v), name + " c_n");
+        }
     }
 
     [Fact]

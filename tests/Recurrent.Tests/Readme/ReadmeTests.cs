@@ -78,6 +78,8 @@ public partial class ReadmeTests
             PyTorchReferenceTests.AssertMatches(io, "c_n", c);
             StateDict saved = SafeTensors.Load("copy.safetensors");
             StateDict pytorch = SafeTensors.Load("lstm.safetensors");
+            // Saved in the module's (PyTorch's registration) order; PyTorch's writer sorts by name, so compare sets there.
+            Assert.Equal(["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"], saved.Keys);
             Assert.Equal(pytorch.Keys.Order(), saved.Keys.Order());
             foreach (var (key, tensor) in pytorch)
             {

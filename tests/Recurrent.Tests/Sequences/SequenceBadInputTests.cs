@@ -82,4 +82,11 @@ public class SequenceBadInputTests
         Throws<ArgumentException>("sequences", () => RnnUtils.PadSequence([]), "at least one");
         Throws<ArgumentException>("sequences", () => RnnUtils.PadSequence([Zeros(2, 3), Zeros(4, 2)]), "sequences[1]", "(4, 2)", "(3)");
     }
+
+    [Fact]
+    public void PackPadded_EmptyBatchOrSequence_Throws()
+    {
+        Throws<ArgumentException>("input", () => RnnUtils.PackPaddedSequence(Zeros(5, 0, 2), []), "at least one", "(5, 0, 2)");
+        Throws<ArgumentException>("input", () => RnnUtils.PackPaddedSequence(Zeros(0, 2, 2), [1, 1]), "at least one", "(0, 2, 2)");
+    }
 }

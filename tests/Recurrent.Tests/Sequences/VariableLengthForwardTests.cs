@@ -52,8 +52,8 @@ public class VariableLengthForwardTests
         (Tensor<float> output, Tensor<float> hn, Tensor<float>? cn) = layer switch
         {
             Lstm lstm => Unpack(lstm.Forward(input, lengths, h0Tensor, c0Tensor)),
-            Gru gru => (gru.Forward(input, lengths, h0Tensor).Output, gru.Forward(input, lengths, h0Tensor).Hidden, null),
-            Rnn rnn => (rnn.Forward(input, lengths, h0Tensor).Output, rnn.Forward(input, lengths, h0Tensor).Hidden, null),
+            Gru gru => WithoutCell(gru.Forward(input, lengths, h0Tensor)),
+            Rnn rnn => WithoutCell(rnn.Forward(input, lengths, h0Tensor)),
             _ => throw new InvalidOperationException(),
         };
 
@@ -96,4 +96,6 @@ public class VariableLengthForwardTests
 
     private static (Tensor<float>, Tensor<float>, Tensor<float>?) Unpack((Tensor<float> Output, (Tensor<float> H, Tensor<float> C) State) r) =>
         (r.Output, r.State.H, r.State.C);
+
+    private static (Tensor<float>, Tensor<float>, Tensor<float>?) WithoutCell((Tensor<float> Output, Tensor<float> Hidden) r) => (r.Output, r.Hidden, null);
 }

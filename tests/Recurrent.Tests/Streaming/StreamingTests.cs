@@ -160,13 +160,23 @@ public class StreamingTests
         Assert.Equal("output", badOutput.ParamName);
         Assert.Contains("(3, 2, 5)", badOutput.Message, StringComparison.Ordinal);
         Assert.Equal(before, ToArray(state.Hidden));
+
+        // Writing the output over the state it is computed from would corrupt it: refused.
+        var rnn2 = new Rnn(5, 5, numLayers: 2, seed: 1);
+        RecurrentState state2 = rnn2.CreateState(1);
+        Randn(4, 2, 1, 5).CopyTo(state2.Hidden);
+        float[] before2 = ToArray(state2.Hidden);
+        var overlap = Assert.Throws<ArgumentException>(() => rnn2.Step(Randn(5, 2, 1, 5).AsReadOnlyTensorSpan(), state2, state2.Hidden.AsTensorSpan()));
+        Assert.Equal("output", overlap.ParamName);
+        Assert.Contains("overlaps", overlap.Message, StringComparison.Ordinal);
+        Assert.Equal(before2, ToArray(state2.Hidden));
     }
 
     private static (float[] Output, float[] Hidden, float[]? Cell) ForwardAll(RecurrentLayer layer, Tensor<float> input) => layer switch
     {
         Lstm lstm => Flatten(lstm.Forward(input)),
-        Gru gru => (ToArray(gru.Forward(input).Output), ToArray(gru.Forward(input).Hidden), null),
-        Rnn rnn => (ToArray(rnn.Forward(input).Output), ToArray(rnn.Forward(input).Hidden), null),
+        Gru gru => Arrays(gru.Forward(input)),
+        Rnn rnn => Arrays(rnn.Forward(input)),
         _ => throw new InvalidOperationException(),
     };
 
@@ -206,4 +216,6 @@ public class StreamingTests
 
         return result;
     }
+
+    private static (float[], float[], float[]?) Arrays((Tensor<float> Output, Tensor<float> Hidden) r) => (ToArray(r.Output), ToArray(r.Hidden), null);
 }
