@@ -8,6 +8,7 @@ namespace Recurrent.Benchmarks;
 /// takes, allocation of the returned tensors included. GFLOP/s = <see cref="SuiteShape.Flops"/> / time.
 /// </summary>
 [MemoryDiagnoser]
+[Config(typeof(GflopsConfig))]
 public class ForwardBenchmarks
 {
     private RecurrentLayer _layer = null!;

@@ -9,7 +9,7 @@ namespace Recurrent.Benchmarks;
 
 /// <summary>C = A·Wᵀ + bias on each kernel path, for the shapes the layers use:
 /// m = 1 / 4 (recurrent step at small batch), m = 64 (large batch), m = 1600 (input projection of L·N rows).</summary>
-[Config(typeof(GemmConfig))]
+[Config(typeof(GflopsConfig))]
 public class GemmBenchmarks
 {
     private float[] _a = [];
@@ -56,46 +56,12 @@ public class GemmBenchmarks
         Vector512 = KernelPath.Vector512,
     }
 
-    private sealed class GemmConfig : ManualConfig
-    {
-        public GemmConfig() => AddColumn(new GflopsColumn());
-    }
 }
 
 /// <summary>An m × k by (n × k)ᵀ product.</summary>
-public readonly record struct GemmShape(int M, int K, int N)
+public readonly record struct GemmShape(int M, int K, int N) : IHasFlops
 {
     public double Flops => 2.0 * M * K * N;
 
     public override string ToString() => $"m={M},k={K},n={N}";
-}
-
-/// <summary>GFLOP/s = 2·m·k·n / mean time.</summary>
-public sealed class GflopsColumn : IColumn
-{
-    public string Id => nameof(GflopsColumn);
-    public string ColumnName => "GFLOP/s";
-    public bool AlwaysShow => true;
-    public ColumnCategory Category => ColumnCategory.Custom;
-    public int PriorityInCategory => 0;
-    public bool IsNumeric => true;
-    public UnitType UnitType => UnitType.Dimensionless;
-    public string Legend => "Floating-point operations per second, 2·m·k·n / mean, in 10^9";
-
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
-    {
-        var report = summary[benchmarkCase];
-        if (report?.ResultStatistics is null || benchmarkCase.Parameters["Shape"] is not GemmShape shape)
-        {
-            return "-";
-        }
-
-        return (shape.Flops / report.ResultStatistics.Mean).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
-
-    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-
-    public bool IsAvailable(Summary summary) => true;
 }

@@ -2,6 +2,7 @@ namespace Recurrent.Benchmarks;
 
 /// <summary>One row of the benchmark suite (shared/reference/performance.md): a layer and the input it runs on.</summary>
 public sealed record SuiteShape(string Id, CellType Cell, Nonlinearity Nonlinearity, int InputSize, int HiddenSize, int Layers, bool Bidirectional, int Batch, int Steps)
+    : IHasFlops
 {
     /// <summary>The suite's shapes that run through one Forward call (ST, one step per call, is the streaming issue's).</summary>
     public static readonly SuiteShape[] All =
