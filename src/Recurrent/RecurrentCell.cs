@@ -65,7 +65,7 @@ public abstract class RecurrentCell : RecurrentModule
         var finalHidden = new float[hidden.Length];
         float[] cell = isLstm ? new float[hidden.Length] : [];
         var schedule = new StepSchedule(steps: 1, batch);
-        var workspace = new Workspace(config, schedule.TotalRows, batch);
+        var workspace = new Workspace(config, schedule);
         ReadOnlySpan<float> initialHidden = hx is null ? default : TensorData.Read(hx);
         ReadOnlySpan<float> initialCell = cx is null ? default : TensorData.Read(cx);
         SequenceRunner.Run(config, Parameters, schedule, TensorData.Read(input), initialHidden, initialCell, hidden, finalHidden, cell, workspace, dropoutRandom: null);

@@ -113,9 +113,9 @@ public abstract partial class RecurrentLayer
         }
 
         var schedule = new StepSchedule(steps, batch);
-        if (state.Workspace is null || state.Workspace.TotalRows < schedule.TotalRows)
+        if (state.Workspace is null || !state.Workspace.Fits(schedule))
         {
-            state.Workspace = new Workspace(config, schedule.TotalRows, batch);
+            state.Workspace = new Workspace(config, schedule);
         }
 
         Span<float> runOutput = swap ? state.OutputStaging.AsSpan(0, output.Length) : output;

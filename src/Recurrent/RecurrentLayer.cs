@@ -72,7 +72,7 @@ public abstract partial class RecurrentLayer : RecurrentModule
         var finalHidden = new float[config.StateCount * batch * config.OutputSize];
         float[] finalCell = isLstm ? new float[config.StateCount * batch * config.HiddenSize] : [];
         var schedule = new StepSchedule(steps, batch);
-        var workspace = new Workspace(config, schedule.TotalRows, batch);
+        var workspace = new Workspace(config, schedule);
         ReadOnlySpan<float> initialHidden = h0 is null ? default : TensorData.Read(h0);
         ReadOnlySpan<float> initialCell = c0 is null ? default : TensorData.Read(c0);
         SequenceRunner.Run(config, Parameters, schedule, x, initialHidden, initialCell, output, finalHidden, finalCell, workspace, DropoutRandomForCall());

@@ -75,13 +75,7 @@ internal static class SequenceRunner
         Workspace workspace)
     {
         int gateWidth = config.GateWidth;
-        int hiddenSize = config.HiddenSize;
-        int outputSize = config.OutputSize;
-        int outputWidth = config.OutputWidth;
         bool reverse = direction == 1;
-
-        Span<float> gates = workspace.Gates;
-        Gemm.Multiply(layerInput, layerInputWidth, schedule.TotalRows, weights.InputWeights, weights.InputBias, gates, gateWidth, accumulate: false);
 
         // Invariant: row n of hidden (and cell) is sequence n's state after the last step it has taken in this direction.
         Span<float> hidden = workspace.Hidden;
@@ -89,47 +83,73 @@ internal static class SequenceRunner
         Initialize(hidden, initialHidden);
         Initialize(cell, initialCell);
 
-        for (int step = 0; step < schedule.Steps; step++)
+        // Blocks of steps in processing order: from the start going forward, from the end in reverse. Each block's
+        // input product fills the gate buffer; its steps then consume it.
+        Span<float> gates = workspace.Gates;
+        int blockSteps = Math.Min(workspace.BlockSteps, schedule.Steps);
+        for (int done = 0; done < schedule.Steps; done += blockSteps)
         {
-            int t = reverse ? schedule.Steps - 1 - step : step;
-            int rows = schedule.Rows(t);
-            int offset = schedule.Offset(t);
-            Span<float> stepGates = gates.Slice(offset * gateWidth, rows * gateWidth);
-            Span<float> stepHidden = hidden[..(rows * outputSize)];
-            switch (config.CellType)
+            int first = reverse ? Math.Max(0, schedule.Steps - done - blockSteps) : done;
+            int end = reverse ? schedule.Steps - done : Math.Min(schedule.Steps, done + blockSteps);
+            int firstRow = schedule.Offset(first);
+            int blockRows = schedule.Offset(end - 1) + schedule.Rows(end - 1) - firstRow;
+            Gemm.Multiply(
+                layerInput[(firstRow * layerInputWidth)..], layerInputWidth, blockRows, weights.InputWeights, weights.InputBias,
+                gates, gateWidth, accumulate: false);
+
+            for (int i = first; i < end; i++)
             {
-                case CellType.Rnn:
-                    Gemm.Multiply(stepHidden, outputSize, rows, weights.HiddenWeights, [], stepGates, gateWidth, accumulate: true);
-                    GateMath.RnnStep(stepGates, stepHidden, outputSize, rows, hiddenSize, config.Nonlinearity);
-                    break;
-                case CellType.Gru:
-                    Span<float> recurrent = workspace.RecurrentGates;
-                    Gemm.Multiply(stepHidden, outputSize, rows, weights.HiddenWeights, weights.RecurrentBias, recurrent, gateWidth, accumulate: false);
-
-                    // Each row reads its h before writing h' over it.
-                    GateMath.GruStep(stepGates, recurrent, stepHidden, outputSize, stepHidden, outputSize, rows, hiddenSize);
-                    break;
-                default:
-                    Gemm.Multiply(stepHidden, outputSize, rows, weights.HiddenWeights, [], stepGates, gateWidth, accumulate: true);
-                    if (weights.ProjectionWeights is { } projection)
-                    {
-                        Span<float> unprojected = workspace.Unprojected;
-                        GateMath.LstmStep(stepGates, cell, unprojected, hiddenSize, rows, hiddenSize);
-                        Gemm.Multiply(unprojected, hiddenSize, rows, projection, [], stepHidden, outputSize, accumulate: false);
-                    }
-                    else
-                    {
-                        GateMath.LstmStep(stepGates, cell, stepHidden, outputSize, rows, hiddenSize);
-                    }
-
-                    break;
+                int t = reverse ? end - 1 - (i - first) : i;
+                RunStep(config, weights, schedule, t, schedule.Offset(t) - firstRow, direction, hidden, cell, layerOutput, workspace);
             }
+        }
+    }
 
-            Span<float> stepOutput = layerOutput[(offset * outputWidth + direction * outputSize)..];
-            for (int n = 0; n < rows; n++)
-            {
-                stepHidden.Slice(n * outputSize, outputSize).CopyTo(stepOutput.Slice(n * outputWidth, outputSize));
-            }
+    /// <summary>One step t: its gate rows sit at <paramref name="gateRow"/> of the gate buffer.</summary>
+    private static void RunStep(
+        LayerConfig config, DirectionWeights weights, StepSchedule schedule, int t, int gateRow, int direction,
+        Span<float> hidden, Span<float> cell, Span<float> layerOutput, Workspace workspace)
+    {
+        int gateWidth = config.GateWidth;
+        int hiddenSize = config.HiddenSize;
+        int outputSize = config.OutputSize;
+        int outputWidth = config.OutputWidth;
+        int rows = schedule.Rows(t);
+        Span<float> stepGates = workspace.Gates.AsSpan(gateRow * gateWidth, rows * gateWidth);
+        Span<float> stepHidden = hidden[..(rows * outputSize)];
+        switch (config.CellType)
+        {
+            case CellType.Rnn:
+                Gemm.Multiply(stepHidden, outputSize, rows, weights.HiddenWeights, [], stepGates, gateWidth, accumulate: true);
+                GateMath.RnnStep(stepGates, stepHidden, outputSize, rows, hiddenSize, config.Nonlinearity);
+                break;
+            case CellType.Gru:
+                Span<float> recurrent = workspace.RecurrentGates;
+                Gemm.Multiply(stepHidden, outputSize, rows, weights.HiddenWeights, weights.RecurrentBias, recurrent, gateWidth, accumulate: false);
+
+                // Each row reads its h before writing h' over it.
+                GateMath.GruStep(stepGates, recurrent, stepHidden, outputSize, stepHidden, outputSize, rows, hiddenSize);
+                break;
+            default:
+                Gemm.Multiply(stepHidden, outputSize, rows, weights.HiddenWeights, [], stepGates, gateWidth, accumulate: true);
+                if (weights.ProjectionWeights is { } projection)
+                {
+                    Span<float> unprojected = workspace.Unprojected;
+                    GateMath.LstmStep(stepGates, cell, unprojected, hiddenSize, rows, hiddenSize);
+                    Gemm.Multiply(unprojected, hiddenSize, rows, projection, [], stepHidden, outputSize, accumulate: false);
+                }
+                else
+                {
+                    GateMath.LstmStep(stepGates, cell, stepHidden, outputSize, rows, hiddenSize);
+                }
+
+                break;
+        }
+
+        Span<float> stepOutput = layerOutput[(schedule.Offset(t) * outputWidth + direction * outputSize)..];
+        for (int n = 0; n < rows; n++)
+        {
+            stepHidden.Slice(n * outputSize, outputSize).CopyTo(stepOutput.Slice(n * outputWidth, outputSize));
         }
     }
 

@@ -1,17 +1,35 @@
 namespace Recurrent.Execution;
 
 /// <summary>
-/// Scratch buffers for one forward pass over <see cref="TotalRows"/> (step, sequence) rows of a batch of
-/// <see cref="Batch"/> sequences. Sized before the time loop, so nothing is allocated inside it. A workspace serves one
-/// call at a time.
+/// Scratch buffers for forward passes over a schedule of (step, sequence) rows. Sized before the time loop, so nothing
+/// is allocated inside it; reusable for any later schedule it <see cref="Fits"/>. A workspace serves one call at a time.
 /// </summary>
+/// <remarks>
+/// The gate pre-activations are computed for a block of <see cref="BlockSteps"/> steps at a time, so their buffer is
+/// bounded whatever the sequence length: about <see cref="GateBudget"/> floats, but never fewer than
+/// <see cref="MinimumBlockRows"/> rows, which keeps the input product efficient.
+/// </remarks>
 internal sealed class Workspace
 {
-    public Workspace(LayerConfig config, int totalRows, int batch)
+    /// <summary>Target size of the gate buffer, in floats (8 MiB): small enough to bound memory, large enough to amortise streaming W_ih.</summary>
+    public const int GateBudget = 1 << 21;
+
+    /// <summary>Fewest rows per block of the input product, unless the sequence is shorter.</summary>
+    public const int MinimumBlockRows = 256;
+
+    public Workspace(LayerConfig config, StepSchedule schedule)
     {
-        TotalRows = totalRows;
+        int batch = schedule.Batch;
+        int rowsPerStep = Math.Max(1, batch);
+        int budgetSteps = GateBudget / Math.Max(1, rowsPerStep * config.GateWidth);
+        int minimumSteps = (MinimumBlockRows + rowsPerStep - 1) / rowsPerStep;
+        BlockSteps = Math.Clamp(Math.Max(budgetSteps, minimumSteps), 1, schedule.Steps);
+
+        // Batch sizes never increase, so no window of BlockSteps steps holds more rows than the first one.
+        GateRows = schedule.Offset(BlockSteps - 1) + schedule.Rows(BlockSteps - 1);
+        TotalRows = schedule.TotalRows;
         Batch = batch;
-        Gates = new float[checked(totalRows * config.GateWidth)];
+        Gates = new float[checked(GateRows * config.GateWidth)];
         RecurrentGates = config.CellType == CellType.Gru ? new float[batch * config.GateWidth] : [];
         Hidden = new float[batch * config.OutputSize];
         Cell = config.CellType == CellType.Lstm ? new float[batch * config.HiddenSize] : [];
@@ -22,15 +40,22 @@ internal sealed class Workspace
         LayerOutputs = new float[intermediateLayers][];
         for (int i = 0; i < intermediateLayers; i++)
         {
-            LayerOutputs[i] = new float[checked(totalRows * config.OutputWidth)];
+            LayerOutputs[i] = new float[checked(TotalRows * config.OutputWidth)];
         }
     }
 
+    /// <summary>Rows of the layer outputs: the schedules this workspace fits have at most this many.</summary>
     public int TotalRows { get; }
 
     public int Batch { get; }
 
-    /// <summary>Gate pre-activations of every row, (rows, G*H): the input projection, then each step's update.</summary>
+    /// <summary>Steps whose input product is computed at once.</summary>
+    public int BlockSteps { get; }
+
+    /// <summary>Rows the gate buffer holds: those of the first <see cref="BlockSteps"/> steps.</summary>
+    public int GateRows { get; }
+
+    /// <summary>Gate pre-activations of one block of steps, (GateRows, G*H): the input product, then each step's update.</summary>
     public float[] Gates { get; }
 
     /// <summary>GRU: h W_hhᵀ + b_hn of the current step, (N, 3H). Empty for RNN and LSTM.</summary>
@@ -47,4 +72,16 @@ internal sealed class Workspace
 
     /// <summary>Outputs of the layers below the last, (rows, D*H_out) each.</summary>
     public float[][] LayerOutputs { get; }
+
+    /// <summary>Whether this workspace can run <paramref name="schedule"/> (same batch, no more rows, blocks that fit).</summary>
+    public bool Fits(StepSchedule schedule)
+    {
+        if (schedule.Batch != Batch || schedule.TotalRows > TotalRows)
+        {
+            return false;
+        }
+
+        int steps = Math.Min(BlockSteps, schedule.Steps);
+        return schedule.Offset(steps - 1) + schedule.Rows(steps - 1) <= GateRows;
+    }
 }

@@ -1,0 +1,99 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using Recurrent.Execution;
+using static Recurrent.Tests.TestTensors;
+
+namespace Recurrent.Tests.Layers;
+
+/// <summary>
+/// Long sequences: the input product runs in blocks of steps, so memory beyond the output stays bounded, and the
+/// blocks (forward from the start, reverse from the end) change no result.
+/// </summary>
+public class LongSequenceTests
+{
+    [Fact]
+    public void Forward_InputProductInSeveralBlocks_EqualsSingleBlockChunksExactly()
+    {
+        // G·H = 256, N = 8: 2048 gate floats per step, so a block holds 1024 steps and 2600 steps need three blocks.
+        var lstm = new Lstm(16, 64, seed: 1).Eval();
+        const int Steps = 2600, Batch = 8;
+        Assert.True(Steps * Batch * 256 > 2 * Workspace.GateBudget);
+        Tensor<float> x = Randn(1, Steps, Batch, 16);
+        var (whole, (hn, cn)) = lstm.Forward(x);
+
+        RecurrentState state = lstm.CreateState(Batch);
+        var streamed = new List<float>();
+        for (int start = 0; start < Steps; start += 100)
+        {
+            Tensor<float> chunk = x.Slice([new NRange(start, start + 100), NRange.All, NRange.All]);
+            streamed.AddRange(ToArray(lstm.Step(Tensor.Create(ToArray(chunk), chunk.Lengths), state)));
+        }
+
+        Assert.True(ToArray(whole).SequenceEqual(streamed), "blocked Forward differs from 100-step chunks");
+        Assert.Equal(ToArray(hn), ToArray(state.Hidden));
+        Assert.Equal(ToArray(cn), ToArray(state.Cell!));
+    }
+
+    [Fact]
+    public void Forward_ReverseDirectionInSeveralBlocks_EqualsForwardLayerOnReversedInput()
+    {
+        var bidirectional = new Gru(12, 48, bidirectional: true, seed: 1).Eval();
+        const int Steps = 2500, Batch = 8;
+        Assert.True(Steps * Batch * 144 > Workspace.GateBudget);
+        StateDict weights = bidirectional.StateDict();
+        var reverseOnly = new Gru(12, 48, seed: 2).Eval();
+        reverseOnly.LoadStateDict(new StateDict(weights
+            .Where(kv => kv.Key.EndsWith("_reverse", StringComparison.Ordinal))
+            .Select(kv => KeyValuePair.Create(kv.Key[..^"_reverse".Length], kv.Value))));
+        float[] x = ToArray(Randn(2, Steps, Batch, 12));
+        float[] reversed = new float[x.Length];
+        for (int t = 0; t < Steps; t++)
+        {
+            Array.Copy(x, t * Batch * 12, reversed, (Steps - 1 - t) * Batch * 12, Batch * 12);
+        }
+
+        float[] both = ToArray(bidirectional.Forward(Tensor.Create(x, [Steps, Batch, 12])).Output);
+        float[] backward = ToArray(reverseOnly.Forward(Tensor.Create(reversed, [Steps, Batch, 12])).Output);
+
+        for (int t = 0; t < Steps; t++)
+        {
+            for (int n = 0; n < Batch; n++)
+            {
+                var reverseHalf = both.AsSpan((t * Batch + n) * 96 + 48, 48);
+                var expected = backward.AsSpan(((Steps - 1 - t) * Batch + n) * 48, 48);
+                Assert.True(reverseHalf.SequenceEqual(expected), $"reverse direction differs at t={t}, n={n}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Forward_400000Steps_AllocatesOnlyTheOutputAndABoundedBlock_OnASmallStack()
+    {
+        const int Steps = 400_000;
+        var gru = new Gru(4, 8, seed: 1).Eval();
+        Tensor<float> x = Randn(3, Steps, 1, 4);
+        long allocated = 0;
+        float[] last = [];
+
+        // 256 KiB of stack: the time loop must not grow the stack with the sequence.
+        var thread = new Thread(
+            () =>
+            {
+                gru.Forward(Randn(4, 10, 1, 4));
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                var (output, hn) = gru.Forward(x);
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                last = ToArray(hn);
+            },
+            maxStackSize: 256 * 1024);
+        thread.Start();
+        thread.Join();
+
+        long outputBytes = Steps * 8 * sizeof(float);
+        long unblockedGates = (long)Steps * 24 * sizeof(float);
+        long bound = outputBytes + (Workspace.GateBudget * sizeof(float)) + (1 << 20);
+        Assert.True(allocated < bound, $"allocated {allocated:N0} bytes; output {outputBytes:N0}, bound {bound:N0}");
+        Assert.True(bound < outputBytes + unblockedGates, "the test must be able to tell blocked from unblocked");
+        Assert.All(last, v => Assert.True(float.IsFinite(v)));
+    }
+}
