@@ -13,7 +13,7 @@ public class RandomConfigurationTests
     public static TheoryData<int> Seeds()
     {
         var seeds = new TheoryData<int>();
-        for (int seed = 1; seed <= 60; seed++)
+        for (int seed = 1; seed <= 300; seed++)
         {
             seeds.Add(seed);
         }

@@ -10,7 +10,7 @@ namespace Recurrent.Tests.Sequences;
 /// </summary>
 public class VariableLengthForwardTests
 {
-    public static TheoryData<int> Seeds() => new(Enumerable.Range(1, 30));
+    public static TheoryData<int> Seeds() => new(Enumerable.Range(1, 100));
 
     [Theory]
     [MemberData(nameof(Seeds))]
