@@ -43,7 +43,14 @@ public static class SafeTensors
             Share = FileShare.Read,
             Options = FileOptions.SequentialScan,
         });
-        return SafeTensorsReader.ReadSeekable(file, out metadata);
+        try
+        {
+            return SafeTensorsReader.ReadSeekable(file, out metadata);
+        }
+        catch (SafeTensorsFormatException ex) when (ex.ParamName is null)
+        {
+            throw ex.ForArgument(nameof(path), path);
+        }
     }
 
     /// <summary>Loads the tensors from <paramref name="stream"/>, read from its current position to its end.</summary>
@@ -70,9 +77,16 @@ public static class SafeTensors
             throw new ArgumentException("The stream must be readable.", nameof(stream));
         }
 
-        return stream.CanSeek
-            ? SafeTensorsReader.ReadSeekable(stream, out metadata)
-            : SafeTensorsReader.ReadNonSeekable(stream, out metadata);
+        try
+        {
+            return stream.CanSeek
+                ? SafeTensorsReader.ReadSeekable(stream, out metadata)
+                : SafeTensorsReader.ReadNonSeekable(stream, out metadata);
+        }
+        catch (SafeTensorsFormatException ex) when (ex.ParamName is null)
+        {
+            throw ex.ForArgument(nameof(stream));
+        }
     }
 
     /// <summary>Loads the tensors from the SafeTensors bytes <paramref name="data"/>.</summary>
@@ -83,8 +97,17 @@ public static class SafeTensors
     /// <param name="data">A whole SafeTensors file.</param>
     /// <param name="metadata">The <c>__metadata__</c> string map, empty when the input has none.</param>
     /// <exception cref="SafeTensorsFormatException">The data is malformed or holds a dtype that cannot be loaded.</exception>
-    public static StateDict Load(ReadOnlySpan<byte> data, out IReadOnlyDictionary<string, string> metadata) =>
-        SafeTensorsReader.Read(data, out metadata);
+    public static StateDict Load(ReadOnlySpan<byte> data, out IReadOnlyDictionary<string, string> metadata)
+    {
+        try
+        {
+            return SafeTensorsReader.Read(data, out metadata);
+        }
+        catch (SafeTensorsFormatException ex) when (ex.ParamName is null)
+        {
+            throw ex.ForArgument(nameof(data));
+        }
+    }
 
     /// <summary>
     /// Writes <paramref name="tensors"/> as F32, in enumeration order, to a new file at <paramref name="path"/>

@@ -24,4 +24,14 @@ public sealed class SafeTensorsFormatException : ArgumentException
         : base(message, innerException)
     {
     }
+
+    /// <summary>Creates the exception naming the argument that held the malformed content.</summary>
+    internal SafeTensorsFormatException(string message, string paramName, Exception? innerException)
+        : base(message, paramName, innerException)
+    {
+    }
+
+    /// <summary>This error attributed to argument <paramref name="paramName"/> (the file, stream or bytes passed in).</summary>
+    internal SafeTensorsFormatException ForArgument(string paramName, string? source = null) =>
+        new(source is null ? Message : $"{source}: {Message}", paramName, this);
 }

@@ -70,14 +70,14 @@ public class BadInputTableTests
         ["load null dict"] = new(() => new Rnn(3, 5), m => m!.LoadStateDict(null!), typeof(ArgumentNullException), "stateDict"),
 
         // SafeTensors files (the file is the bad argument; the message says what is wrong where).
-        ["safetensors shorter than prefix"] = new(NoModule, _ => SafeTensors.Load(new byte[5]), typeof(SafeTensorsFormatException), null, "shorter than the 8-byte"),
-        ["safetensors header past end"] = new(NoModule, _ => SafeTensors.Load([.. Prefix(64), .. "{}"u8]), typeof(SafeTensorsFormatException), null, "past the end"),
-        ["safetensors header not JSON"] = new(NoModule, _ => SafeTensors.Load(Build("{nope}")), typeof(SafeTensorsFormatException), null, "not valid JSON"),
-        ["safetensors offsets outside data"] = new(NoModule, _ => SafeTensors.Load(Build("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", Floats(1))), typeof(SafeTensorsFormatException), null, "'a'"),
-        ["safetensors overlapping tensors"] = new(NoModule, _ => SafeTensors.Load(Build("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""", Floats(1, 2, 3))), typeof(SafeTensorsFormatException), null, "overlap"),
-        ["safetensors size not shape"] = new(NoModule, _ => SafeTensors.Load(Build("""{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}""", Floats(1, 2))), typeof(SafeTensorsFormatException), null, "'a'"),
-        ["safetensors unknown dtype"] = new(NoModule, _ => SafeTensors.Load(Build("""{"a":{"dtype":"Q7","shape":[1],"data_offsets":[0,4]}}""", Floats(1))), typeof(SafeTensorsFormatException), null, "Q7"),
-        ["safetensors terabyte claim"] = new(NoModule, _ => SafeTensors.Load(Build("""{"a":{"dtype":"F32","shape":[274877906944],"data_offsets":[0,1099511627776]}}""", Floats(1))), typeof(SafeTensorsFormatException), null, "1099511627776"),
+        ["safetensors shorter than prefix"] = new(NoModule, _ => SafeTensors.Load(new byte[5]), typeof(SafeTensorsFormatException), "data", "shorter than the 8-byte"),
+        ["safetensors header past end"] = new(NoModule, _ => SafeTensors.Load([.. Prefix(64), .. "{}"u8]), typeof(SafeTensorsFormatException), "data", "past the end"),
+        ["safetensors header not JSON"] = new(NoModule, _ => SafeTensors.Load(Build("{nope}")), typeof(SafeTensorsFormatException), "data", "not valid JSON"),
+        ["safetensors offsets outside data"] = new(NoModule, _ => SafeTensors.Load(Build("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}""", Floats(1))), typeof(SafeTensorsFormatException), "data", "'a'"),
+        ["safetensors overlapping tensors"] = new(NoModule, _ => SafeTensors.Load(Build("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""", Floats(1, 2, 3))), typeof(SafeTensorsFormatException), "data", "overlap"),
+        ["safetensors size not shape"] = new(NoModule, _ => SafeTensors.Load(Build("""{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}""", Floats(1, 2))), typeof(SafeTensorsFormatException), "data", "'a'"),
+        ["safetensors unknown dtype"] = new(NoModule, _ => SafeTensors.Load(Build("""{"a":{"dtype":"Q7","shape":[1],"data_offsets":[0,4]}}""", Floats(1))), typeof(SafeTensorsFormatException), "data", "Q7"),
+        ["safetensors terabyte claim"] = new(NoModule, _ => SafeTensors.Load(Build("""{"a":{"dtype":"F32","shape":[274877906944],"data_offsets":[0,1099511627776]}}""", Floats(1))), typeof(SafeTensorsFormatException), "data", "1099511627776"),
         ["safetensors null path"] = new(NoModule, _ => SafeTensors.Load((string)null!), typeof(ArgumentNullException), "path"),
 
         // Streaming.
