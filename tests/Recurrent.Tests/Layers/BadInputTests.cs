@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using static Recurrent.Tests.ArgumentAssert;
 using static Recurrent.Tests.TestTensors;
 
 namespace Recurrent.Tests.Layers;
@@ -9,19 +10,6 @@ namespace Recurrent.Tests.Layers;
 /// </summary>
 public class BadInputTests
 {
-    private static T Throws<T>(string paramName, Action call, params string[] messageParts)
-        where T : ArgumentException
-    {
-        var ex = Assert.Throws<T>(call);
-        Assert.Equal(paramName, ex.ParamName);
-        foreach (string part in messageParts)
-        {
-            Assert.Contains(part, ex.Message, StringComparison.Ordinal);
-        }
-
-        return ex;
-    }
-
     /// <summary>Runs <paramref name="call"/>, which must throw, and checks the module's weights and the tensors kept their values.</summary>
     private static void AssertUnchanged(RecurrentModule module, Action call, params Tensor<float>[] tensors)
     {

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using static Recurrent.Tests.ArgumentAssert;
 using static Recurrent.Tests.TestTensors;
 
 namespace Recurrent.Tests.Sequences;
@@ -6,17 +7,6 @@ namespace Recurrent.Tests.Sequences;
 /// <summary>Bad variable-length input gets an ArgumentException naming the argument and the values at fault.</summary>
 public class SequenceBadInputTests
 {
-    private static void Throws<T>(string paramName, Action call, params string[] parts)
-        where T : ArgumentException
-    {
-        var ex = Assert.Throws<T>(call);
-        Assert.Equal(paramName, ex.ParamName);
-        foreach (string part in parts)
-        {
-            Assert.Contains(part, ex.Message, StringComparison.Ordinal);
-        }
-    }
-
     [Fact]
     public void PackPadded_LengthNotPositive_Throws() =>
         Throws<ArgumentException>("lengths", () => RnnUtils.PackPaddedSequence(Randn(1, 5, 3, 2), [5, 0, 2], enforceSorted: false), "lengths[1] = 0", "[1, 5]");
