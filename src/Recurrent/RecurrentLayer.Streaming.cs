@@ -113,9 +113,9 @@ public abstract partial class RecurrentLayer
         }
 
         var schedule = new StepSchedule(steps, batch);
-        if (state.Workspace is null || !state.Workspace.Fits(schedule))
+        if (state.Workspace is null || !state.Workspace.Fits(schedule) || state.Workspace.Parallelism != MaxDegreeOfParallelism)
         {
-            state.Workspace = new Workspace(config, schedule);
+            state.Workspace = new Workspace(config, schedule, MaxDegreeOfParallelism);
         }
 
         Span<float> runOutput = swap ? state.OutputStaging.AsSpan(0, output.Length) : output;

@@ -15,6 +15,8 @@ namespace Recurrent;
 /// </remarks>
 public abstract partial class RecurrentLayer : RecurrentModule
 {
+    private int _maxDegreeOfParallelism = 1;
+
     private protected RecurrentLayer(RecurrentLayerOptions options)
         : base(LayerConfig.Create(options), options.Seed)
     {
@@ -31,6 +33,23 @@ public abstract partial class RecurrentLayer : RecurrentModule
 
     /// <summary>Whether a reverse direction runs too.</summary>
     public bool Bidirectional => Config.Directions == 2;
+
+    /// <summary>
+    /// The most threads one call may use: the calling thread and up to this many − 1 long-lived helper threads shared
+    /// by the process (at most one per extra processor). Default 1. A call splits the input products by output columns
+    /// and the time loop by sequences of the batch, and only where the work is large enough to gain from it; batch-1
+    /// time loops stay on one thread. Results are identical, bit for bit, for every value.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public int MaxDegreeOfParallelism
+    {
+        get => _maxDegreeOfParallelism;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _maxDegreeOfParallelism = value;
+        }
+    }
 
     /// <summary>
     /// Builds an <see cref="Rnn"/>, <see cref="Gru"/> or <see cref="Lstm"/> from <paramref name="options"/>: for a layer
@@ -72,7 +91,7 @@ public abstract partial class RecurrentLayer : RecurrentModule
         var finalHidden = new float[config.StateCount * batch * config.OutputSize];
         float[] finalCell = isLstm ? new float[config.StateCount * batch * config.HiddenSize] : [];
         var schedule = new StepSchedule(steps, batch);
-        var workspace = new Workspace(config, schedule);
+        var workspace = new Workspace(config, schedule, MaxDegreeOfParallelism);
         ReadOnlySpan<float> initialHidden = h0 is null ? default : TensorData.Read(h0);
         ReadOnlySpan<float> initialCell = c0 is null ? default : TensorData.Read(c0);
         SequenceRunner.Run(config, Parameters, schedule, x, initialHidden, initialCell, output, finalHidden, finalCell, workspace, DropoutRandomForCall());

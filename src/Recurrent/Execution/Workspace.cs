@@ -17,8 +17,12 @@ internal sealed class Workspace
     /// <summary>Fewest rows per block of the input product, unless the sequence is shorter.</summary>
     public const int MinimumBlockRows = 256;
 
-    public Workspace(LayerConfig config, StepSchedule schedule)
+    public Workspace(LayerConfig config, StepSchedule schedule, int parallelism = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1);
+        Parallelism = parallelism;
+        Helpers = new HelperThreads?[parallelism - 1];
+        Pass = new DirectionPass(this, parallelism);
         int batch = schedule.Batch;
         int rowsPerStep = Math.Max(1, batch);
         int budgetSteps = GateBudget / Math.Max(1, rowsPerStep * config.GateWidth);
@@ -43,6 +47,15 @@ internal sealed class Workspace
             LayerOutputs[i] = new float[checked(TotalRows * config.OutputWidth)];
         }
     }
+
+    /// <summary>Parts a phase may be cut into: the caller's thread and up to Parallelism − 1 helpers.</summary>
+    public int Parallelism { get; }
+
+    /// <summary>Slots for the helpers rented during a call (empty between calls).</summary>
+    public HelperThreads?[] Helpers { get; }
+
+    /// <summary>The layer-and-direction pass, reused for every layer and direction of a call.</summary>
+    public DirectionPass Pass { get; }
 
     /// <summary>Rows of the layer outputs: the schedules this workspace fits have at most this many.</summary>
     public int TotalRows { get; }

@@ -1,0 +1,248 @@
+using System.Diagnostics;
+using Recurrent.Kernels;
+using Recurrent.Parameters;
+
+namespace Recurrent.Execution;
+
+/// <summary>
+/// One layer and direction of a forward pass, cut into parts for <see cref="HelperThreads"/>. A block of steps is two
+/// phases: the input product of all its rows (parts split the output columns by panel), then its time loop (parts
+/// split the batch by sequence, so no part waits for another inside the loop).
+/// </summary>
+/// <remarks>
+/// Why any split gives the same bits: every element of a product is one chain over k in a fixed order whatever rows or
+/// panels a call covers (see <see cref="Gemm"/>), and the gate math works row by row with the same code for every row.
+/// A sequence's state rows (h, c, GRU's recurrent gates, the unprojected h) are touched only by the part that owns
+/// that sequence.
+/// <para>
+/// The buffers are held as pointers because the parts run on other threads, where spans cannot go. They are valid
+/// between <see cref="Begin"/> and the end of the caller's <c>fixed</c> scope, which outlasts every phase
+/// (<see cref="HelperThreads.Run"/> returns only when all parts have finished).
+/// </para>
+/// </remarks>
+internal sealed unsafe class DirectionPass : IPartitionedWork
+{
+    /// <summary>A phase runs in parts only if it has at least this many FLOPs (~10–20 µs of work): below that the
+    /// hand-off costs more than it saves.</summary>
+    internal const double MinParallelFlops = 1.5e6;
+
+    private readonly Workspace _workspace;
+
+    /// <summary>Part p of the time loop owns sequences [_splits[p], _splits[p + 1]).</summary>
+    private readonly int[] _splits;
+
+    private LayerConfig _config = null!;
+    private DirectionWeights _weights = null!;
+    private StepSchedule _schedule;
+    private int _direction;
+    private float* _input;
+    private int _inputLength;
+    private int _inputWidth;
+    private float* _output;
+    private int _outputLength;
+    private int _parts;
+    private int _stepParts;
+
+    // The current phase.
+    private bool _projecting;
+    private int _first;
+    private int _end;
+    private int _firstRow;
+    private int _blockRows;
+
+    public DirectionPass(Workspace workspace, int maxParts)
+    {
+        _workspace = workspace;
+        _splits = new int[maxParts + 1];
+    }
+
+    /// <summary>
+    /// Sets up a layer and direction over <paramref name="schedule"/> with up to <paramref name="parts"/> parts, reading
+    /// <paramref name="input"/> (rows × <paramref name="inputWidth"/>) and writing its columns of <paramref name="output"/>.
+    /// </summary>
+    public void Begin(
+        LayerConfig config, DirectionWeights weights, StepSchedule schedule, int direction,
+        float* input, int inputLength, int inputWidth, float* output, int outputLength, int parts)
+    {
+        _config = config;
+        _weights = weights;
+        _schedule = schedule;
+        _direction = direction;
+        _input = input;
+        _inputLength = inputLength;
+        _inputWidth = inputWidth;
+        _output = output;
+        _outputLength = outputLength;
+        _parts = Math.Min(parts, _splits.Length - 1);
+        _stepParts = SplitBatch(schedule, _parts);
+    }
+
+    /// <summary>Runs steps [first, end) — in processing order, so from end − 1 down when reverse. Parts without a
+    /// helper run on the calling thread.</summary>
+    public void RunBlock(int first, int end, ReadOnlySpan<HelperThreads?> helpers, int helperCount)
+    {
+        int gateWidth = _config.GateWidth;
+        _first = first;
+        _end = end;
+        _firstRow = _schedule.Offset(first);
+        _blockRows = _schedule.Offset(end - 1) + _schedule.Rows(end - 1) - _firstRow;
+
+        _projecting = true;
+        double projectFlops = 2.0 * _blockRows * gateWidth * _inputWidth;
+        int projectParts = projectFlops >= MinParallelFlops ? Math.Min(_parts, _weights.InputWeights.PanelCount) : 1;
+        HelperThreads.Run(this, projectParts, helpers, helperCount);
+
+        _projecting = false;
+        double stepFlops = 2.0 * _blockRows * gateWidth * _config.OutputSize;
+        int stepParts = stepFlops >= MinParallelFlops ? _stepParts : 1;
+        HelperThreads.Run(this, stepParts, helpers, helperCount);
+    }
+
+    public void RunPart(int part, int parts)
+    {
+        if (_projecting)
+        {
+            ProjectInputs(part, parts);
+        }
+        else
+        {
+            RunSteps(part, parts);
+        }
+    }
+
+    /// <summary>Gates of the block's rows = input rows · W_ihᵀ + folded bias, for this part's panels.</summary>
+    private void ProjectInputs(int part, int parts)
+    {
+        PackedMatrix w = _weights.InputWeights;
+        int firstPanel = w.PanelCount * part / parts;
+        int endPanel = w.PanelCount * (part + 1) / parts;
+        var input = new ReadOnlySpan<float>(_input, _inputLength);
+        Gemm.Multiply(
+            input[(_firstRow * _inputWidth)..], _inputWidth, _blockRows, w, _weights.InputBias,
+            _workspace.Gates, _config.GateWidth, accumulate: false, firstPanel, endPanel - firstPanel);
+    }
+
+    /// <summary>The block's time loop for this part's sequences. <paramref name="parts"/> is 1 (part 0 owns the whole
+    /// batch) or the split's part count.</summary>
+    private void RunSteps(int part, int parts)
+    {
+        Debug.Assert(parts == 1 || parts == _stepParts, "the time loop runs whole or in the split's parts");
+        int firstSequence = parts == 1 ? 0 : _splits[part];
+        int endSequence = parts == 1 ? _schedule.Batch : _splits[part + 1];
+        bool reverse = _direction == 1;
+        for (int i = _first; i < _end; i++)
+        {
+            int t = reverse ? _end - 1 - (i - _first) : i;
+            int rows = Math.Min(_schedule.Rows(t), endSequence) - firstSequence;
+            if (rows > 0)
+            {
+                RunStep(t, _schedule.Offset(t) - _firstRow + firstSequence, firstSequence, rows);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Step t for sequences [first, first + rows): their gate rows start at <paramref name="gateRow"/> of the gate
+    /// buffer. Invariant: row n of the hidden (and cell) state is sequence n's state after the last step it has taken.
+    /// </summary>
+    private void RunStep(int t, int gateRow, int first, int rows)
+    {
+        LayerConfig config = _config;
+        DirectionWeights weights = _weights;
+        Workspace workspace = _workspace;
+        int gateWidth = config.GateWidth;
+        int hiddenSize = config.HiddenSize;
+        int outputSize = config.OutputSize;
+        Span<float> gates = workspace.Gates.AsSpan(gateRow * gateWidth, rows * gateWidth);
+        Span<float> hidden = workspace.Hidden.AsSpan(first * outputSize, rows * outputSize);
+        switch (config.CellType)
+        {
+            case CellType.Rnn:
+                Gemm.Multiply(hidden, outputSize, rows, weights.HiddenWeights, [], gates, gateWidth, accumulate: true);
+                GateMath.RnnStep(gates, hidden, outputSize, rows, hiddenSize, config.Nonlinearity);
+                break;
+            case CellType.Gru:
+                Span<float> recurrent = workspace.RecurrentGates.AsSpan(first * gateWidth, rows * gateWidth);
+                Gemm.Multiply(hidden, outputSize, rows, weights.HiddenWeights, weights.RecurrentBias, recurrent, gateWidth, accumulate: false);
+
+                // Each row reads its h before writing h' over it.
+                GateMath.GruStep(gates, recurrent, hidden, outputSize, hidden, outputSize, rows, hiddenSize);
+                break;
+            default:
+                Span<float> cell = workspace.Cell.AsSpan(first * hiddenSize, rows * hiddenSize);
+                Gemm.Multiply(hidden, outputSize, rows, weights.HiddenWeights, [], gates, gateWidth, accumulate: true);
+                if (weights.ProjectionWeights is { } projection)
+                {
+                    Span<float> unprojected = workspace.Unprojected.AsSpan(first * hiddenSize, rows * hiddenSize);
+                    GateMath.LstmStep(gates, cell, unprojected, hiddenSize, rows, hiddenSize);
+                    Gemm.Multiply(unprojected, hiddenSize, rows, projection, [], hidden, outputSize, accumulate: false);
+                }
+                else
+                {
+                    GateMath.LstmStep(gates, cell, hidden, outputSize, rows, hiddenSize);
+                }
+
+                break;
+        }
+
+        int outputWidth = config.OutputWidth;
+        var output = new Span<float>(_output, _outputLength);
+        Span<float> stepOutput = output[((_schedule.Offset(t) + first) * outputWidth + _direction * outputSize)..];
+        for (int n = 0; n < rows; n++)
+        {
+            hidden.Slice(n * outputSize, outputSize).CopyTo(stepOutput.Slice(n * outputWidth, outputSize));
+        }
+    }
+
+    /// <summary>
+    /// Cuts the batch into at most <paramref name="parts"/> runs of sequences with about equal total length (sequences
+    /// are sorted longest first, so equal counts would not balance a packed batch); returns how many parts are
+    /// non-empty.
+    /// </summary>
+    private int SplitBatch(StepSchedule schedule, int parts)
+    {
+        int batch = schedule.Batch;
+        parts = Math.Max(1, Math.Min(parts, batch));
+        _splits[0] = 0;
+        for (int p = 1; p < parts; p++)
+        {
+            // Smallest n whose sequences [0, n) hold at least p/parts of all rows.
+            long target = (long)schedule.TotalRows * p / parts;
+            int lo = _splits[p - 1] + 1, hi = batch - (parts - p);
+            while (lo < hi)
+            {
+                int mid = (lo + hi) / 2;
+                if (RowsOfFirst(schedule, mid) >= target)
+                {
+                    hi = mid;
+                }
+                else
+                {
+                    lo = mid + 1;
+                }
+            }
+
+            _splits[p] = lo;
+        }
+
+        _splits[parts] = batch;
+        return parts;
+    }
+
+    /// <summary>Rows that sequences [0, n) occupy over all steps: Σ_t min(Rows(t), n).</summary>
+    private static long RowsOfFirst(StepSchedule schedule, int n)
+    {
+        if (schedule.Rows(schedule.Steps - 1) == schedule.Batch)
+        {
+            return (long)schedule.Steps * n;
+        }
+
+        long rows = 0;
+        for (int t = 0; t < schedule.Steps; t++)
+        {
+            rows += Math.Min(schedule.Rows(t), n);
+        }
+
+        return rows;
+    }
+}
