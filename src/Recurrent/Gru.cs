@@ -72,4 +72,20 @@ public sealed class Gru : RecurrentLayer
         var (output, hidden, _) = ForwardPaddedCore(input, lengths, h0, null);
         return (output, hidden);
     }
+
+    /// <summary>
+    /// Runs the layers into caller-provided buffers. Allocates nothing once <paramref name="workspace"/> has served a call
+    /// of this size (with dense arguments); results equal the other overloads' bit for bit.
+    /// </summary>
+    /// <param name="input">(L, N, H_in), (N, L, H_in) when batch-first, or (L, H_in) unbatched.</param>
+    /// <param name="h0">Initial hidden state (D*NumLayers, N, H) or (D*NumLayers, H); empty (<c>default</c>) for zeros.</param>
+    /// <param name="output">Receives the output: dense, (L, N, D*H) in the input's layout.</param>
+    /// <param name="hn">Receives h_n: dense, shaped like h0. May be h0 itself (updated in place).</param>
+    /// <param name="workspace">Scratch reused across calls; one call at a time.</param>
+    /// <exception cref="ArgumentException">A shape is wrong, a destination is not dense or overlaps another argument. Nothing is written.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="workspace"/> is in use by another call.</exception>
+    public void Forward(
+        ReadOnlyTensorSpan<float> input, ReadOnlyTensorSpan<float> h0, TensorSpan<float> output, TensorSpan<float> hn,
+        ForwardWorkspace workspace) =>
+        ForwardInto(input, h0, default, output, hn, default, workspace);
 }

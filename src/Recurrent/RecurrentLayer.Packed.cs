@@ -53,7 +53,7 @@ public abstract partial class RecurrentLayer
         Tensor<float> input, ReadOnlySpan<int> lengths, Tensor<float>? h0, Tensor<float>? c0)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var (steps, _, batched) = ReadInputShape(input);
+        var (steps, _, batched) = ReadInputShape(input.Lengths);
         if (!batched)
         {
             throw new ArgumentException(

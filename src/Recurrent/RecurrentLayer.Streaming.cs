@@ -113,7 +113,7 @@ public abstract partial class RecurrentLayer
         }
 
         var schedule = new StepSchedule(steps, batch);
-        if (state.Workspace is null || !state.Workspace.Fits(schedule) || state.Workspace.Parallelism != MaxDegreeOfParallelism)
+        if (state.Workspace is null || !state.Workspace.Fits(config, schedule, MaxDegreeOfParallelism))
         {
             state.Workspace = new Workspace(config, schedule, MaxDegreeOfParallelism);
         }

@@ -15,7 +15,13 @@ namespace Recurrent;
 /// </remarks>
 public abstract partial class RecurrentLayer : RecurrentModule
 {
+    /// <summary>The most scratch floats (16 MiB) a layer keeps between convenience Forward calls.</summary>
+    private const long CachedWorkspaceLimit = 1 << 22;
+
     private int _maxDegreeOfParallelism = 1;
+
+    /// <summary>Scratch of the last convenience Forward call, taken by the next one (a busy or missing one is replaced).</summary>
+    private ForwardWorkspace? _cachedWorkspace;
 
     private protected RecurrentLayer(RecurrentLayerOptions options)
         : base(LayerConfig.Create(options), options.Seed)
@@ -69,67 +75,50 @@ public abstract partial class RecurrentLayer : RecurrentModule
 
     /// <summary>
     /// Validates the call, runs the stack, and returns output, h_n and (LSTM) c_n in the caller's layout. Nothing is
-    /// written to the caller's tensors; a failed check throws before any work.
+    /// written to the caller's tensors; a failed check throws before any work. Allocates only the returned tensors (and
+    /// a workspace when the module's cached one is busy or too small).
     /// </summary>
     private protected (Tensor<float> Output, Tensor<float> Hidden, Tensor<float>? Cell) ForwardCore(Tensor<float> input, Tensor<float>? h0, Tensor<float>? c0)
     {
         ArgumentNullException.ThrowIfNull(input);
         LayerConfig config = Config;
-        var (steps, batch, batched) = ReadInputShape(input);
+        var (steps, batch, batched) = ReadInputShape(input.Lengths);
         var (hiddenShape, cellShape) = CheckStates(h0, c0, batched, batch);
         bool isLstm = config.CellType == CellType.Lstm;
-        bool batchFirst = batched && config.BatchFirst;
-        ReadOnlySpan<float> x = TensorData.Read(input);
-        if (batchFirst)
+        Tensor<float> output = Tensor.CreateFromShape<float>(OutputShape(batched, steps, batch, stackalloc nint[3]));
+        Tensor<float> hidden = Tensor.CreateFromShape<float>(hiddenShape);
+        Tensor<float>? cell = isLstm ? Tensor.CreateFromShape<float>(cellShape) : null;
+
+        ForwardWorkspace workspace = Interlocked.Exchange(ref _cachedWorkspace, null) ?? new ForwardWorkspace();
+        ForwardInto(
+            input, h0 is null ? default : h0.AsReadOnlyTensorSpan(), c0 is null ? default : c0.AsReadOnlyTensorSpan(),
+            output, hidden, cell is null ? default : cell.AsTensorSpan(), workspace);
+
+        // Keep the scratch for the next call unless it is large (a long sequence's buffers are not worth holding).
+        if (workspace.HeldFloats <= CachedWorkspaceLimit)
         {
-            var seqFirst = new float[x.Length];
-            SequenceLayout.SwapLeadingAxes(x, seqFirst, batch, steps, config.InputSize);
-            x = seqFirst;
+            Volatile.Write(ref _cachedWorkspace, workspace);
         }
 
-        var output = new float[steps * batch * config.OutputWidth];
-        var finalHidden = new float[config.StateCount * batch * config.OutputSize];
-        float[] finalCell = isLstm ? new float[config.StateCount * batch * config.HiddenSize] : [];
-        var schedule = new StepSchedule(steps, batch);
-        var workspace = new Workspace(config, schedule, MaxDegreeOfParallelism);
-        ReadOnlySpan<float> initialHidden = h0 is null ? default : TensorData.Read(h0);
-        ReadOnlySpan<float> initialCell = c0 is null ? default : TensorData.Read(c0);
-        SequenceRunner.Run(config, Parameters, schedule, x, initialHidden, initialCell, output, finalHidden, finalCell, workspace, DropoutRandomForCall());
-
-        Tensor<float> outputTensor;
-        if (batchFirst)
-        {
-            var batchMajor = new float[output.Length];
-            SequenceLayout.SwapLeadingAxes(output, batchMajor, steps, batch, config.OutputWidth);
-            outputTensor = TensorData.Wrap(batchMajor, batch, steps, config.OutputWidth);
-        }
-        else
-        {
-            outputTensor = batched
-                ? TensorData.Wrap(output, steps, batch, config.OutputWidth)
-                : TensorData.Wrap(output, steps, config.OutputWidth);
-        }
-
-        return (outputTensor, TensorData.Wrap(finalHidden, hiddenShape), isLstm ? TensorData.Wrap(finalCell, cellShape) : null);
+        return (output, hidden, cell);
     }
 
-    private (int Steps, int Batch, bool Batched) ReadInputShape(Tensor<float> input)
+    private (int Steps, int Batch, bool Batched) ReadInputShape(ReadOnlySpan<nint> shape)
     {
         LayerConfig config = Config;
-        ReadOnlySpan<nint> shape = input.Lengths;
         string layout = config.BatchFirst ? "(N, L, H_in)" : "(L, N, H_in)";
         if (shape.Length is not (2 or 3))
         {
             throw new ArgumentException(
                 $"Expected a 3-D batched input {layout} or a 2-D unbatched input (L, H_in) with H_in = {config.InputSize}, " +
-                $"got a {shape.Length}-D tensor of shape {TensorData.FormatShape(shape)}.", nameof(input));
+                $"got a {shape.Length}-D tensor of shape {TensorData.FormatShape(shape)}.", "input");
         }
 
         if (shape[^1] != config.InputSize)
         {
             throw new ArgumentException(
                 $"input.size(-1) must be equal to input_size: expected {config.InputSize}, got {shape[^1]} (input shape {TensorData.FormatShape(shape)}).",
-                nameof(input));
+                "input");
         }
 
         bool batched = shape.Length == 3;
@@ -137,15 +126,15 @@ public abstract partial class RecurrentLayer : RecurrentModule
         nint batch = !batched ? 1 : config.BatchFirst ? shape[0] : shape[1];
         if (steps == 0)
         {
-            throw new ArgumentException($"Expected a non-empty sequence (L > 0), got input shape {TensorData.FormatShape(shape)}.", nameof(input));
+            throw new ArgumentException($"Expected a non-empty sequence (L > 0), got input shape {TensorData.FormatShape(shape)}.", "input");
         }
 
         if (batch == 0)
         {
-            throw new ArgumentException($"Expected a batch of at least one sequence (N > 0), got input shape {TensorData.FormatShape(shape)}.", nameof(input));
+            throw new ArgumentException($"Expected a batch of at least one sequence (N > 0), got input shape {TensorData.FormatShape(shape)}.", "input");
         }
 
-        config.CheckCallSize((long)steps * batch, batch, nameof(input), shape);
+        config.CheckCallSize((long)steps * batch, batch, "input", shape);
         return ((int)steps, (int)batch, batched);
     }
 
@@ -172,5 +161,30 @@ public abstract partial class RecurrentLayer : RecurrentModule
     }
 
     private nint[] StateShape(bool batched, int batch, int features) =>
-        batched ? [Config.StateCount, batch, features] : [Config.StateCount, features];
+        StateShape(batched, batch, features, stackalloc nint[3]).ToArray();
+
+    /// <summary>h or c of a call: (D*layers, N, features), or (D*layers, features) unbatched; written into <paramref name="shape"/>.</summary>
+    private Span<nint> StateShape(bool batched, int batch, int features, Span<nint> shape)
+    {
+        shape[0] = Config.StateCount;
+        shape[1] = batched ? batch : features;
+        shape[2] = features;
+        return shape[..(batched ? 3 : 2)];
+    }
+
+    /// <summary>The output of a call in the caller's layout, with D*H_out features; written into <paramref name="shape"/>.</summary>
+    private Span<nint> OutputShape(bool batched, int steps, int batch, Span<nint> shape)
+    {
+        if (!batched)
+        {
+            shape[0] = steps;
+            shape[1] = Config.OutputWidth;
+            return shape[..2];
+        }
+
+        shape[0] = Config.BatchFirst ? batch : steps;
+        shape[1] = Config.BatchFirst ? steps : batch;
+        shape[2] = Config.OutputWidth;
+        return shape;
+    }
 }

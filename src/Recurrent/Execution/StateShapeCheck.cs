@@ -12,12 +12,15 @@ internal static class StateShapeCheck
     /// <param name="inputKind">How the input was read, for the message: "3-D (batched)", "1-D (unbatched)", ...</param>
     public static void Check(Tensor<float>? state, string name, nint[] expected, string inputKind)
     {
-        if (state is null)
+        if (state is not null)
         {
-            return;
+            Check(state.Lengths, name, expected, inputKind);
         }
+    }
 
-        ReadOnlySpan<nint> shape = state.Lengths;
+    /// <summary>Throws unless <paramref name="shape"/> is exactly <paramref name="expected"/>; parameters as above.</summary>
+    public static void Check(ReadOnlySpan<nint> shape, string name, ReadOnlySpan<nint> expected, string inputKind)
+    {
         if (shape.Length != expected.Length)
         {
             throw new ArgumentException(

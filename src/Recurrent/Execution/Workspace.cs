@@ -2,7 +2,7 @@ namespace Recurrent.Execution;
 
 /// <summary>
 /// Scratch buffers for forward passes over a schedule of (step, sequence) rows. Sized before the time loop, so nothing
-/// is allocated inside it; reusable for any later schedule it <see cref="Fits"/>. A workspace serves one call at a time.
+/// is allocated inside it; reusable for any later schedule it <see cref="Fits(StepSchedule)"/>. A workspace serves one call at a time.
 /// </summary>
 /// <remarks>
 /// The gate pre-activations are computed for a block of <see cref="BlockSteps"/> steps at a time, so their buffer is
@@ -20,6 +20,7 @@ internal sealed class Workspace
     public Workspace(LayerConfig config, StepSchedule schedule, int parallelism = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1);
+        Config = config;
         Parallelism = parallelism;
         Helpers = new HelperThreads?[parallelism - 1];
         Pass = new DirectionPass(this, parallelism);
@@ -47,6 +48,13 @@ internal sealed class Workspace
             LayerOutputs[i] = new float[checked(TotalRows * config.OutputWidth)];
         }
     }
+
+    /// <summary>The layer shape the buffers were sized for.</summary>
+    public LayerConfig Config { get; }
+
+    /// <summary>Floats held by all the buffers together.</summary>
+    public long HeldFloats => (long)Gates.Length + RecurrentGates.Length + Hidden.Length + Cell.Length + Unprojected.Length +
+        LayerOutputs.Sum(buffer => (long)buffer.Length);
 
     /// <summary>Parts a phase may be cut into: the caller's thread and up to Parallelism − 1 helpers.</summary>
     public int Parallelism { get; }
@@ -85,6 +93,16 @@ internal sealed class Workspace
 
     /// <summary>Outputs of the layers below the last, (rows, D*H_out) each.</summary>
     public float[][] LayerOutputs { get; }
+
+    /// <summary>Whether this workspace can run <paramref name="schedule"/> of a layer shaped as <paramref name="config"/> in
+    /// up to <paramref name="parallelism"/> parts: buffers of the same widths, enough layers, and the schedule fits.</summary>
+    public bool Fits(LayerConfig config, StepSchedule schedule, int parallelism)
+    {
+        bool sameWidths = config.GateWidth == Config.GateWidth && config.OutputSize == Config.OutputSize &&
+            config.HiddenSize == Config.HiddenSize && config.OutputWidth == Config.OutputWidth && config.CellType == Config.CellType &&
+            config.ProjSize == Config.ProjSize && Math.Min(config.NumLayers - 1, 2) <= LayerOutputs.Length;
+        return sameWidths && parallelism == Parallelism && Fits(schedule);
+    }
 
     /// <summary>Whether this workspace can run <paramref name="schedule"/> (same batch, no more rows, blocks that fit).</summary>
     public bool Fits(StepSchedule schedule)

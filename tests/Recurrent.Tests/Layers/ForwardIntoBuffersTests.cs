@@ -1,0 +1,243 @@
+using System.Numerics.Tensors;
+using static Recurrent.Tests.TestTensors;
+
+namespace Recurrent.Tests.Layers;
+
+/// <summary>
+/// The Forward overloads that write into caller buffers with a <see cref="ForwardWorkspace"/>: same bits as the
+/// convenience overloads, no allocation in steady state, every argument checked before anything is written.
+/// </summary>
+public class ForwardIntoBuffersTests
+{
+    public static TheoryData<CellType, bool, bool, int, bool> Configurations() => new()
+    {
+        // cell, batch-first, bidirectional, projection, unbatched
+        { CellType.Lstm, false, false, 0, false },
+        { CellType.Lstm, true, true, 3, false },
+        { CellType.Lstm, false, true, 0, true },
+        { CellType.Gru, true, false, 0, false },
+        { CellType.Gru, false, true, 0, true },
+        { CellType.Rnn, true, true, 0, false },
+        { CellType.Rnn, false, false, 0, false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Configurations))]
+    public void ForwardInto_EqualsForward_BitForBit(CellType cell, bool batchFirst, bool bidirectional, int projSize, bool unbatched)
+    {
+        RecurrentLayer layer = Create(cell, batchFirst, bidirectional, projSize);
+        var shapes = new Shapes(layer, steps: 6, batch: 4, unbatched);
+        Tensor<float> x = Randn(1, shapes.Input);
+        Tensor<float> h0 = Randn(2, shapes.Hidden);
+        Tensor<float> c0 = Randn(3, shapes.Cell);
+
+        float[][] expected = Forward(layer, x, h0, c0);
+        float[][] actual = ForwardInto(layer, shapes, x, h0, c0, new ForwardWorkspace());
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(expected[i].SequenceEqual(actual[i]), $"result {i} differs from Forward");
+        }
+    }
+
+    [Fact]
+    public void ForwardInto_NoInitialState_StartsFromZeros()
+    {
+        var lstm = new Lstm(5, 7, numLayers: 2, seed: 1).Eval();
+        Tensor<float> x = Randn(1, 4, 3, 5);
+        var (expected, (expectedH, expectedC)) = lstm.Forward(x);
+        Tensor<float> output = Zeros(4, 3, 7), hn = Zeros(2, 3, 7), cn = Zeros(2, 3, 7);
+        lstm.Forward(x, default, default, output, hn, cn, new ForwardWorkspace());
+        Assert.Equal(ToArray(expected), ToArray(output));
+        Assert.Equal(ToArray(expectedH), ToArray(hn));
+        Assert.Equal(ToArray(expectedC), ToArray(cn));
+    }
+
+    [Fact]
+    public void ForwardInto_StateInPlace_EqualsSeparateBuffers()
+    {
+        var lstm = new Lstm(5, 7, numLayers: 3, bidirectional: true, seed: 1).Eval();
+        Tensor<float> x = Randn(1, 4, 3, 5);
+        Tensor<float> h = Randn(2, 6, 3, 7), c = Randn(3, 6, 3, 7);
+        var (expected, (expectedH, expectedC)) = lstm.Forward(x, h, c);
+
+        Tensor<float> output = Zeros(4, 3, 14);
+        lstm.Forward(x, h, c, output, h, c, new ForwardWorkspace());
+        Assert.Equal(ToArray(expected), ToArray(output));
+        Assert.Equal(ToArray(expectedH), ToArray(h));
+        Assert.Equal(ToArray(expectedC), ToArray(c));
+    }
+
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(2, true)]
+    public void ForwardInto_SteadyState_AllocatesNothing(int degree, bool batchFirst)
+    {
+        var lstm = new Lstm(64, 96, numLayers: 2, bidirectional: true, batchFirst: batchFirst, seed: 1).Eval();
+        lstm.MaxDegreeOfParallelism = degree;
+        nint[] inputShape = batchFirst ? [32, 20, 64] : [20, 32, 64];
+        nint[] outputShape = batchFirst ? [32, 20, 192] : [20, 32, 192];
+        Tensor<float> x = Randn(1, inputShape), h0 = Randn(2, 4, 32, 96), c0 = Randn(3, 4, 32, 96);
+        Tensor<float> output = Zeros(outputShape), hn = Zeros(4, 32, 96), cn = Zeros(4, 32, 96);
+        var workspace = new ForwardWorkspace();
+        lstm.Forward(x, h0, c0, output, hn, cn, workspace);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++)
+        {
+            lstm.Forward(x, h0, c0, output, hn, cn, workspace);
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void Forward_Convenience_AllocatesOnlyWhatItReturns()
+    {
+        var gru = new Gru(64, 96, numLayers: 2, seed: 1).Eval();
+        Tensor<float> x = Randn(1, 20, 32, 64);
+        gru.Forward(x);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var (output, hidden) = gru.Forward(x);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // The returned data, plus the two tensor objects, their shape arrays and the result tuple.
+        long returned = (output.FlattenedLength + hidden.FlattenedLength) * sizeof(float);
+        Assert.InRange(allocated, returned, returned + 1024);
+    }
+
+    [Fact]
+    public void Workspace_ReusedAcrossShapesAndLayers_StaysCorrect()
+    {
+        var workspace = new ForwardWorkspace();
+        var big = new Gru(9, 13, numLayers: 2, seed: 1).Eval();
+        var small = new Rnn(4, 5, bidirectional: true, seed: 2).Eval();
+        foreach (var (layer, steps, batch) in new (RecurrentLayer, int, int)[] { (big, 30, 5), (small, 3, 2), (big, 7, 1), (small, 50, 9), (big, 30, 5) })
+        {
+            var shapes = new Shapes(layer, steps, batch, unbatched: false);
+            Tensor<float> x = Randn(steps, shapes.Input), h0 = Randn(batch, shapes.Hidden);
+            float[][] expected = Forward(layer, x, h0, null);
+            float[][] actual = ForwardInto(layer, shapes, x, h0, null, workspace);
+            Assert.Equal(expected[0], actual[0]);
+            Assert.Equal(expected[1], actual[1]);
+        }
+    }
+
+    [Fact]
+    public void Workspace_InUse_Throws()
+    {
+        var rnn = new Rnn(3, 4).Eval();
+        var workspace = new ForwardWorkspace();
+        workspace.Acquire();
+        var e = Assert.Throws<InvalidOperationException>(() => rnn.Forward(Randn(1, 2, 1, 3), default, Zeros(2, 1, 4), Zeros(1, 1, 4), workspace));
+        Assert.Contains("one call at a time", e.Message, StringComparison.Ordinal);
+        workspace.Release();
+        rnn.Forward(Randn(1, 2, 1, 3), default, Zeros(2, 1, 4), Zeros(1, 1, 4), workspace);
+    }
+
+    public static TheoryData<string, string, string> BadCalls() => new()
+    {
+        // case, expected parameter name, text the message must contain
+        { "output wrong shape", "output", "(6, 4, 7)" },
+        { "output not dense", "output", "non-dense" },
+        { "hn wrong shape", "hn", "(2, 4, 7)" },
+        { "cn wrong rank", "cn", "(2, 4, 7)" },
+        { "h0 wrong shape", "h0", "(2, 4, 7)" },
+        { "h0 without c0", "c0", "h0 without c0" },
+        { "input wrong features", "input", "input_size" },
+        { "output overlaps input", "output", "overlaps" },
+        { "hn overlaps c0", "hn", "overlaps" },
+        { "hn shifted over h0", "hn", "overlaps" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadCalls))]
+    public void ForwardInto_BadArgument_ThrowsNamingItAndWritesNothing(string name, string parameter, string text)
+    {
+        var lstm = new Lstm(5, 7, numLayers: 2, seed: 1).Eval();
+        StateDict weightsBefore = lstm.StateDict();
+        var arena = new float[4096];
+        Array.Fill(arena, 42f);
+        Tensor<float> Slice(int offset, params nint[] shape) =>
+            Tensor.Create(arena, offset, shape, default);
+
+        Tensor<float> x = Randn(1, 6, 4, 5), h0 = Randn(2, 2, 4, 7), c0 = Randn(3, 2, 4, 7);
+        Tensor<float> output = Slice(0, 6, 4, 7), hn = Slice(1000, 2, 4, 7), cn = Slice(2000, 2, 4, 7);
+        Tensor<float> input = x, initialH = h0, outputSpan = output, hnSpan = hn, cnSpan = cn;
+        Tensor<float>? initialC = c0;
+        switch (name)
+        {
+            case "output wrong shape": outputSpan = Slice(0, 6, 4, 8); break;
+            case "output not dense": outputSpan = Tensor.Create(arena, 0, [6, 4, 7], [56, 7, 1]); break;
+            case "hn wrong shape": hnSpan = Slice(1000, 2, 5, 7); break;
+            case "cn wrong rank": cnSpan = Slice(2000, 8, 7); break;
+            case "h0 wrong shape": initialH = Randn(2, 2, 3, 7); break;
+            case "h0 without c0": initialC = null; break;
+            case "input wrong features": input = Randn(1, 6, 4, 6); break;
+            case "output overlaps input": input = Slice(100, 6, 4, 5); break;
+            case "hn overlaps c0": initialC = Slice(1010, 2, 4, 7); break;
+            case "hn shifted over h0": initialH = Slice(990, 2, 4, 7); break;
+            default: throw new ArgumentOutOfRangeException(nameof(name));
+        }
+
+        float[] arenaBefore = (float[])arena.Clone();
+        var e = Assert.ThrowsAny<ArgumentException>(() => lstm.Forward(input, initialH, initialC is null ? default : initialC.AsReadOnlyTensorSpan(), outputSpan, hnSpan, cnSpan, new ForwardWorkspace()));
+        Assert.Equal(parameter, e.ParamName);
+        Assert.Contains(text, e.Message, StringComparison.Ordinal);
+        Assert.Equal(arenaBefore, arena);
+        Assert.All(weightsBefore, kv => Assert.Equal(ToArray(kv.Value), ToArray(lstm.StateDict()[kv.Key])));
+    }
+
+    private static RecurrentLayer Create(CellType cell, bool batchFirst, bool bidirectional, int projSize) =>
+        RecurrentLayer.Create(new RecurrentLayerOptions
+        {
+            CellType = cell, InputSize = 5, HiddenSize = 7, NumLayers = 2, BatchFirst = batchFirst, Bidirectional = bidirectional,
+            ProjSize = projSize, Seed = 3,
+        }).Eval();
+
+    private static float[][] Forward(RecurrentLayer layer, Tensor<float> x, Tensor<float> h0, Tensor<float>? c0) => layer switch
+    {
+        Lstm lstm => lstm.Forward(x, h0, c0) is var (o, (h, c)) ? [ToArray(o), ToArray(h), ToArray(c)] : [],
+        Gru gru => gru.Forward(x, h0) is var (o, h) ? [ToArray(o), ToArray(h)] : [],
+        Rnn rnn => rnn.Forward(x, h0) is var (o, h) ? [ToArray(o), ToArray(h)] : [],
+        _ => throw new ArgumentOutOfRangeException(nameof(layer)),
+    };
+
+    private static float[][] ForwardInto(RecurrentLayer layer, Shapes shapes, Tensor<float> x, Tensor<float> h0, Tensor<float>? c0, ForwardWorkspace workspace)
+    {
+        Tensor<float> output = Zeros(shapes.Output), hn = Zeros(shapes.Hidden), cn = Zeros(shapes.Cell);
+        switch (layer)
+        {
+            case Lstm lstm:
+                lstm.Forward(x, h0, c0!, output, hn, cn, workspace);
+                return [ToArray(output), ToArray(hn), ToArray(cn)];
+            case Gru gru:
+                gru.Forward(x, h0, output, hn, workspace);
+                return [ToArray(output), ToArray(hn)];
+            case Rnn rnn:
+                rnn.Forward(x, h0, output, hn, workspace);
+                return [ToArray(output), ToArray(hn)];
+            default:
+                throw new ArgumentOutOfRangeException(nameof(layer));
+        }
+    }
+
+    /// <summary>The shapes of one call of <paramref name="layer"/>, in its layout.</summary>
+    private sealed class Shapes(RecurrentLayer layer, int steps, int batch, bool unbatched)
+    {
+        private readonly int _states = (layer.Bidirectional ? 2 : 1) * layer.NumLayers;
+        private readonly int _hOut = layer is Lstm { ProjSize: > 0 } lstm ? lstm.ProjSize : layer.HiddenSize;
+
+        public nint[] Input => Layout(layer.InputSize);
+
+        public nint[] Output => Layout((layer.Bidirectional ? 2 : 1) * _hOut);
+
+        public nint[] Hidden => unbatched ? [_states, _hOut] : [_states, batch, _hOut];
+
+        public nint[] Cell => unbatched ? [_states, layer.HiddenSize] : [_states, batch, layer.HiddenSize];
+
+        private nint[] Layout(int features) =>
+            unbatched ? [steps, features] : layer.BatchFirst ? [batch, steps, features] : [steps, batch, features];
+    }
+}
