@@ -14,6 +14,7 @@ What it writes (into tests/Recurrent.Tests/ReferenceData/, overwriting):
   * packed/<case_id>.safetensors variable-length cases: pack_padded_sequence -> module ->
                                  pad_packed_sequence, with every intermediate tensor.
   * packed/util_<id>.safetensors pad_sequence / pack_sequence / pad_packed_sequence alone.
+(special/ holds NaN / infinity cases; generate_special_values.py writes them, importing this.)
 The safetensors format is written by hand (no `safetensors` package needed), laid out
 exactly as `safetensors.torch.save_file` does.
 

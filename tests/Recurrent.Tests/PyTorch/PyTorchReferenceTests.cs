@@ -100,7 +100,8 @@ public class PyTorchReferenceTests
         Assert.True(ReferenceCase.CaseNames().Any(n => ReferenceCase.Load(n)["input"]!.Lengths[0] >= 500), "a sequence of 500 steps or more");
     }
 
-    private static void RunLayer(ReferenceCase c)
+    /// <summary>Builds the layer from the case's configuration, loads its state dict strictly, runs it in evaluation mode and compares every output.</summary>
+    internal static void RunLayer(ReferenceCase c)
     {
         RecurrentLayer layer = RecurrentLayer.Create(c.Options()).Eval();
         layer.LoadStateDict(c.Parameters());
@@ -122,7 +123,8 @@ public class PyTorchReferenceTests
         }
     }
 
-    private static void RunCell(ReferenceCase c)
+    /// <summary>Builds the cell from the case's configuration, loads its state dict strictly, runs one step and compares h' (and c').</summary>
+    internal static void RunCell(ReferenceCase c)
     {
         RecurrentLayerOptions o = c.Options();
         Tensor<float> input = c["input"]!;
