@@ -1,92 +1,160 @@
-using System.Numerics.Tensors;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Recurrent.Kernels;
 
 /// <summary>
 /// The elementwise part of one time step for a batch of rows, after the matrix products have produced the gate
-/// pre-activations. Gate chunks are in PyTorch's order within each row: LSTM i, f, g, o; GRU r, z, n.
-/// The nonlinearities are TensorPrimitives' (accurate to a few ulps, NaN-propagating like PyTorch's).
+/// pre-activations: one fused pass per row that reads the gates once and writes c' and h'. Gate chunks are in
+/// PyTorch's order within each row: LSTM i, f, g, o; GRU r, z, n.
 /// </summary>
+/// <remarks>
+/// Lanes: each row is walked in <see cref="Vector{T}"/>-wide pieces of the H units; the last piece (H not a multiple
+/// of the width) is copied into zero-padded vectors, computed the same way, and only its valid lanes are copied back.
+/// So every unit of every row gets the same arithmetic (<see cref="VectorMath"/>), whatever H, the batch, or how rows
+/// are grouped between calls (threads, packed batches, streaming chunks): results never depend on grouping.
+/// </remarks>
 internal static class GateMath
 {
     /// <summary>
-    /// LSTM: for each of <paramref name="batch"/> rows, with pre = <paramref name="gates"/> row (4H, overwritten):
-    /// i, f, o = sigmoid, g = tanh; c' = f*c + i*g (in <paramref name="cell"/>, N×H, in place);
-    /// h' = o * tanh(c') written to <paramref name="hidden"/> row n at n * <paramref name="hiddenStride"/>.
+    /// LSTM: for each of <paramref name="batch"/> rows of <paramref name="gates"/> (4H pre-activations, read only):
+    /// i, f, o = σ, g = tanh; c' = f·c + i·g (in <paramref name="cell"/>, N×H, in place);
+    /// h' = o·tanh(c') written to <paramref name="hidden"/> row n at n·<paramref name="hiddenStride"/>.
     /// </summary>
-    public static void LstmStep(Span<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int batch, int hiddenSize)
+    public static void LstmStep(ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int batch, int hiddenSize)
     {
-        int h = hiddenSize;
+        int h = hiddenSize, w = Vector<float>.Count;
+        Span<float> tail = stackalloc float[5 * Vector<float>.Count];
         for (int n = 0; n < batch; n++)
         {
-            Span<float> row = gates.Slice(n * 4 * h, 4 * h);
-            Span<float> inputAndForget = row[..(2 * h)];
-            Span<float> input = row[..h];
-            Span<float> forget = row.Slice(h, h);
-            Span<float> candidate = row.Slice(2 * h, h);
-            Span<float> outputGate = row.Slice(3 * h, h);
+            ReadOnlySpan<float> row = gates.Slice(n * 4 * h, 4 * h);
             Span<float> c = cell.Slice(n * h, h);
+            Span<float> destination = hidden.Slice(n * hiddenStride, h);
+            int j = 0;
+            for (; j <= h - w; j += w)
+            {
+                var (cNext, hNext) = Lstm(
+                    new Vector<float>(row[j..]), new Vector<float>(row[(h + j)..]), new Vector<float>(row[((2 * h) + j)..]),
+                    new Vector<float>(row[((3 * h) + j)..]), new Vector<float>(c[j..]));
+                cNext.CopyTo(c[j..]);
+                hNext.CopyTo(destination[j..]);
+            }
 
-            TensorPrimitives.Sigmoid(inputAndForget, inputAndForget);
-            TensorPrimitives.Tanh(candidate, candidate);
-            TensorPrimitives.Sigmoid(outputGate, outputGate);
-            TensorPrimitives.Multiply(forget, c, c);
-            TensorPrimitives.MultiplyAdd(input, candidate, c, c);
+            if (j < h)
+            {
+                int r = h - j;
+                tail.Clear();
+                for (int g = 0; g < 4; g++)
+                {
+                    row.Slice((g * h) + j, r).CopyTo(tail[(g * w)..]);
+                }
 
-            // candidate's values are spent: reuse it for tanh(c').
-            TensorPrimitives.Tanh(c, candidate);
-            TensorPrimitives.Multiply(outputGate, candidate, hidden.Slice(n * hiddenStride, h));
+                c.Slice(j, r).CopyTo(tail[(4 * w)..]);
+                var (cNext, hNext) = Lstm(
+                    new Vector<float>(tail), new Vector<float>(tail[w..]), new Vector<float>(tail[(2 * w)..]),
+                    new Vector<float>(tail[(3 * w)..]), new Vector<float>(tail[(4 * w)..]));
+                cNext.CopyTo(tail);
+                hNext.CopyTo(tail[w..]);
+                tail[..r].CopyTo(c[j..]);
+                tail.Slice(w, r).CopyTo(destination[j..]);
+            }
         }
     }
 
     /// <summary>
-    /// GRU: for each row, with x-part <paramref name="inputGates"/> (3H: x W_iᵀ + b_i [+ b_h for r, z], overwritten)
-    /// and h-part <paramref name="hiddenGates"/> (3H: h W_hᵀ [+ b_hn for n]): r, z = sigmoid(x-part + h-part),
-    /// n = tanh(x_n + r * h_n), h' = (h - n) * z + n as PyTorch's CPU kernel computes it.
+    /// GRU: for each row, with x-part <paramref name="inputGates"/> (3H: x W_iᵀ + b_i [+ b_h for r, z]) and h-part
+    /// <paramref name="hiddenGates"/> (3H: h W_hᵀ [+ b_hn for n]): r, z = σ(x-part + h-part), n = tanh(x_n + r·h_n),
+    /// h' = (h − n)·z + n as PyTorch's CPU kernel computes it. <paramref name="previous"/> may be
+    /// <paramref name="hidden"/> itself: each piece of a row reads its h before writing h' over it.
     /// </summary>
     public static void GruStep(
-        Span<float> inputGates, Span<float> hiddenGates, ReadOnlySpan<float> previous, int previousStride,
+        ReadOnlySpan<float> inputGates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> previous, int previousStride,
         Span<float> hidden, int hiddenStride, int batch, int hiddenSize)
     {
-        int h = hiddenSize;
+        int h = hiddenSize, w = Vector<float>.Count;
+        Span<float> tail = stackalloc float[7 * Vector<float>.Count];
         for (int n = 0; n < batch; n++)
         {
-            Span<float> x = inputGates.Slice(n * 3 * h, 3 * h);
-            Span<float> hh = hiddenGates.Slice(n * 3 * h, 3 * h);
-            Span<float> resetAndUpdate = x[..(2 * h)];
-            Span<float> reset = x[..h];
-            Span<float> update = x.Slice(h, h);
-            Span<float> candidate = x.Slice(2 * h, h);
+            ReadOnlySpan<float> x = inputGates.Slice(n * 3 * h, 3 * h);
+            ReadOnlySpan<float> hh = hiddenGates.Slice(n * 3 * h, 3 * h);
             ReadOnlySpan<float> hPrev = previous.Slice(n * previousStride, h);
+            Span<float> destination = hidden.Slice(n * hiddenStride, h);
+            int j = 0;
+            for (; j <= h - w; j += w)
+            {
+                Gru(
+                    new Vector<float>(x[j..]), new Vector<float>(x[(h + j)..]), new Vector<float>(x[((2 * h) + j)..]),
+                    new Vector<float>(hh[j..]), new Vector<float>(hh[(h + j)..]), new Vector<float>(hh[((2 * h) + j)..]),
+                    new Vector<float>(hPrev[j..])).CopyTo(destination[j..]);
+            }
 
-            TensorPrimitives.Add(resetAndUpdate, hh[..(2 * h)], resetAndUpdate);
-            TensorPrimitives.Sigmoid(resetAndUpdate, resetAndUpdate);
-            TensorPrimitives.MultiplyAdd(reset, hh.Slice(2 * h, h), candidate, candidate);
-            TensorPrimitives.Tanh(candidate, candidate);
+            if (j < h)
+            {
+                int r = h - j;
+                tail.Clear();
+                for (int g = 0; g < 3; g++)
+                {
+                    x.Slice((g * h) + j, r).CopyTo(tail[(g * w)..]);
+                    hh.Slice((g * h) + j, r).CopyTo(tail[((3 + g) * w)..]);
+                }
 
-            // reset's values are spent: reuse it for (h - n).
-            TensorPrimitives.Subtract(hPrev, candidate, reset);
-            TensorPrimitives.MultiplyAdd(reset, update, candidate, hidden.Slice(n * hiddenStride, h));
+                hPrev.Slice(j, r).CopyTo(tail[(6 * w)..]);
+                Gru(
+                    new Vector<float>(tail), new Vector<float>(tail[w..]), new Vector<float>(tail[(2 * w)..]),
+                    new Vector<float>(tail[(3 * w)..]), new Vector<float>(tail[(4 * w)..]), new Vector<float>(tail[(5 * w)..]),
+                    new Vector<float>(tail[(6 * w)..])).CopyTo(tail);
+                tail[..r].CopyTo(destination[j..]);
+            }
         }
     }
 
     /// <summary>RNN: h' = act(pre) for each row of <paramref name="gates"/> (N×H), written to <paramref name="hidden"/>.</summary>
     public static void RnnStep(ReadOnlySpan<float> gates, Span<float> hidden, int hiddenStride, int batch, int hiddenSize, Nonlinearity nonlinearity)
     {
-        int h = hiddenSize;
+        int h = hiddenSize, w = Vector<float>.Count;
+        bool tanh = nonlinearity == Nonlinearity.Tanh;
+        Span<float> tail = stackalloc float[Vector<float>.Count];
         for (int n = 0; n < batch; n++)
         {
             ReadOnlySpan<float> pre = gates.Slice(n * h, h);
             Span<float> destination = hidden.Slice(n * hiddenStride, h);
-            if (nonlinearity == Nonlinearity.Tanh)
+            int j = 0;
+            for (; j <= h - w; j += w)
             {
-                TensorPrimitives.Tanh(pre, destination);
+                var v = new Vector<float>(pre[j..]);
+                (tanh ? VectorMath.Tanh(v) : VectorMath.Relu(v)).CopyTo(destination[j..]);
             }
-            else
+
+            if (j < h)
             {
-                // Max propagates NaN, as torch.relu does.
-                TensorPrimitives.Max(pre, 0f, destination);
+                int r = h - j;
+                tail.Clear();
+                pre.Slice(j, r).CopyTo(tail);
+                var v = new Vector<float>(tail);
+                (tanh ? VectorMath.Tanh(v) : VectorMath.Relu(v)).CopyTo(tail);
+                tail[..r].CopyTo(destination[j..]);
             }
         }
+    }
+
+    /// <summary>One piece of LSTM units: (c', h') from the four pre-activations and c.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector<float> Cell, Vector<float> Hidden) Lstm(
+        Vector<float> input, Vector<float> forget, Vector<float> candidate, Vector<float> output, Vector<float> cell)
+    {
+        Vector<float> next = Vector.FusedMultiplyAdd(VectorMath.Sigmoid(forget), cell, VectorMath.Sigmoid(input) * VectorMath.Tanh(candidate));
+        return (next, VectorMath.Sigmoid(output) * VectorMath.Tanh(next));
+    }
+
+    /// <summary>One piece of GRU units: h' from the x-part (r, z, n), the h-part (r, z, n) and h.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Gru(
+        Vector<float> xReset, Vector<float> xUpdate, Vector<float> xNew, Vector<float> hReset, Vector<float> hUpdate, Vector<float> hNew,
+        Vector<float> previous)
+    {
+        Vector<float> reset = VectorMath.Sigmoid(xReset + hReset);
+        Vector<float> update = VectorMath.Sigmoid(xUpdate + hUpdate);
+        Vector<float> candidate = VectorMath.Tanh(Vector.FusedMultiplyAdd(reset, hNew, xNew));
+        return Vector.FusedMultiplyAdd(previous - candidate, update, candidate);
     }
 }

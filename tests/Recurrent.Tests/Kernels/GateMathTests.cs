@@ -1,0 +1,180 @@
+using System.Numerics;
+using Recurrent.Kernels;
+
+namespace Recurrent.Tests.Kernels;
+
+/// <summary>
+/// The fused gate math against double precision, over every H from 1 past two vector widths (so full pieces and
+/// padded tails both run), and the promise that grouping rows differently never changes a bit.
+/// </summary>
+public class GateMathTests
+{
+    private static readonly int MaxH = (2 * Vector<float>.Count) + 3;
+
+    [Theory]
+    [InlineData(-100f, 100f)]
+    [InlineData(-10f, 10f)]
+    [InlineData(-1f, 1f)]
+    [InlineData(-1e-3f, 1e-3f)]
+    public void Sigmoid_AcrossRange_Within4Ulp(float from, float to)
+    {
+        foreach (float x in Sweep(from, to))
+        {
+            float actual = VectorMath.Sigmoid(new Vector<float>(x))[0];
+            AssertUlps(1.0 / (1.0 + Math.Exp(-x)), actual, 4, $"sigmoid({x:R})");
+        }
+    }
+
+    [Theory]
+    [InlineData(-20f, 20f)]
+    [InlineData(-1f, 1f)]
+    [InlineData(-0.7f, 0.7f)]
+    [InlineData(-1e-4f, 1e-4f)]
+    public void Tanh_AcrossRange_Within3Ulp(float from, float to)
+    {
+        foreach (float x in Sweep(from, to))
+        {
+            float actual = VectorMath.Tanh(new Vector<float>(x))[0];
+            AssertUlps(Math.Tanh(x), actual, 3, $"tanh({x:R})");
+        }
+    }
+
+    [Theory]
+    [InlineData(float.NaN, float.NaN, float.NaN, float.NaN)]
+    [InlineData(float.PositiveInfinity, 1f, 1f, float.PositiveInfinity)]
+    [InlineData(float.NegativeInfinity, 0f, -1f, 0f)]
+    [InlineData(1e30f, 1f, 1f, 1e30f)]
+    [InlineData(-1e30f, 0f, -1f, 0f)]
+    [InlineData(0f, 0.5f, 0f, 0f)]
+    public void SpecialValues_AsPyTorch(float x, float sigmoid, float tanh, float relu)
+    {
+        var v = new Vector<float>(x);
+        Assert.Equal(sigmoid, VectorMath.Sigmoid(v)[0]);
+        Assert.Equal(tanh, VectorMath.Tanh(v)[0]);
+        Assert.Equal(relu, VectorMath.Relu(v)[0]);
+    }
+
+    [Fact]
+    public void LstmStep_EveryWidth_MatchesDoubleFormula()
+    {
+        for (int h = 1; h <= MaxH; h++)
+        {
+            const int batch = 3;
+            float[] gates = Random(1, batch * 4 * h, 4f), cell = Random(2, batch * h, 2f);
+            double[] expectedC = new double[batch * h], expectedH = new double[batch * h];
+            for (int n = 0; n < batch; n++)
+            {
+                for (int j = 0; j < h; j++)
+                {
+                    double Gate(int g) => gates[(n * 4 * h) + (g * h) + j];
+                    double c = (Sigmoid(Gate(1)) * cell[(n * h) + j]) + (Sigmoid(Gate(0)) * Math.Tanh(Gate(2)));
+                    expectedC[(n * h) + j] = c;
+                    expectedH[(n * h) + j] = Sigmoid(Gate(3)) * Math.Tanh(c);
+                }
+            }
+
+            var hidden = new float[batch * h];
+            GateMath.LstmStep(gates, cell, hidden, h, batch, h);
+            AssertClose(expectedC, cell, $"c', H = {h}");
+            AssertClose(expectedH, hidden, $"h', H = {h}");
+        }
+    }
+
+    [Fact]
+    public void GruStep_EveryWidth_MatchesDoubleFormula()
+    {
+        for (int h = 1; h <= MaxH; h++)
+        {
+            const int batch = 3;
+            float[] x = Random(3, batch * 3 * h, 3f), hh = Random(4, batch * 3 * h, 3f), previous = Random(5, batch * h, 1f);
+            var expected = new double[batch * h];
+            for (int n = 0; n < batch; n++)
+            {
+                for (int j = 0; j < h; j++)
+                {
+                    int row = n * 3 * h;
+                    double r = Sigmoid(x[row + j] + (double)hh[row + j]);
+                    double z = Sigmoid(x[row + h + j] + (double)hh[row + h + j]);
+                    double candidate = Math.Tanh(x[row + (2 * h) + j] + (r * hh[row + (2 * h) + j]));
+                    expected[(n * h) + j] = ((1 - z) * candidate) + (z * previous[(n * h) + j]);
+                }
+            }
+
+            // In place: previous is the destination, as the time loop calls it.
+            GateMath.GruStep(x, hh, previous, h, previous, h, batch, h);
+            AssertClose(expected, previous, $"h', H = {h}");
+        }
+    }
+
+    [Theory]
+    [InlineData(Nonlinearity.Tanh)]
+    [InlineData(Nonlinearity.Relu)]
+    public void RnnStep_EveryWidth_MatchesDoubleFormula(Nonlinearity nonlinearity)
+    {
+        for (int h = 1; h <= MaxH; h++)
+        {
+            float[] gates = Random(6, 2 * h, 3f);
+            var hidden = new float[2 * h];
+            GateMath.RnnStep(gates, hidden, h, 2, h, nonlinearity);
+            double[] expected = gates.Select(g => nonlinearity == Nonlinearity.Tanh ? Math.Tanh(g) : Math.Max(g, 0)).ToArray();
+            AssertClose(expected, hidden, $"h', H = {h}");
+        }
+    }
+
+    [Fact]
+    public void LstmStep_RowsOneByOneOrTogether_BitIdentical()
+    {
+        for (int h = 1; h <= MaxH; h++)
+        {
+            const int batch = 5;
+            float[] gates = Random(7, batch * 4 * h, 5f), cellTogether = Random(8, batch * h, 2f);
+            float[] cellApart = (float[])cellTogether.Clone();
+            float[] hiddenTogether = new float[batch * h], hiddenApart = new float[batch * h];
+            GateMath.LstmStep(gates, cellTogether, hiddenTogether, h, batch, h);
+            for (int n = 0; n < batch; n++)
+            {
+                GateMath.LstmStep(gates.AsSpan(n * 4 * h, 4 * h), cellApart.AsSpan(n * h, h), hiddenApart.AsSpan(n * h, h), h, 1, h);
+            }
+
+            Assert.Equal(cellTogether, cellApart);
+            Assert.Equal(hiddenTogether, hiddenApart);
+        }
+    }
+
+    private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
+
+    private static IEnumerable<float> Sweep(float from, float to)
+    {
+        const int points = 20_001;
+        for (int i = 0; i < points; i++)
+        {
+            yield return from + ((to - from) * i / (points - 1));
+        }
+    }
+
+    private static float[] Random(int seed, int length, float scale)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, length).Select(_ => (float)((random.NextDouble() * 2) - 1) * scale).ToArray();
+    }
+
+    private static void AssertUlps(double expected, float actual, int maxUlps, string what)
+    {
+        float rounded = (float)expected;
+        int distance = Math.Abs(BitConverter.SingleToInt32Bits(rounded) - BitConverter.SingleToInt32Bits(actual));
+        bool sameSign = Math.Sign(rounded) == Math.Sign(actual) || rounded == 0 || actual == 0;
+        Assert.True(
+            (sameSign && distance <= maxUlps) || Math.Abs(actual - expected) < 1.1754944e-38, // the smallest normal float
+            $"{what}: expected {rounded:R}, got {actual:R} ({distance} ulp)");
+    }
+
+    /// <summary>Composite formulas: each step is within a few ulp, so the whole within rtol 1e-6, atol 1e-7.</summary>
+    private static void AssertClose(double[] expected, float[] actual, string what)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double error = Math.Abs(actual[i] - expected[i]);
+            Assert.True(error <= 1e-7 + (1e-6 * Math.Abs(expected[i])), $"{what} [{i}]: expected {expected[i]:R}, got {actual[i]:R}");
+        }
+    }
+}
