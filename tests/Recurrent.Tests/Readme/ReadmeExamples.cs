@@ -117,4 +117,28 @@ internal static class ReadmeExamples
         Console.WriteLine($"{Shape(output)} {Shape(state.Hidden)} {Shape(state.Cell!)}");
         // end-example
     }
+
+    public static void Buffers()
+    {
+        // begin-example: buffers
+        var lstm = new Lstm(inputSize: 64, hiddenSize: 128, numLayers: 2).Eval();
+        lstm.MaxDegreeOfParallelism = 2;                         // up to two threads per call; same bits as one
+
+        var input = Tensor.CreateFromShape<float>([50, 32, 64]); // (L, N, H_in), refilled by your code each call
+        var output = Tensor.CreateFromShape<float>([50, 32, 128]);
+        var h = Tensor.CreateFromShape<float>([2, 32, 128]);     // h0 in, h_n out (the same buffer: in place)
+        var c = Tensor.CreateFromShape<float>([2, 32, 128]);
+        var workspace = new ForwardWorkspace();                  // scratch kept between calls; one per thread
+
+        lstm.Forward(input, h, c, output, h, c, workspace);      // the first call sizes the workspace
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int call = 0; call < 10; call++)
+        {
+            lstm.Forward(input, h, c, output, h, c, workspace);  // later calls reuse it
+        }
+
+        long perCall = (GC.GetAllocatedBytesForCurrentThread() - before) / 10;
+        Console.WriteLine($"allocated per call after the first: {perCall} bytes");
+        // end-example
+    }
 }

@@ -21,6 +21,7 @@ public partial class ReadmeTests
     [InlineData("load-pytorch")]
     [InlineData("variable-length")]
     [InlineData("streaming")]
+    [InlineData("buffers")]
     public void ReadmeExample_IsTheCompiledExample(string name)
     {
         string source = File.ReadAllText(Path.Combine(RepositoryRoot, "tests", "Recurrent.Tests", "Readme", "ReadmeExamples.cs"));
@@ -35,6 +36,7 @@ public partial class ReadmeTests
     [InlineData("quick-start")]
     [InlineData("variable-length")]
     [InlineData("streaming")]
+    [InlineData("buffers")]
     public void Example_PrintsWhatTheReadmeShows(string name)
     {
         string[] expected = Block(Readme, "output", name);
@@ -42,6 +44,7 @@ public partial class ReadmeTests
         {
             "quick-start" => ReadmeExamples.QuickStart,
             "variable-length" => ReadmeExamples.VariableLength,
+            "buffers" => ReadmeExamples.Buffers,
             _ => ReadmeExamples.Streaming,
         };
         TextWriter original = Console.Out;
