@@ -6,14 +6,19 @@ namespace Recurrent.Execution;
 
 /// <summary>
 /// One layer and direction of a forward pass, cut into parts for <see cref="HelperThreads"/>. A block of steps is two
-/// phases: the input product of all its rows (parts split the output columns by panel), then its time loop (parts
-/// split the batch by sequence, so no part waits for another inside the loop).
+/// phases: the input product of all its rows (parts split the output columns by panel), then its time loop. The time
+/// loop splits the batch by sequence when the batch is large enough (no part waits for another inside the loop), or,
+/// for small batches, the hidden units: each part multiplies only its units' rows of W_hh (so each core streams half
+/// of W_hh, which may then fit its own L2) and parts meet at a <see cref="StepBarrier"/> once per step.
 /// </summary>
 /// <remarks>
 /// Why any split gives the same bits: every element of a product is one chain over k in a fixed order whatever rows or
 /// panels a call covers (see <see cref="Gemm"/>), and the gate math works row by row with the same code for every row.
 /// A sequence's state rows (h, c, GRU's recurrent gates, the unprojected h) are touched only by the part that owns
-/// that sequence.
+/// that sequence. Split by units, a part owns the same units of every row: their gate columns (whole 32-column
+/// panels of every gate chunk), their c, and their h'. h' is written to the other of two h buffers, so no part
+/// overwrites h that another part is still reading; the barrier after each step makes the new h complete before any
+/// part reads it.
 /// <para>
 /// The buffers are held as pointers because the parts run on other threads, where spans cannot go. They are valid
 /// between <see cref="Begin"/> and the end of the caller's <c>fixed</c> scope, which outlasts every phase
@@ -28,8 +33,19 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
 
     private readonly Workspace _workspace;
 
+    /// <summary>Below this batch the time loop splits hidden units rather than sequences (when it can).</summary>
+    internal const int UnitSplitBelowBatch = 8;
+
     /// <summary>Part p of the time loop owns sequences [_splits[p], _splits[p + 1]).</summary>
     private readonly int[] _splits;
+
+    /// <summary>Split by units, part p owns units [_unitSplits[p], _unitSplits[p + 1]), multiples of the panel width.</summary>
+    private readonly int[] _unitSplits;
+
+    private readonly StepBarrier _barrier = new();
+
+    /// <summary>Time-loop phases run split by units, process-wide (lets tests see that the path ran).</summary>
+    private static long s_unitSplitPhases;
 
     private LayerConfig _config = null!;
     private DirectionWeights _weights = null!;
@@ -44,16 +60,20 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
     private int _stepParts;
 
     // The current phase.
-    private bool _projecting;
+    private Phase _phase;
     private int _first;
     private int _end;
     private int _firstRow;
     private int _blockRows;
 
+    /// <summary>Time-loop phases run split by units so far, process-wide.</summary>
+    internal static long UnitSplitPhases => Interlocked.Read(ref s_unitSplitPhases);
+
     public DirectionPass(Workspace workspace, int maxParts)
     {
         _workspace = workspace;
         _splits = new int[maxParts + 1];
+        _unitSplits = new int[maxParts + 1];
     }
 
     /// <summary>
@@ -77,6 +97,13 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
         _stepParts = SplitBatch(schedule, _parts);
     }
 
+    private enum Phase
+    {
+        Project,
+        StepsBySequence,
+        StepsByUnits,
+    }
+
     /// <summary>Runs steps [first, end) — in processing order, so from end − 1 down when reverse. Parts without a
     /// helper run on the calling thread.</summary>
     public void RunBlock(int first, int end, ReadOnlySpan<HelperThreads?> helpers, int helperCount)
@@ -87,26 +114,58 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
         _firstRow = _schedule.Offset(first);
         _blockRows = _schedule.Offset(end - 1) + _schedule.Rows(end - 1) - _firstRow;
 
-        _projecting = true;
+        _phase = Phase.Project;
         double projectFlops = 2.0 * _blockRows * gateWidth * _inputWidth;
         int projectParts = projectFlops >= MinParallelFlops ? Math.Min(_parts, _weights.InputWeights.PanelCount) : 1;
         HelperThreads.Run(this, projectParts, helpers, helperCount);
 
-        _projecting = false;
         double stepFlops = 2.0 * _blockRows * gateWidth * _config.OutputSize;
-        int stepParts = stepFlops >= MinParallelFlops ? _stepParts : 1;
-        HelperThreads.Run(this, stepParts, helpers, helperCount);
+        bool parallel = stepFlops >= MinParallelFlops;
+
+        // Split by units into no more parts than there are threads: parts meet at a barrier, so none may run after another.
+        int unitParts = parallel && _schedule.Batch < UnitSplitBelowBatch ? SplitUnits(_config, _weights, Math.Min(_parts, helperCount + 1)) : 1;
+        if (unitParts > 1)
+        {
+            _phase = Phase.StepsByUnits;
+            Interlocked.Increment(ref s_unitSplitPhases);
+            _barrier.Reset();
+            HelperThreads.Run(this, unitParts, helpers, helperCount);
+
+            // Step k of the block wrote h to buffer (k + 1) % 2: after an odd number of steps it is in the alternate.
+            if ((end - first) % 2 == 1)
+            {
+                _workspace.HiddenAlternate.CopyTo(_workspace.Hidden, 0);
+            }
+
+            return;
+        }
+
+        _phase = Phase.StepsBySequence;
+        HelperThreads.Run(this, parallel ? _stepParts : 1, helpers, helperCount);
     }
 
     public void RunPart(int part, int parts)
     {
-        if (_projecting)
+        switch (_phase)
         {
-            ProjectInputs(part, parts);
-        }
-        else
-        {
-            RunSteps(part, parts);
+            case Phase.Project:
+                ProjectInputs(part, parts);
+                break;
+            case Phase.StepsBySequence:
+                RunSteps(part, parts);
+                break;
+            default:
+                try
+                {
+                    RunStepsByUnits(part, parts);
+                }
+                catch
+                {
+                    _barrier.Break();
+                    throw;
+                }
+
+                break;
         }
     }
 
@@ -192,6 +251,99 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
         {
             hidden.Slice(n * outputSize, outputSize).CopyTo(stepOutput.Slice(n * outputWidth, outputSize));
         }
+    }
+
+    /// <summary>
+    /// The block's time loop for this part's units of every sequence, meeting the other parts after each step. Step k
+    /// of the block reads h from buffer k % 2 (0 = Hidden, 1 = HiddenAlternate) and writes h' to the other.
+    /// </summary>
+    private void RunStepsByUnits(int part, int parts)
+    {
+        LayerConfig config = _config;
+        DirectionWeights weights = _weights;
+        Workspace workspace = _workspace;
+        int gateWidth = config.GateWidth, hiddenSize = config.HiddenSize, outputSize = config.OutputSize, batch = _schedule.Batch;
+        int firstUnit = _unitSplits[part], units = _unitSplits[part + 1] - firstUnit;
+        int firstPanel = firstUnit / PackedMatrix.PanelWidth, panelCount = units / PackedMatrix.PanelWidth;
+        bool reverse = _direction == 1;
+        var output = new Span<float>(_output, _outputLength);
+        for (int i = _first; i < _end; i++)
+        {
+            int t = reverse ? _end - 1 - (i - _first) : i;
+            int rows = _schedule.Rows(t);
+            bool fromMain = (i - _first) % 2 == 0;
+            Span<float> current = fromMain ? workspace.Hidden : workspace.HiddenAlternate;
+            Span<float> next = fromMain ? workspace.HiddenAlternate : workspace.Hidden;
+            int gateRow = _schedule.Offset(t) - _firstRow;
+            Span<float> gates = workspace.Gates.AsSpan(gateRow * gateWidth, rows * gateWidth);
+            ReadOnlySpan<float> h = current[..(rows * outputSize)];
+            Span<float> hNext = next[..(rows * outputSize)];
+            switch (config.CellType)
+            {
+                case CellType.Rnn:
+                    Gemm.Multiply(h, outputSize, rows, weights.HiddenWeights, [], gates, gateWidth, accumulate: true, firstPanel, panelCount);
+                    GateMath.RnnStep(gates, hNext, outputSize, rows, hiddenSize, config.Nonlinearity, firstUnit, units);
+                    break;
+                case CellType.Gru:
+                    Span<float> recurrent = workspace.RecurrentGates.AsSpan(0, rows * gateWidth);
+                    for (int g = 0; g < 3; g++)
+                    {
+                        Gemm.Multiply(
+                            h, outputSize, rows, weights.HiddenWeights, weights.RecurrentBias, recurrent, gateWidth, accumulate: false,
+                            firstPanel + (g * hiddenSize / PackedMatrix.PanelWidth), panelCount);
+                    }
+
+                    GateMath.GruStep(gates, recurrent, h, outputSize, hNext, outputSize, rows, hiddenSize, firstUnit, units);
+                    break;
+                default:
+                    for (int g = 0; g < 4; g++)
+                    {
+                        Gemm.Multiply(
+                            h, outputSize, rows, weights.HiddenWeights, [], gates, gateWidth, accumulate: true,
+                            firstPanel + (g * hiddenSize / PackedMatrix.PanelWidth), panelCount);
+                    }
+
+                    GateMath.LstmStep(gates, workspace.Cell, hNext, outputSize, rows, hiddenSize, firstUnit, units);
+                    break;
+            }
+
+            // Sequences not running at this step keep their state: carry this part's units of it over.
+            for (int n = rows; n < batch; n++)
+            {
+                current.Slice((n * outputSize) + firstUnit, units).CopyTo(next.Slice((n * outputSize) + firstUnit, units));
+            }
+
+            int outputWidth = config.OutputWidth;
+            Span<float> stepOutput = output[((_schedule.Offset(t) * outputWidth) + (_direction * outputSize) + firstUnit)..];
+            for (int n = 0; n < rows; n++)
+            {
+                hNext.Slice((n * outputSize) + firstUnit, units).CopyTo(stepOutput.Slice(n * outputWidth, units));
+            }
+
+            _barrier.SignalAndWait(parts);
+        }
+    }
+
+    /// <summary>
+    /// Cuts the hidden units into at most <paramref name="parts"/> runs of whole panels (so each part's columns of every
+    /// gate chunk are whole panels of W_hh); returns the number of parts, 1 when the layer cannot be split this way
+    /// (H not a multiple of the panel width, or an LSTM projection, whose product needs every unit).
+    /// </summary>
+    private int SplitUnits(LayerConfig config, DirectionWeights weights, int parts)
+    {
+        int panels = config.HiddenSize / PackedMatrix.PanelWidth;
+        if (config.HiddenSize % PackedMatrix.PanelWidth != 0 || weights.ProjectionWeights is not null || parts < 2 || panels < 2)
+        {
+            return 1;
+        }
+
+        parts = Math.Min(parts, panels);
+        for (int p = 0; p <= parts; p++)
+        {
+            _unitSplits[p] = panels * p / parts * PackedMatrix.PanelWidth;
+        }
+
+        return parts;
     }
 
     /// <summary>

@@ -15,7 +15,7 @@ internal interface IPartitionedWork
 /// <summary>
 /// Long-lived background threads that run parts of a phase beside the calling thread: never a thread or a task per
 /// step. A forward pass rents helpers once (<see cref="Rent"/>), hands each phase to them with <see cref="Run"/> and
-/// gives them back at the end (<see cref="Return"/>). At most ProcessorCount − 1 helpers exist in the process; when
+/// gives them back at the end (<see cref="Return"/>). At most max(1, ProcessorCount − 1) helpers exist in the process; when
 /// none is idle (other calls hold them) the caller runs every part itself, with identical results.
 /// </summary>
 internal sealed class HelperThreads
@@ -25,7 +25,8 @@ internal sealed class HelperThreads
 
     private static readonly object s_poolLock = new();
     private static readonly Stack<HelperThreads> s_idle = new();
-    private static readonly int s_maxHelpers = Math.Max(0, Environment.ProcessorCount - 1);
+    // At least one, so that the parallel paths run (and are tested) even where only one processor is visible.
+    private static readonly int s_maxHelpers = Math.Max(1, Environment.ProcessorCount - 1);
     private static int s_created;
 
     private readonly ManualResetEventSlim _start = new(false, SpinCount);

@@ -37,6 +37,7 @@ internal sealed class Workspace
         Gates = new float[checked(GateRows * config.GateWidth)];
         RecurrentGates = config.CellType == CellType.Gru ? new float[batch * config.GateWidth] : [];
         Hidden = new float[batch * config.OutputSize];
+        HiddenAlternate = parallelism > 1 ? new float[batch * config.OutputSize] : [];
         Cell = config.CellType == CellType.Lstm ? new float[batch * config.HiddenSize] : [];
         Unprojected = config.ProjSize > 0 ? new float[batch * config.HiddenSize] : [];
 
@@ -53,7 +54,7 @@ internal sealed class Workspace
     public LayerConfig Config { get; }
 
     /// <summary>Floats held by all the buffers together.</summary>
-    public long HeldFloats => (long)Gates.Length + RecurrentGates.Length + Hidden.Length + Cell.Length + Unprojected.Length +
+    public long HeldFloats => (long)Gates.Length + RecurrentGates.Length + Hidden.Length + HiddenAlternate.Length + Cell.Length + Unprojected.Length +
         LayerOutputs.Sum(buffer => (long)buffer.Length);
 
     /// <summary>Parts a phase may be cut into: the caller's thread and up to Parallelism − 1 helpers.</summary>
@@ -84,6 +85,10 @@ internal sealed class Workspace
 
     /// <summary>The running h of one direction, (N, H_out).</summary>
     public float[] Hidden { get; }
+
+    /// <summary>The other h buffer of a time loop split by hidden units (each step reads one and writes the other); empty
+    /// when single-threaded.</summary>
+    public float[] HiddenAlternate { get; }
 
     /// <summary>LSTM: the running cell state c of one direction, (N, H). Empty otherwise.</summary>
     public float[] Cell { get; }

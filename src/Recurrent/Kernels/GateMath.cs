@@ -21,17 +21,23 @@ internal static class GateMath
     /// i, f, o = σ, g = tanh; c' = f·c + i·g (in <paramref name="cell"/>, N×H, in place);
     /// h' = o·tanh(c') written to <paramref name="hidden"/> row n at n·<paramref name="hiddenStride"/>.
     /// </summary>
-    public static void LstmStep(ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int batch, int hiddenSize)
+    public static void LstmStep(ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int batch, int hiddenSize) =>
+        LstmStep(gates, cell, hidden, hiddenStride, batch, hiddenSize, 0, hiddenSize);
+
+    /// <summary>As above for units [<paramref name="firstUnit"/>, +<paramref name="units"/>) of each row only (c and h
+    /// are indexed by unit as in the whole-row form); other units are not touched.</summary>
+    public static void LstmStep(
+        ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int batch, int hiddenSize, int firstUnit, int units)
     {
-        int h = hiddenSize, w = Vector<float>.Count;
+        int h = hiddenSize, w = Vector<float>.Count, end = firstUnit + units;
         Span<float> tail = stackalloc float[5 * Vector<float>.Count];
         for (int n = 0; n < batch; n++)
         {
             ReadOnlySpan<float> row = gates.Slice(n * 4 * h, 4 * h);
             Span<float> c = cell.Slice(n * h, h);
             Span<float> destination = hidden.Slice(n * hiddenStride, h);
-            int j = 0;
-            for (; j <= h - w; j += w)
+            int j = firstUnit;
+            for (; j <= end - w; j += w)
             {
                 var (cNext, hNext) = Lstm(
                     new Vector<float>(row[j..]), new Vector<float>(row[(h + j)..]), new Vector<float>(row[((2 * h) + j)..]),
@@ -40,9 +46,9 @@ internal static class GateMath
                 hNext.CopyTo(destination[j..]);
             }
 
-            if (j < h)
+            if (j < end)
             {
-                int r = h - j;
+                int r = end - j;
                 tail.Clear();
                 for (int g = 0; g < 4; g++)
                 {
@@ -69,9 +75,15 @@ internal static class GateMath
     /// </summary>
     public static void GruStep(
         ReadOnlySpan<float> inputGates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> previous, int previousStride,
-        Span<float> hidden, int hiddenStride, int batch, int hiddenSize)
+        Span<float> hidden, int hiddenStride, int batch, int hiddenSize) =>
+        GruStep(inputGates, hiddenGates, previous, previousStride, hidden, hiddenStride, batch, hiddenSize, 0, hiddenSize);
+
+    /// <summary>As above for units [<paramref name="firstUnit"/>, +<paramref name="units"/>) of each row only.</summary>
+    public static void GruStep(
+        ReadOnlySpan<float> inputGates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> previous, int previousStride,
+        Span<float> hidden, int hiddenStride, int batch, int hiddenSize, int firstUnit, int units)
     {
-        int h = hiddenSize, w = Vector<float>.Count;
+        int h = hiddenSize, w = Vector<float>.Count, end = firstUnit + units;
         Span<float> tail = stackalloc float[7 * Vector<float>.Count];
         for (int n = 0; n < batch; n++)
         {
@@ -79,8 +91,8 @@ internal static class GateMath
             ReadOnlySpan<float> hh = hiddenGates.Slice(n * 3 * h, 3 * h);
             ReadOnlySpan<float> hPrev = previous.Slice(n * previousStride, h);
             Span<float> destination = hidden.Slice(n * hiddenStride, h);
-            int j = 0;
-            for (; j <= h - w; j += w)
+            int j = firstUnit;
+            for (; j <= end - w; j += w)
             {
                 Gru(
                     new Vector<float>(x[j..]), new Vector<float>(x[(h + j)..]), new Vector<float>(x[((2 * h) + j)..]),
@@ -88,9 +100,9 @@ internal static class GateMath
                     new Vector<float>(hPrev[j..])).CopyTo(destination[j..]);
             }
 
-            if (j < h)
+            if (j < end)
             {
-                int r = h - j;
+                int r = end - j;
                 tail.Clear();
                 for (int g = 0; g < 3; g++)
                 {
@@ -109,25 +121,30 @@ internal static class GateMath
     }
 
     /// <summary>RNN: h' = act(pre) for each row of <paramref name="gates"/> (N×H), written to <paramref name="hidden"/>.</summary>
-    public static void RnnStep(ReadOnlySpan<float> gates, Span<float> hidden, int hiddenStride, int batch, int hiddenSize, Nonlinearity nonlinearity)
+    public static void RnnStep(ReadOnlySpan<float> gates, Span<float> hidden, int hiddenStride, int batch, int hiddenSize, Nonlinearity nonlinearity) =>
+        RnnStep(gates, hidden, hiddenStride, batch, hiddenSize, nonlinearity, 0, hiddenSize);
+
+    /// <summary>As above for units [<paramref name="firstUnit"/>, +<paramref name="units"/>) of each row only.</summary>
+    public static void RnnStep(
+        ReadOnlySpan<float> gates, Span<float> hidden, int hiddenStride, int batch, int hiddenSize, Nonlinearity nonlinearity, int firstUnit, int units)
     {
-        int h = hiddenSize, w = Vector<float>.Count;
+        int h = hiddenSize, w = Vector<float>.Count, end = firstUnit + units;
         bool tanh = nonlinearity == Nonlinearity.Tanh;
         Span<float> tail = stackalloc float[Vector<float>.Count];
         for (int n = 0; n < batch; n++)
         {
             ReadOnlySpan<float> pre = gates.Slice(n * h, h);
             Span<float> destination = hidden.Slice(n * hiddenStride, h);
-            int j = 0;
-            for (; j <= h - w; j += w)
+            int j = firstUnit;
+            for (; j <= end - w; j += w)
             {
                 var v = new Vector<float>(pre[j..]);
                 (tanh ? VectorMath.Tanh(v) : VectorMath.Relu(v)).CopyTo(destination[j..]);
             }
 
-            if (j < h)
+            if (j < end)
             {
-                int r = h - j;
+                int r = end - j;
                 tail.Clear();
                 pre.Slice(j, r).CopyTo(tail);
                 var v = new Vector<float>(tail);

@@ -9,6 +9,7 @@ namespace Recurrent.Tests.Layers;
 /// are large enough that both phases of a block (input product, time loop) pass <see cref="DirectionPass.MinParallelFlops"/>
 /// and really run in parts, with batches that do not split evenly.
 /// </summary>
+[Collection(HelperThreadsCollection.Name)]
 public class ParallelismTests
 {
     public static TheoryData<CellType, bool, int, int, bool> Configurations() => new()
@@ -61,6 +62,70 @@ public class ParallelismTests
         {
             Assert.True(serial[i].SequenceEqual(parallel[i]), $"result {i} differs from one thread");
         }
+    }
+
+    public static TheoryData<CellType, int, bool> SmallBatches() => new()
+    {
+        // cell, batch, bidirectional (hidden 96 = 3 panels: the parts get 1 and 2 panels, or 1, 1, 1)
+        { CellType.Lstm, 1, false },
+        { CellType.Lstm, 3, true },
+        { CellType.Gru, 1, true },
+        { CellType.Gru, 5, false },
+        { CellType.Rnn, 2, true },
+        { CellType.Rnn, 1, false },
+    };
+
+    /// <summary>Small batches split the hidden units across threads that meet once per step.</summary>
+    [Theory]
+    [MemberData(nameof(SmallBatches))]
+    public void Forward_SmallBatchSplitByUnits_BitIdenticalToOneThread(CellType cell, int batch, bool bidirectional)
+    {
+        RecurrentLayer layer = RecurrentLayer.Create(new RecurrentLayerOptions
+        {
+            CellType = cell, InputSize = 40, HiddenSize = 96, NumLayers = 2, Bidirectional = bidirectional, Seed = 9,
+        }).Eval();
+        int states = (bidirectional ? 2 : 1) * 2;
+        Tensor<float> x = Randn(1, 101, batch, 40), h0 = Randn(2, states, batch, 96), c0 = Randn(3, states, batch, 96);
+        float[][] serial = Run(layer, x, h0, c0);
+        foreach (int degree in new[] { 2, 3 })
+        {
+            layer.MaxDegreeOfParallelism = degree;
+            long before = DirectionPass.UnitSplitPhases;
+            float[][] parallel = Run(layer, x, h0, c0);
+            Assert.True(DirectionPass.UnitSplitPhases > before, "the time loop did not run split by units");
+            for (int i = 0; i < serial.Length; i++)
+            {
+                Assert.True(serial[i].SequenceEqual(parallel[i]), $"degree {degree}: result {i} differs from one thread");
+            }
+        }
+    }
+
+    [Fact]
+    public void PackedForward_SmallBatchSplitByUnits_BitIdenticalToOneThread()
+    {
+        var lstm = new Lstm(40, 64, bidirectional: true, seed: 4).Eval();
+        Tensor<float> padded = Randn(5, 70, 4, 40);
+        PackedSequence packed = RnnUtils.PackPaddedSequence(padded, [31, 70, 2, 55], enforceSorted: false);
+        float[][] serial = RunPacked(lstm, packed);
+        lstm.MaxDegreeOfParallelism = 2;
+        long before = DirectionPass.UnitSplitPhases;
+        float[][] parallel = RunPacked(lstm, packed);
+        Assert.True(DirectionPass.UnitSplitPhases > before, "the time loop did not run split by units");
+        for (int i = 0; i < serial.Length; i++)
+        {
+            Assert.True(serial[i].SequenceEqual(parallel[i]), $"result {i} differs from one thread");
+        }
+    }
+
+    [Fact]
+    public void StepBarrier_BrokenByAFailedPart_ReleasesWaiters()
+    {
+        var barrier = new StepBarrier();
+        barrier.Reset();
+        var waiter = Task.Run(() => barrier.SignalAndWait(2));
+        Thread.Sleep(20);
+        barrier.Break();
+        Assert.Throws<OperationCanceledException>(() => waiter.GetAwaiter().GetResult());
     }
 
     [Fact]
@@ -150,4 +215,11 @@ public class ParallelismTests
             }
         }
     }
+}
+
+/// <summary>Tests that need the process's helper threads to themselves (to see a split path run) run alone.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class HelperThreadsCollection
+{
+    public const string Name = "Helper threads";
 }
