@@ -1,10 +1,11 @@
 using BenchmarkDotNet.Running;
 using Recurrent.Benchmarks.Compare;
 
-// "compare-worker" runs one library on one shape for the comparison with peers.
+// "compare" is the side-by-side comparison with peers; "compare-worker" is its hidden per-library child process.
 // Every other argument list goes to BenchmarkDotNet.
 return args switch
 {
+    [CompareCommand.Verb, .. var rest] => CompareCommand.Run(rest),
     [CompareWorker.Verb, .. var rest] => CompareWorker.Run(rest),
     _ => RunBenchmarks(args),
 };
