@@ -18,8 +18,9 @@ loop of L one-step calls carrying the state, as a user streaming with PyTorch wo
 It prints one JSON line on stdout (the keys of WorkerResult.cs), e.g.
     {"status": "ok", "version": "1.13.1", "median_ms": 12.2, "runs": 41, "max_abs_diff": 2.4e-07,
      "baseline_mib": 180.2, "peak_mib": 190.5}
-Memory is ru_maxrss (the process's peak resident set): once torch is imported and before the case is read
-(baseline), and at the end (peak). Needs torch and numpy only.
+Memory is the process's peak resident set, VmHWM in /proc/self/status as the .NET workers read it: once torch is
+imported and before the case is read (baseline), and at the end (peak). Not ru_maxrss: Linux carries that over from
+the parent across fork and exec, so it would start at the compare command's own size. Needs torch and numpy only.
 """
 
 import argparse
@@ -125,6 +126,14 @@ def measure(run, warmup_runs, warmup_seconds, min_runs, min_seconds, max_runs):
 
 
 def peak_mib():
+    """VmHWM (peak resident set) of this process in MiB; ru_maxrss where /proc is missing."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 

@@ -13,12 +13,16 @@ internal sealed class PyTorchPeer
 {
     private static readonly string[] Candidates = ["/usr/bin/python3", "python3"];
 
-    /// <summary>Prints torch's version, then the BLAS libraries mapped into the process once torch has run a matrix product.</summary>
+    /// <summary>
+    /// Prints torch's version, then the BLAS library mapped into the process once torch has run a matrix product
+    /// (OpenBLAS's own library if it is one of them, else every library with "blas" in its path).
+    /// </summary>
     private const string Probe =
         "import numpy, torch\n" +
         "torch.ones(64, 64) @ torch.ones(64, 64)\n" +
         "print(torch.__version__)\n" +
-        "print(', '.join(sorted({line.split()[-1] for line in open('/proc/self/maps') if 'blas' in line.lower()})) or 'unknown')\n";
+        "blas = sorted({line.split()[-1] for line in open('/proc/self/maps') if 'blas' in line.lower()})\n" +
+        "print(', '.join([path for path in blas if 'openblas' in path.split('/')[-1]] or blas) or 'unknown')\n";
 
     private PyTorchPeer(string python, string version, string blas, string script)
     {
