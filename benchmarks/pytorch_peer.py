@@ -125,6 +125,14 @@ def measure(run, warmup_runs, warmup_seconds, min_runs, min_seconds, max_runs):
     return median, len(times)
 
 
+def scientific(value, decimals):
+    """1.23E-7, as the C# side writes numbers ("0.00E0"), not Python's 1.23E-07."""
+    if not np.isfinite(value):
+        return str(value)
+    mantissa, exponent = f"{value:.{decimals}E}".split("E")
+    return f"{mantissa}E{int(exponent)}"
+
+
 def peak_mib():
     """VmHWM (peak resident set) of this process in MiB; ru_maxrss where /proc is missing."""
     try:
@@ -160,7 +168,7 @@ def main():
         # The check comes first: outputs that differ from ours are not timed.
         diff = max_abs_diff(run(), tensors)
         if not diff <= args.tolerance:
-            result.update(status="check-failed", reason=f"max |Δ| = {diff:.2E} > {args.tolerance:.0E}",
+            result.update(status="check-failed", reason=f"max |Δ| = {scientific(diff, 2)} > {scientific(args.tolerance, 0)}",
                           max_abs_diff=diff, peak_mib=peak_mib())
             return result
         median, runs = measure(run, args.warmup_runs, args.warmup_seconds, args.min_runs, args.min_seconds,

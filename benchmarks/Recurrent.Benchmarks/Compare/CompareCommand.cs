@@ -96,7 +96,7 @@ internal static class CompareCommand
         var failures = report.Failures().ToList();
         foreach (var (run, library, result) in failures)
         {
-            Console.Error.WriteLine(Invariant($"FAILED: {run.Shape.Id} at {run.Threads} thread(s), {library}: {result.Status}: {result.Reason}"));
+            Console.Error.WriteLine($"FAILED: {run.Shape.Id} at {MarkdownTable.Threads(run.Threads)}, {library}: {result.Status}: {result.Reason}");
         }
 
         Progress(Invariant($"wrote {output} ({Clock.Elapsed.TotalMinutes:0.0} min)"));

@@ -83,7 +83,7 @@ internal static class CompareWorker
         double diff = expected.MaxAbsDiff(runner.LastOutputs());
         if (!(diff <= tolerance))
         {
-            return new WorkerResult(WorkerResult.CheckFailed, Reason: $"max |Δ| = {diff:E2} > {tolerance:E0}", Version: runner.Version,
+            return new WorkerResult(WorkerResult.CheckFailed, Reason: Invariant($"max |Δ| = {diff:0.00E0} > {tolerance:0E0}"), Version: runner.Version,
                 MaxAbsDiff: diff, BaselineMiB: baselineMiB, PeakMiB: PeakMiB());
         }
 
@@ -93,13 +93,15 @@ internal static class CompareWorker
         double finalDiff = expected.MaxAbsDiff(runner.LastOutputs());
         if (!(finalDiff <= tolerance))
         {
-            return new WorkerResult(WorkerResult.CheckFailed, Reason: $"after timing, max |Δ| = {finalDiff:E2} > {tolerance:E0}",
+            return new WorkerResult(WorkerResult.CheckFailed, Reason: Invariant($"after timing, max |Δ| = {finalDiff:0.00E0} > {tolerance:0E0}"),
                 Version: runner.Version, MaxAbsDiff: finalDiff, BaselineMiB: baselineMiB, PeakMiB: PeakMiB());
         }
 
         return new WorkerResult(WorkerResult.Ok, Version: runner.Version, MedianMs: medianMs, Runs: runs,
             MaxAbsDiff: Math.Max(diff, finalDiff), BaselineMiB: baselineMiB, PeakMiB: PeakMiB());
     }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The process's peak resident set so far (VmHWM on Linux), in MiB.</summary>
     private static double PeakMiB()

@@ -48,7 +48,7 @@ internal static class MarkdownTable
     private static void WriteThreadTable(StringBuilder md, CompareReport report, int threads)
     {
         bool torch = report.PyTorch is not null;
-        md.AppendLine(threads == 1 ? "## 1 thread" : Invariant($"## {threads} threads"));
+        md.AppendLine($"## {Threads(threads)}");
         md.AppendLine();
         md.Append("| id | shape | ours ms | GFLOP/s | % of peak | ORT ms | ORT / ours |");
         md.Append(torch ? " PyTorch ms | PyTorch / ours |" : "");
@@ -126,7 +126,7 @@ internal static class MarkdownTable
         md.AppendLine();
         foreach (var (run, library, result) in failures)
         {
-            md.AppendLine(Invariant($"- {run.Shape.Id}, {run.Threads} thread(s), {library}: {result.Status}: {result.Reason}"));
+            md.AppendLine(Invariant($"- {run.Shape.Id}, {Threads(run.Threads)}, {library}: {result.Status}: {result.Reason}"));
         }
 
         md.AppendLine();
@@ -180,6 +180,8 @@ internal static class MarkdownTable
         >= 1 => Invariant($"{value:0.00}"),
         _ => value.ToString("G3", CultureInfo.InvariantCulture),
     };
+
+    public static string Threads(int threads) => threads == 1 ? "1 thread" : Invariant($"{threads} threads");
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
