@@ -41,8 +41,8 @@ internal static class CompareCommand
         DateTimeOffset started = DateTimeOffset.UtcNow;
         string root = RepositoryRoot();
         Progress("measuring this machine's limits (FMA peak, L2 read bandwidth)...");
-        MachineLimits limits = MachineLimits.Measure();
-        Progress(Invariant($"  fp32 FMA peak {limits.PeakGflops1:0} GFLOP/s (1 core), {limits.PeakGflops2:0} (2 cores), {limits.VectorWidth}; L2 read {limits.L2GBps1:0} GB/s (1 core), {limits.L2GBps2:0} (2 cores)"));
+        MachineLimits limitsAtStart = MachineLimits.Measure();
+        Progress($"  {limitsAtStart.VectorWidth}: {limitsAtStart.Describe()}");
 
         PyTorchPeer? pytorch = PyTorchPeer.Find(Path.Combine(root, "benchmarks", "pytorch_peer.py"), out string pytorchReason);
         Progress(pytorch is null ? $"PyTorch: not available ({pytorchReason})" : $"PyTorch {pytorch.Version} via {pytorch.Python}, BLAS {pytorch.Blas}");
@@ -73,12 +73,17 @@ internal static class CompareCommand
             temp.Delete(recursive: true);
         }
 
+        Progress("measuring this machine's limits again...");
+        MachineLimits limitsAtEnd = MachineLimits.Measure();
+        Progress($"  {limitsAtEnd.VectorWidth}: {limitsAtEnd.Describe()}");
+
         var report = new CompareReport(
             started,
             Clock.Elapsed,
             "dotnet run -c Release --project benchmarks/Recurrent.Benchmarks -- " + string.Join(' ', [Verb, .. args]),
             MachineDescription.Current(root),
-            limits,
+            limitsAtStart,
+            limitsAtEnd,
             VersionOf(runs, r => r.Ours) ?? InformationalVersion(typeof(RecurrentLayer).Assembly),
             VersionOf(runs, r => r.Ort) ?? InformationalVersion(typeof(InferenceSession).Assembly),
             pytorch,

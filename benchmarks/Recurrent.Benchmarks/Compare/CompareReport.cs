@@ -20,7 +20,8 @@ internal sealed record CompareReport(
     TimeSpan Duration,
     string Command,
     MachineDescription Machine,
-    MachineLimits Limits,
+    MachineLimits LimitsAtStart,
+    MachineLimits LimitsAtEnd,
     string OursVersion,
     string OrtVersion,
     PyTorchPeer? PyTorch,
@@ -30,6 +31,9 @@ internal sealed record CompareReport(
     int[] Threads,
     IReadOnlyList<ShapeRun> Runs)
 {
+    /// <summary>The better of the two measurements of each figure: what % of peak and the L2 bounds are computed from.</summary>
+    public MachineLimits Limits => MachineLimits.Best(LimitsAtStart, LimitsAtEnd);
+
     /// <summary>Runs in which some library failed its check or reported an error: the command fails when there is any.</summary>
     public IEnumerable<(ShapeRun Run, string Library, WorkerResult Result)> Failures() =>
         Runs.SelectMany(run => run.Results().Select(r => (run, r.Library, r.Result)))
