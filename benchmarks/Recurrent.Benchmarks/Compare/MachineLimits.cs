@@ -7,16 +7,16 @@ using System.Runtime.Intrinsics;
 namespace Recurrent.Benchmarks.Compare;
 
 /// <summary>
-/// This machine's limits, measured at the start of the compare command with nothing else running: the fp32 FMA peak
+/// This machine's limits, measured by the compare command with nothing else running: the fp32 FMA peak
 /// (12 independent chains of vector FMAs: more than latency × throughput, so the FMA ports never wait) and the read
 /// bandwidth of a working set that lives in L2 (512 KiB per core). Each figure is the best of several short trials,
 /// on one core and on two cores at once.
 /// </summary>
 /// <remarks>
-/// The two-core figures vary from run to run on the 2-vCPU VM this suite targets (FMA peak 1.3× to 1.9× one core's):
-/// probably the host sometimes places the two vCPUs on hyperthreads of one physical core. The compare command therefore
-/// measures at its start and at its end and uses the better of the two (<see cref="Best"/>): a peak and a bandwidth
-/// are what the machine can do, so the better measurement is the truer one.
+/// The two-core figures vary from run to run on the 2-vCPU VM this suite targets (FMA peak 1.05× to 1.9× one core's
+/// in five full runs): probably the host sometimes places the two vCPUs on hyperthreads of one physical core. The
+/// compare command therefore measures at its start and at its end and uses the better of the two (<see cref="Best"/>):
+/// a peak and a bandwidth are what the machine can do, so the better measurement is the truer one.
 /// </remarks>
 internal sealed record MachineLimits(string VectorWidth, double PeakGflops1, double PeakGflops2, double L2GBps1, double L2GBps2)
 {
