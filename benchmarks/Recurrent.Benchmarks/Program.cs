@@ -1,3 +1,17 @@
 using BenchmarkDotNet.Running;
+using Recurrent.Benchmarks.Compare;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// "compare" is the side-by-side comparison with peers; "compare-worker" is its hidden per-library child process.
+// Every other argument list goes to BenchmarkDotNet.
+return args switch
+{
+    [CompareCommand.Verb, .. var rest] => CompareCommand.Run(rest),
+    [CompareWorker.Verb, .. var rest] => CompareWorker.Run(rest),
+    _ => RunBenchmarks(args),
+};
+
+static int RunBenchmarks(string[] args)
+{
+    BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    return 0;
+}

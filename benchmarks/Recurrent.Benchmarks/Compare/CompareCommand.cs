@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Recurrent.Benchmarks.Compare;
+
+/// <summary>
+/// <c>dotnet run -c Release --project benchmarks/Recurrent.Benchmarks -- compare [--quick] [--shapes ...] [--threads ...]</c>:
+/// measures this machine's FMA peak and L2 bandwidth, then for each shape writes one case file (weights, input, our
+/// outputs) and runs ours, ONNX Runtime and PyTorch on it, one process at a time, at each thread count. Progress goes to
+/// stderr; the Markdown report goes to stdout and to benchmarks/results/compare.md.
+/// </summary>
+/// <remarks>
+/// Exit code 0 when every library ran or was unavailable; 1 when some library failed its output check or reported an
+/// error (the report is still written, with the failures listed); 2 on bad options.
+/// </remarks>
+internal static class CompareCommand
+{
+    public const string Verb = "compare";
+
+    /// <summary>Largest |difference| from our outputs a peer may have; beyond it the shape fails for that peer.</summary>
+    public const double Tolerance = 1e-3;
+
+    private static readonly Stopwatch Clock = new();
+
+    public static int Run(IReadOnlyList<string> args)
+    {
+        CompareOptions options;
+        try
+        {
+            options = CompareOptions.Parse(args);
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            return 2;
+        }
+
+        Clock.Start();
+        DateTimeOffset started = DateTimeOffset.UtcNow;
+        string root = RepositoryRoot();
+        Progress("measuring this machine's limits (FMA peak, L2 read bandwidth)...");
+        MachineLimits limitsAtStart = MachineLimits.Measure();
+        Progress($"  {limitsAtStart.VectorWidth}: {limitsAtStart.Describe()}");
+
+        PyTorchPeer? pytorch = PyTorchPeer.Find(Path.Combine(root, "benchmarks", "pytorch_peer.py"), out string pytorchReason);
+        Progress(pytorch is null ? $"PyTorch: not available ({pytorchReason})" : $"PyTorch {pytorch.Version} via {pytorch.Python}, BLAS {pytorch.Blas}");
+
+        var runs = new List<ShapeRun>();
+        DirectoryInfo temp = Directory.CreateTempSubdirectory("recurrent-compare-");
+        try
+        {
+            for (int i = 0; i < options.Shapes.Length; i++)
+            {
+                CompareShape shape = options.Shapes[i];
+                string label = Invariant($"[{i + 1,2}/{options.Shapes.Length}] {shape.Id}");
+                Progress($"{label} {shape.Description}: writing the case (our Forward gives the reference outputs)");
+                string casePath = Path.Combine(temp.FullName, $"{shape.Id}.safetensors");
+                CaseFile.Create(casePath, shape);
+                foreach (int threads in options.Threads)
+                {
+                    string where = Invariant($"{label} {threads}t");
+                    WorkerResult ours = Report(where, "ours", RunWorker(CompareWorker.Ours, shape, casePath, threads, options.Timing));
+                    WorkerResult ort = Report(where, "ORT", RunWorker(CompareWorker.Ort, shape, casePath, threads, options.Timing));
+                    WorkerResult? torch = pytorch is null ? null : Report(where, "PyTorch", pytorch.Run(casePath, threads, Tolerance, options.Timing));
+                    runs.Add(new ShapeRun(shape, threads, ours, ort, torch));
+                }
+            }
+        }
+        finally
+        {
+            temp.Delete(recursive: true);
+        }
+
+        Progress("measuring this machine's limits again...");
+        MachineLimits limitsAtEnd = MachineLimits.Measure();
+        Progress($"  {limitsAtEnd.VectorWidth}: {limitsAtEnd.Describe()}");
+
+        var report = new CompareReport(
+            started,
+            Clock.Elapsed,
+            "dotnet run -c Release --project benchmarks/Recurrent.Benchmarks -- " + string.Join(' ', [Verb, .. args]),
+            MachineDescription.Current(root),
+            limitsAtStart,
+            limitsAtEnd,
+            VersionOf(runs, r => r.Ours) ?? InformationalVersion(typeof(RecurrentLayer).Assembly),
+            VersionOf(runs, r => r.Ort) ?? InformationalVersion(typeof(InferenceSession).Assembly),
+            pytorch,
+            pytorchReason,
+            options.Timing,
+            Tolerance,
+            options.Threads,
+            runs);
+        string markdown = MarkdownTable.Write(report);
+        string output = Path.Combine(root, "benchmarks", "results", "compare.md");
+        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+        File.WriteAllText(output, markdown);
+        Console.Out.Write(markdown);
+
+        var failures = report.Failures().ToList();
+        foreach (var (run, library, result) in failures)
+        {
+            Console.Error.WriteLine($"FAILED: {run.Shape.Id} at {MarkdownTable.Threads(run.Threads)}, {library}: {result.Status}: {result.Reason}");
+        }
+
+        Progress(Invariant($"wrote {output} ({Clock.Elapsed.TotalMinutes:0.0} min)"));
+        return failures.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>Runs one <see cref="CompareWorker"/> process; any failure to produce a result becomes an error result.</summary>
+    private static WorkerResult RunWorker(string library, CompareShape shape, string casePath, int threads, TimingPolicy timing)
+    {
+        var (fileName, leading) = ChildProcess.Self();
+        var (exitCode, stdout, stderr) = ChildProcess.Run(
+            fileName, [.. leading, .. CompareWorker.Arguments(library, shape, casePath, threads, Tolerance, timing)]);
+        return WorkerResult.FromOutput(stdout)
+            ?? new WorkerResult(WorkerResult.Error, Reason: $"exit code {exitCode}: {ChildProcess.LastLine(stderr)}");
+    }
+
+    /// <summary>One progress line per library result; a failed check is shouted, since the table only says "failed".</summary>
+    private static WorkerResult Report(string where, string library, WorkerResult result)
+    {
+        string detail = result.Status switch
+        {
+            WorkerResult.Ok => Invariant($"{result.MedianMs:0.####} ms ({result.Runs} runs), max |Δ| {result.MaxAbsDiff:0.0E0}, peak {result.PeakMiB:0} MiB"),
+            WorkerResult.Unavailable => $"n/a: {result.Reason}",
+            WorkerResult.CheckFailed => $"!!! CHECK FAILED: {result.Reason} (not timed)",
+            _ => $"!!! ERROR: {result.Reason}",
+        };
+        Progress($"{where} {library,-8} {detail}");
+        return result;
+    }
+
+    private static string? VersionOf(List<ShapeRun> runs, Func<ShapeRun, WorkerResult> pick) =>
+        runs.Select(pick).Select(r => r.Version).FirstOrDefault(v => v is not null);
+
+    private static string InformationalVersion(Assembly assembly) =>
+        assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? assembly.GetName().Version?.ToString() ?? "?";
+
+    /// <summary>The directory holding Recurrent.sln, found upwards from the program's own directory.</summary>
+    private static string RepositoryRoot()
+    {
+        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Recurrent.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No Recurrent.sln above {AppContext.BaseDirectory}: run the command from the repository's build.");
+    }
+
+    private static void Progress(string message) =>
+        Console.Error.WriteLine(Invariant($"[{Clock.Elapsed.TotalSeconds,6:0.0} s] {message}"));
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Recurrent.Benchmarks.Compare;
+
+/// <summary>
+/// The hidden <c>compare-worker</c> verb: one library (ours or ONNX Runtime), one shape, one thread count, in a process
+/// of its own, so that its peak resident set is its own and no other library's threads or heap disturb its timing.
+/// It checks the library's outputs against the case file's before timing, and prints one <see cref="WorkerResult"/>
+/// JSON line on stdout.
+/// </summary>
+internal static class CompareWorker
+{
+    public const string Verb = "compare-worker";
+    public const string Ours = "ours";
+    public const string Ort = "ort";
+
+    /// <summary>Arguments for one worker run: the library, the shape, its case file, threads, tolerance and timing.</summary>
+    public static string[] Arguments(string library, CompareShape shape, string casePath, int threads, double tolerance, TimingPolicy timing) =>
+    [
+        Verb, "--library", library, "--shape", shape.Id, "--case", casePath,
+        "--threads", threads.ToString(CultureInfo.InvariantCulture),
+        "--tolerance", tolerance.ToString("R", CultureInfo.InvariantCulture),
+        .. timing.ToArgs(),
+    ];
+
+    public static int Run(IReadOnlyList<string> args)
+    {
+        WorkerResult result;
+        try
+        {
+            result = RunCore(args);
+        }
+#pragma warning disable CA1031 // Any failure becomes the worker's reported error; the parent shows it and goes on.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            result = new WorkerResult(WorkerResult.Error, Reason: $"{ex.GetType().Name}: {ex.Message}");
+        }
+
+        Console.Out.WriteLine(result.ToJson());
+        return result.Status == WorkerResult.Error ? 1 : 0;
+    }
+
+    private static WorkerResult RunCore(IReadOnlyList<string> args)
+    {
+        var named = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i + 1 < args.Count; i += 2)
+        {
+            named[args[i]] = args[i + 1];
+        }
+
+        string library = named["--library"];
+        CompareShape shape = CompareShape.Select([named["--shape"]])[0];
+        int threads = int.Parse(named["--threads"], CultureInfo.InvariantCulture);
+        double tolerance = double.Parse(named["--tolerance"], CultureInfo.InvariantCulture);
+        TimingPolicy timing = TimingPolicy.FromArgs(named);
+
+        // Baseline: the runtime and the library are loaded (ONNX Runtime's native library too), the case is not read yet.
+        if (library == Ort)
+        {
+            _ = OrtEnv.Instance();
+        }
+        else if (library != Ours)
+        {
+            throw new ArgumentException($"Unknown library '{library}'.", nameof(args));
+        }
+
+        double baselineMiB = PeakMiB();
+        var (layer, input, expected) = CaseFile.Read(named["--case"], shape);
+        string? unavailable = null;
+        using ILibraryRunner? runner = library == Ort
+            ? new OrtPeer(layer, input, shape.Streaming, threads)
+            : OursRunner.Create(layer, input, shape.Streaming, threads, out unavailable);
+        if (runner is null)
+        {
+            return new WorkerResult(WorkerResult.Unavailable, Reason: unavailable);
+        }
+
+        // The check comes first: a library whose outputs are wrong is not timed.
+        runner.Run();
+        double diff = expected.MaxAbsDiff(runner.LastOutputs());
+        if (!(diff <= tolerance))
+        {
+            return new WorkerResult(WorkerResult.CheckFailed, Reason: Invariant($"max |Δ| = {diff:0.00E0} > {tolerance:0E0}"), Version: runner.Version,
+                MaxAbsDiff: diff, BaselineMiB: baselineMiB, PeakMiB: PeakMiB());
+        }
+
+        var (medianMs, runs) = RunTimer.Measure(runner.Run, timing);
+
+        // The timed runs must still compute the same thing (streaming resets its state; nothing may leak across runs).
+        double finalDiff = expected.MaxAbsDiff(runner.LastOutputs());
+        if (!(finalDiff <= tolerance))
+        {
+            return new WorkerResult(WorkerResult.CheckFailed, Reason: Invariant($"after timing, max |Δ| = {finalDiff:0.00E0} > {tolerance:0E0}"),
+                Version: runner.Version, MaxAbsDiff: finalDiff, BaselineMiB: baselineMiB, PeakMiB: PeakMiB());
+        }
+
+        return new WorkerResult(WorkerResult.Ok, Version: runner.Version, MedianMs: medianMs, Runs: runs,
+            MaxAbsDiff: Math.Max(diff, finalDiff), BaselineMiB: baselineMiB, PeakMiB: PeakMiB());
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The process's peak resident set so far (VmHWM on Linux), in MiB.</summary>
+    private static double PeakMiB()
+    {
+        using Process self = Process.GetCurrentProcess();
+        return self.PeakWorkingSet64 / (1024.0 * 1024.0);
+    }
+}

@@ -1,0 +1,227 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Recurrent.Benchmarks.Compare;
+
+/// <summary>
+/// This machine's limits, measured by the compare command with nothing else running: the fp32 FMA peak
+/// (12 independent chains of vector FMAs: more than latency × throughput, so the FMA ports never wait) and the read
+/// bandwidth of a working set that lives in L2 (512 KiB per core). Each figure is the best of several short trials,
+/// on one core and on two cores at once.
+/// </summary>
+/// <remarks>
+/// The two-core figures vary from run to run on the 2-vCPU VM this suite targets (FMA peak 1.05× to 1.9× one core's
+/// in five full runs): probably the host sometimes places the two vCPUs on hyperthreads of one physical core. The
+/// compare command therefore measures at its start and at its end and uses the better of the two (<see cref="Best"/>):
+/// a peak and a bandwidth are what the machine can do, so the better measurement is the truer one.
+/// </remarks>
+internal sealed record MachineLimits(string VectorWidth, double PeakGflops1, double PeakGflops2, double L2GBps1, double L2GBps2)
+{
+    private const int Chains = 12;
+    private const int L2WorkingSetBytes = 512 * 1024;
+    private const int Trials = 11;
+
+    public double PeakGflops(int threads) => threads == 1 ? PeakGflops1 : PeakGflops2;
+
+    public double L2GBps(int threads) => threads == 1 ? L2GBps1 : L2GBps2;
+
+    /// <summary>Each figure the better of <paramref name="a"/>'s and <paramref name="b"/>'s.</summary>
+    public static MachineLimits Best(MachineLimits a, MachineLimits b) => new(
+        a.VectorWidth,
+        Math.Max(a.PeakGflops1, b.PeakGflops1),
+        Math.Max(a.PeakGflops2, b.PeakGflops2),
+        Math.Max(a.L2GBps1, b.L2GBps1),
+        Math.Max(a.L2GBps2, b.L2GBps2));
+
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"FMA peak {PeakGflops1:0} / {PeakGflops2:0} GFLOP/s, L2 read {L2GBps1:0} / {L2GBps2:0} GB/s (1 / 2 cores)");
+
+    public static MachineLimits Measure()
+    {
+        bool wide = Vector512.IsHardwareAccelerated;
+        string width = wide ? "Vector512" : "Vector256";
+        Func<long, float> fma = wide ? FmaChains512 : FmaChains256;
+        int lanes = wide ? Vector512<float>.Count : Vector256<float>.Count;
+
+        // Calibrate to ~40 ms per trial on one core.
+        long iterations = 1_000_000;
+        fma(iterations);
+        double seconds = Time(() => fma(iterations));
+        iterations = Math.Max(1, (long)(iterations * 0.04 / seconds));
+        double flopsPerTrial = iterations * Chains * lanes * 2.0;
+        double peak1 = flopsPerTrial / BestTime(1, _ => fma(iterations)) / 1e9;
+        double peak2 = 2 * flopsPerTrial / BestTime(2, _ => fma(iterations)) / 1e9;
+
+        // One buffer per core, each read whole many times over.
+        float[][] buffers = [AlignedBuffer(), AlignedBuffer()];
+        int passes = 64;
+        ReadSum(buffers[0], passes);
+        seconds = Time(() => ReadSum(buffers[0], passes));
+        passes = Math.Max(1, (int)(passes * 0.04 / seconds));
+        double bytesPerTrial = (double)passes * L2WorkingSetBytes;
+        double l2One = bytesPerTrial / BestTime(1, core => ReadSum(buffers[core], passes)) / 1e9;
+        double l2Two = 2 * bytesPerTrial / BestTime(2, core => ReadSum(buffers[core], passes)) / 1e9;
+        return new MachineLimits(width, peak1, peak2, l2One, l2Two);
+    }
+
+    /// <summary>Best (shortest) wall time over <see cref="Trials"/> trials of <paramref name="work"/> on <paramref name="threads"/> threads started together.</summary>
+    private static double BestTime(int threads, Func<int, float> work)
+    {
+        double best = double.MaxValue;
+        for (int trial = 0; trial < Trials; trial++)
+        {
+            using var start = new Barrier(threads + 1);
+            var workers = new Thread[threads];
+            for (int core = 0; core < threads; core++)
+            {
+                int index = core;
+                workers[core] = new Thread(() =>
+                {
+                    start.SignalAndWait();
+                    GC.KeepAlive(work(index));
+                });
+                workers[core].Start();
+            }
+
+            start.SignalAndWait();
+            long begin = Stopwatch.GetTimestamp();
+            foreach (Thread worker in workers)
+            {
+                worker.Join();
+            }
+
+            best = Math.Min(best, Stopwatch.GetElapsedTime(begin).TotalSeconds);
+        }
+
+        return best;
+    }
+
+    private static double Time(Func<float> work)
+    {
+        long begin = Stopwatch.GetTimestamp();
+        GC.KeepAlive(work());
+        return Stopwatch.GetElapsedTime(begin).TotalSeconds;
+    }
+
+    /// <summary>12 independent FMA chains, c = c·a + b, converging to b / (1 − a): no overflow, no denormals.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float FmaChains512(long iterations)
+    {
+        Vector512<float> a = Vector512.Create(0.999f), b = Vector512.Create(1e-4f);
+        Vector512<float> c0 = Vector512.Create(0.0f), c1 = Vector512.Create(0.1f), c2 = Vector512.Create(0.2f), c3 = Vector512.Create(0.3f);
+        Vector512<float> c4 = Vector512.Create(0.4f), c5 = Vector512.Create(0.5f), c6 = Vector512.Create(0.6f), c7 = Vector512.Create(0.7f);
+        Vector512<float> c8 = Vector512.Create(0.8f), c9 = Vector512.Create(0.9f), c10 = Vector512.Create(1.0f), c11 = Vector512.Create(1.1f);
+        for (long i = 0; i < iterations; i++)
+        {
+            c0 = Vector512.FusedMultiplyAdd(c0, a, b);
+            c1 = Vector512.FusedMultiplyAdd(c1, a, b);
+            c2 = Vector512.FusedMultiplyAdd(c2, a, b);
+            c3 = Vector512.FusedMultiplyAdd(c3, a, b);
+            c4 = Vector512.FusedMultiplyAdd(c4, a, b);
+            c5 = Vector512.FusedMultiplyAdd(c5, a, b);
+            c6 = Vector512.FusedMultiplyAdd(c6, a, b);
+            c7 = Vector512.FusedMultiplyAdd(c7, a, b);
+            c8 = Vector512.FusedMultiplyAdd(c8, a, b);
+            c9 = Vector512.FusedMultiplyAdd(c9, a, b);
+            c10 = Vector512.FusedMultiplyAdd(c10, a, b);
+            c11 = Vector512.FusedMultiplyAdd(c11, a, b);
+        }
+
+        return Vector512.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
+    }
+
+    /// <summary>The same 12 chains on Vector256, for a machine without AVX-512.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float FmaChains256(long iterations)
+    {
+        Vector256<float> a = Vector256.Create(0.999f), b = Vector256.Create(1e-4f);
+        Vector256<float> c0 = Vector256.Create(0.0f), c1 = Vector256.Create(0.1f), c2 = Vector256.Create(0.2f), c3 = Vector256.Create(0.3f);
+        Vector256<float> c4 = Vector256.Create(0.4f), c5 = Vector256.Create(0.5f), c6 = Vector256.Create(0.6f), c7 = Vector256.Create(0.7f);
+        Vector256<float> c8 = Vector256.Create(0.8f), c9 = Vector256.Create(0.9f), c10 = Vector256.Create(1.0f), c11 = Vector256.Create(1.1f);
+        for (long i = 0; i < iterations; i++)
+        {
+            c0 = Vector256.FusedMultiplyAdd(c0, a, b);
+            c1 = Vector256.FusedMultiplyAdd(c1, a, b);
+            c2 = Vector256.FusedMultiplyAdd(c2, a, b);
+            c3 = Vector256.FusedMultiplyAdd(c3, a, b);
+            c4 = Vector256.FusedMultiplyAdd(c4, a, b);
+            c5 = Vector256.FusedMultiplyAdd(c5, a, b);
+            c6 = Vector256.FusedMultiplyAdd(c6, a, b);
+            c7 = Vector256.FusedMultiplyAdd(c7, a, b);
+            c8 = Vector256.FusedMultiplyAdd(c8, a, b);
+            c9 = Vector256.FusedMultiplyAdd(c9, a, b);
+            c10 = Vector256.FusedMultiplyAdd(c10, a, b);
+            c11 = Vector256.FusedMultiplyAdd(c11, a, b);
+        }
+
+        return Vector256.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
+    }
+
+    /// <summary>
+    /// Reads the whole buffer <paramref name="passes"/> times with 64-byte loads into 8 independent sums (Vector256
+    /// halves of each line on a machine without AVX-512). The buffer is 64-byte aligned, so no load splits a line.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float ReadSum(float[] buffer, int passes)
+    {
+        int offset = AlignedOffset(buffer);
+        ref float start = ref buffer[offset];
+        nuint length = L2WorkingSetBytes / sizeof(float);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            for (int pass = 0; pass < passes; pass++)
+            {
+                for (nuint i = 0; i < length; i += 128)
+                {
+                    s0 += Vector512.LoadUnsafe(ref start, i);
+                    s1 += Vector512.LoadUnsafe(ref start, i + 16);
+                    s2 += Vector512.LoadUnsafe(ref start, i + 32);
+                    s3 += Vector512.LoadUnsafe(ref start, i + 48);
+                    s4 += Vector512.LoadUnsafe(ref start, i + 64);
+                    s5 += Vector512.LoadUnsafe(ref start, i + 80);
+                    s6 += Vector512.LoadUnsafe(ref start, i + 96);
+                    s7 += Vector512.LoadUnsafe(ref start, i + 112);
+                }
+            }
+
+            return Vector512.Sum(s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7);
+        }
+
+        Vector256<float> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default, t5 = default, t6 = default, t7 = default;
+        for (int pass = 0; pass < passes; pass++)
+        {
+            for (nuint i = 0; i < length; i += 64)
+            {
+                t0 += Vector256.LoadUnsafe(ref start, i);
+                t1 += Vector256.LoadUnsafe(ref start, i + 8);
+                t2 += Vector256.LoadUnsafe(ref start, i + 16);
+                t3 += Vector256.LoadUnsafe(ref start, i + 24);
+                t4 += Vector256.LoadUnsafe(ref start, i + 32);
+                t5 += Vector256.LoadUnsafe(ref start, i + 40);
+                t6 += Vector256.LoadUnsafe(ref start, i + 48);
+                t7 += Vector256.LoadUnsafe(ref start, i + 56);
+            }
+        }
+
+        return Vector256.Sum(t0 + t1 + t2 + t3 + t4 + t5 + t6 + t7);
+    }
+
+    /// <summary>A pinned buffer with room for <see cref="L2WorkingSetBytes"/> from its first 64-byte boundary on.</summary>
+    private static float[] AlignedBuffer()
+    {
+        var buffer = GC.AllocateArray<float>(L2WorkingSetBytes / sizeof(float) + 16, pinned: true);
+        buffer.AsSpan().Fill(1e-3f);
+        return buffer;
+    }
+
+    /// <summary>Floats from the start of a pinned buffer to its first 64-byte boundary.</summary>
+    private static int AlignedOffset(float[] buffer)
+    {
+        long address = Marshal.UnsafeAddrOfPinnedArrayElement(buffer, 0);
+        return (int)((64 - (address % 64)) % 64) / sizeof(float);
+    }
+}
