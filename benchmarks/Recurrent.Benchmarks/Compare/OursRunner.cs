@@ -4,9 +4,9 @@ using System.Reflection;
 namespace Recurrent.Benchmarks.Compare;
 
 /// <summary>
-/// Our library as a user calls it: <c>Forward(input)</c> from zero states, which allocates its returned tensors; or,
-/// streaming, <c>Step(input step t, state, output step t)</c> into caller-owned buffers, which allocates nothing once
-/// warmed up.
+/// Our library as a user calls it in a hot loop: <c>Forward(input, h0: empty, ..., output, h_n, .., workspace)</c> from
+/// zero states into buffers created once (as ONNX Runtime runs into OrtValues created once); or, streaming,
+/// <c>Step(input step t, state, output step t)</c> into caller-owned buffers. Neither allocates once warmed up.
 /// </summary>
 internal sealed class OursRunner : ILibraryRunner
 {
@@ -18,12 +18,18 @@ internal sealed class OursRunner : ILibraryRunner
     private readonly nint[] _inputStepShape = [];
     private readonly nint[] _outputStepShape = [];
     private readonly int _steps, _inputStepLength, _outputStepLength;
-    private (Tensor<float> Output, Tensor<float> Hidden, Tensor<float>? Cell)? _last;
+    private readonly ForwardWorkspace _workspace = new();
+    private readonly (Tensor<float> Output, Tensor<float> Hidden, Tensor<float>? Cell) _buffers;
 
     private OursRunner(RecurrentLayer layer, Tensor<float> input, bool streaming)
     {
         _layer = layer;
         _input = input;
+
+        // Buffers shaped as Forward returns them (the reference run gives the shapes).
+        var (output, hidden, cell) = ForwardTensors(layer, input);
+        _buffers = (Tensor.CreateFromShape<float>(output.Lengths), Tensor.CreateFromShape<float>(hidden.Lengths),
+            cell is null ? null : Tensor.CreateFromShape<float>(cell.Lengths));
         if (streaming)
         {
             int batch = (int)input.Lengths[1];
@@ -46,7 +52,7 @@ internal sealed class OursRunner : ILibraryRunner
     {
         if (!TrySetThreads(layer, threads))
         {
-            unavailableReason = $"no thread-count setting yet: the library runs on 1 thread, not {threads}";
+            unavailableReason = $"the library cannot run on {threads} threads";
             return null;
         }
 
@@ -54,15 +60,12 @@ internal sealed class OursRunner : ILibraryRunner
         return new OursRunner(layer, input, streaming);
     }
 
-    /// <summary>
-    /// The one place that gives our layer its thread count. Until <c>RecurrentLayer.MaxDegreeOfParallelism</c> exists,
-    /// the library runs on one thread only, so only <paramref name="threads"/> = 1 succeeds.
-    /// </summary>
+    /// <summary>The one place that gives our layer its thread count.</summary>
     public static bool TrySetThreads(RecurrentLayer layer, int threads)
     {
         ArgumentNullException.ThrowIfNull(layer);
-        // TODO: layer.MaxDegreeOfParallelism = threads; return true;  (once RecurrentLayer has the property)
-        return threads == 1;
+        layer.MaxDegreeOfParallelism = threads;
+        return true;
     }
 
     /// <summary>One evaluation-mode Forward from zero states, copied out: the reference every library is checked against.</summary>
@@ -76,8 +79,22 @@ internal sealed class OursRunner : ILibraryRunner
     {
         if (_state is null)
         {
-            // The returned tensors are kept as they are: copying them out is not the call's cost.
-            _last = ForwardTensors(_layer, _input);
+            var (output, hidden, cell) = _buffers;
+            switch (_layer)
+            {
+                case Lstm lstm:
+                    lstm.Forward(_input, default, default, output, hidden, cell!, _workspace);
+                    break;
+                case Gru gru:
+                    gru.Forward(_input, default, output, hidden, _workspace);
+                    break;
+                case Rnn rnn:
+                    rnn.Forward(_input, default, output, hidden, _workspace);
+                    break;
+                default:
+                    throw new InvalidOperationException($"Unexpected layer type {_layer.GetType().Name}.");
+            }
+
             return;
         }
 
@@ -95,7 +112,7 @@ internal sealed class OursRunner : ILibraryRunner
     {
         if (_state is null)
         {
-            var (output, hidden, cell) = _last ?? throw new InvalidOperationException("Run first.");
+            var (output, hidden, cell) = _buffers;
             return CaseOutputs.From(output, hidden, cell);
         }
 
