@@ -26,6 +26,30 @@ public class GateMathTests
     }
 
     [Theory]
+    [InlineData(-103f, 88.7f)]
+    [InlineData(-87f, -80f)]
+    [InlineData(80f, 88.7f)]
+    [InlineData(-1f, 1f)]
+    [InlineData(-1e-6f, 1e-6f)]
+    public void Exp_AcrossRange_Within2Ulp(float from, float to)
+    {
+        foreach (float x in Sweep(from, to))
+        {
+            float actual = VectorMath.Exp(new Vector<float>(x))[0];
+            AssertUlps(Math.Exp(x), actual, 2, $"exp({x:R})");
+        }
+    }
+
+    [Theory]
+    [InlineData(float.NaN, float.NaN)]
+    [InlineData(float.PositiveInfinity, float.PositiveInfinity)]
+    [InlineData(float.NegativeInfinity, 0f)]
+    [InlineData(89f, float.PositiveInfinity)]
+    [InlineData(-105f, 0f)]
+    [InlineData(0f, 1f)]
+    public void Exp_SpecialValues(float x, float expected) => Assert.Equal(expected, VectorMath.Exp(new Vector<float>(x))[0]);
+
+    [Theory]
     [InlineData(-20f, 20f)]
     [InlineData(-1f, 1f)]
     [InlineData(-0.7f, 0.7f)]
