@@ -20,8 +20,9 @@ internal interface IPartitionedWork
 /// </summary>
 internal sealed class HelperThreads
 {
-    /// <summary>Spins before blocking on a start or done signal: a phase of a time loop is short, a wake-up is not.</summary>
-    private const int SpinCount = 2000;
+    /// <summary>Spin-loop iterations (one pause each, ~50 µs in all) before blocking on a start or done signal: a phase
+    /// of a time loop is short, a wake-up from blocking is not, and back-to-back calls find the helper still spinning.</summary>
+    private const int SpinIterations = 1000;
 
     private static readonly object s_poolLock = new();
     private static readonly Stack<HelperThreads> s_idle = new();
@@ -29,8 +30,8 @@ internal sealed class HelperThreads
     private static readonly int s_maxHelpers = Math.Max(1, Environment.ProcessorCount - 1);
     private static int s_created;
 
-    private readonly ManualResetEventSlim _start = new(false, SpinCount);
-    private readonly ManualResetEventSlim _done = new(false, SpinCount);
+    private readonly Signal _start = new();
+    private readonly Signal _done = new();
     private IPartitionedWork? _work;
     private int _part;
     private int _parts;
@@ -158,6 +159,48 @@ internal sealed class HelperThreads
             }
 
             _done.Set();
+        }
+    }
+
+    /// <summary>
+    /// A flag one thread sets and another waits for: spin first, then block on a monitor. Unlike
+    /// ManualResetEventSlim it allocates nothing on first blocking, so calls stay allocation-free.
+    /// </summary>
+    private sealed class Signal
+    {
+        private readonly object _gate = new();
+        private volatile bool _set;
+
+        public void Set()
+        {
+            lock (_gate)
+            {
+                _set = true;
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        public void Reset() => _set = false;
+
+        public void Wait()
+        {
+            for (int i = 0; i < SpinIterations && !_set; i++)
+            {
+                Thread.SpinWait(1);
+            }
+
+            if (_set)
+            {
+                return;
+            }
+
+            lock (_gate)
+            {
+                while (!_set)
+                {
+                    Monitor.Wait(_gate);
+                }
+            }
         }
     }
 }

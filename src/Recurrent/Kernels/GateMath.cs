@@ -10,7 +10,8 @@ namespace Recurrent.Kernels;
 /// </summary>
 /// <remarks>
 /// Lanes: each row is walked in <see cref="Vector{T}"/>-wide pieces of the H units; the last piece (H not a multiple
-/// of the width) is copied into zero-padded vectors, computed the same way, and only its valid lanes are copied back.
+/// of the width) is copied into padded vectors, computed the same way, and only its valid lanes are copied back. The
+/// padding lanes start as zeros and later hold earlier results: whatever they hold, they never reach a valid lane.
 /// So every unit of every row gets the same arithmetic (<see cref="VectorMath"/>), whatever H, the batch, or how rows
 /// are grouped between calls (threads, packed batches, streaming chunks): results never depend on grouping.
 /// </remarks>
@@ -30,7 +31,7 @@ internal static class GateMath
         ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int batch, int hiddenSize, int firstUnit, int units)
     {
         int h = hiddenSize, w = Vector<float>.Count, end = firstUnit + units;
-        Span<float> tail = stackalloc float[5 * Vector<float>.Count];
+        Span<float> tail = stackalloc float[5 * Vector<float>.Count]; // zeroed by stackalloc (SkipLocalsInit is off)
         for (int n = 0; n < batch; n++)
         {
             ReadOnlySpan<float> row = gates.Slice(n * 4 * h, 4 * h);
@@ -49,7 +50,6 @@ internal static class GateMath
             if (j < end)
             {
                 int r = end - j;
-                tail.Clear();
                 for (int g = 0; g < 4; g++)
                 {
                     row.Slice((g * h) + j, r).CopyTo(tail[(g * w)..]);
@@ -103,7 +103,6 @@ internal static class GateMath
             if (j < end)
             {
                 int r = end - j;
-                tail.Clear();
                 for (int g = 0; g < 3; g++)
                 {
                     x.Slice((g * h) + j, r).CopyTo(tail[(g * w)..]);
@@ -145,7 +144,6 @@ internal static class GateMath
             if (j < end)
             {
                 int r = end - j;
-                tail.Clear();
                 pre.Slice(j, r).CopyTo(tail);
                 var v = new Vector<float>(tail);
                 (tanh ? VectorMath.Tanh(v) : VectorMath.Relu(v)).CopyTo(tail);

@@ -367,13 +367,8 @@ internal static partial class Gemm
         }
     }
 
-    private static void CopyFloats(ref float from, ref float to, int count)
-    {
-        for (int j = 0; j < count; j++)
-        {
-            Unsafe.Add(ref to, j) = Unsafe.Add(ref from, j);
-        }
-    }
+    private static void CopyFloats(ref float from, ref float to, int count) =>
+        MemoryMarshal.CreateReadOnlySpan(ref from, count).CopyTo(MemoryMarshal.CreateSpan(ref to, count));
 
     private static float[] PackBuffer(int length)
     {
