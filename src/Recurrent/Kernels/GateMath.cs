@@ -127,6 +127,14 @@ internal static class GateMath
     public static void RnnStep(
         ReadOnlySpan<float> gates, Span<float> hidden, int hiddenStride, int batch, int hiddenSize, Nonlinearity nonlinearity, int firstUnit, int units)
     {
+        // Whole rows stored back to back on both sides: one flat row of batch·H units (no tail per row).
+        if (hiddenStride == hiddenSize && firstUnit == 0 && units == hiddenSize && batch > 1)
+        {
+            int all = batch * hiddenSize;
+            RnnStep(gates, hidden, all, 1, all, nonlinearity, 0, all);
+            return;
+        }
+
         int h = hiddenSize, w = Vector<float>.Count, end = firstUnit + units;
         bool tanh = nonlinearity == Nonlinearity.Tanh;
         Span<float> tail = stackalloc float[Vector<float>.Count];

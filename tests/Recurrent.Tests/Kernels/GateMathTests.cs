@@ -165,6 +165,26 @@ public class GateMathTests
         }
     }
 
+    [Theory]
+    [InlineData(Nonlinearity.Tanh)]
+    [InlineData(Nonlinearity.Relu)]
+    public void RnnStep_FlatBatchOrRowByRow_BitIdentical(Nonlinearity nonlinearity)
+    {
+        for (int h = 1; h <= MaxH; h++)
+        {
+            const int batch = 5;
+            float[] gates = Random(9, batch * h, 6f);
+            float[] together = new float[batch * h], apart = new float[batch * h];
+            GateMath.RnnStep(gates, together, h, batch, h, nonlinearity);
+            for (int n = 0; n < batch; n++)
+            {
+                GateMath.RnnStep(gates.AsSpan(n * h, h), apart.AsSpan(n * h, h), h, 1, h, nonlinearity);
+            }
+
+            Assert.Equal(together, apart);
+        }
+    }
+
     private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
 
     private static IEnumerable<float> Sweep(float from, float to)
