@@ -27,9 +27,13 @@ namespace Recurrent.Execution;
 /// </remarks>
 internal sealed unsafe class DirectionPass : IPartitionedWork
 {
-    /// <summary>A phase runs in parts only if it has at least this many FLOPs (~10–20 µs of work): below that the
-    /// hand-off costs more than it saves.</summary>
-    internal const double MinParallelFlops = 1.5e6;
+    /// <summary>A phase runs in parts only if it has at least this many FLOPs (~3–5 µs of work): below that the
+    /// hand-off to a spinning helper costs more than it saves.</summary>
+    internal const double MinParallelFlops = 0.4e6;
+
+    /// <summary>A time loop splits hidden units only if each step has at least this many FLOPs (~1–2 µs): every step
+    /// ends at a barrier, which costs a fraction of a microsecond.</summary>
+    internal const double MinUnitSplitStepFlops = 2e5;
 
     private readonly Workspace _workspace;
 
@@ -123,7 +127,9 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
         bool parallel = stepFlops >= MinParallelFlops;
 
         // Split by units into no more parts than there are threads: parts meet at a barrier, so none may run after another.
-        int unitParts = parallel && _schedule.Batch < UnitSplitBelowBatch ? SplitUnits(_config, _weights, Math.Min(_parts, helperCount + 1)) : 1;
+        double firstStepFlops = 2.0 * _schedule.Rows(first) * gateWidth * _config.OutputSize;
+        bool splitUnits = parallel && _schedule.Batch < UnitSplitBelowBatch && firstStepFlops >= MinUnitSplitStepFlops;
+        int unitParts = splitUnits ? SplitUnits(_config, _weights, Math.Min(_parts, helperCount + 1)) : 1;
         if (unitParts > 1)
         {
             _phase = Phase.StepsByUnits;

@@ -66,7 +66,7 @@ public class ParallelismTests
 
     public static TheoryData<CellType, int, bool> SmallBatches() => new()
     {
-        // cell, batch, bidirectional (hidden 96 = 3 panels: the parts get 1 and 2 panels, or 1, 1, 1)
+        // cell, batch, bidirectional (hidden 352 = 11 panels: the parts get 5 and 6 panels, or 3, 4, 4)
         { CellType.Lstm, 1, false },
         { CellType.Lstm, 3, true },
         { CellType.Gru, 1, true },
@@ -82,10 +82,10 @@ public class ParallelismTests
     {
         RecurrentLayer layer = RecurrentLayer.Create(new RecurrentLayerOptions
         {
-            CellType = cell, InputSize = 40, HiddenSize = 96, NumLayers = 2, Bidirectional = bidirectional, Seed = 9,
+            CellType = cell, InputSize = 40, HiddenSize = 352, NumLayers = 2, Bidirectional = bidirectional, Seed = 9,
         }).Eval();
         int states = (bidirectional ? 2 : 1) * 2;
-        Tensor<float> x = Randn(1, 101, batch, 40), h0 = Randn(2, states, batch, 96), c0 = Randn(3, states, batch, 96);
+        Tensor<float> x = Randn(1, 41, batch, 40), h0 = Randn(2, states, batch, 352), c0 = Randn(3, states, batch, 352);
         float[][] serial = Run(layer, x, h0, c0);
         foreach (int degree in new[] { 2, 3 })
         {
@@ -103,7 +103,7 @@ public class ParallelismTests
     [Fact]
     public void PackedForward_SmallBatchSplitByUnits_BitIdenticalToOneThread()
     {
-        var lstm = new Lstm(40, 64, bidirectional: true, seed: 4).Eval();
+        var lstm = new Lstm(40, 128, bidirectional: true, seed: 4).Eval();
         Tensor<float> padded = Randn(5, 70, 4, 40);
         PackedSequence packed = RnnUtils.PackPaddedSequence(padded, [31, 70, 2, 55], enforceSorted: false);
         float[][] serial = RunPacked(lstm, packed);
@@ -115,6 +115,30 @@ public class ParallelismTests
         {
             Assert.True(serial[i].SequenceEqual(parallel[i]), $"result {i} differs from one thread");
         }
+    }
+
+    /// <summary>Streaming one step per call on two threads: each call's step splits the units (and its input product).</summary>
+    [Fact]
+    public void Step_OneStepPerCallOnTwoThreads_BitIdenticalToForward()
+    {
+        var lstm = new Lstm(256, 256, numLayers: 2, seed: 6).Eval();
+        Tensor<float> x = Randn(4, 12, 1, 256);
+        var (expected, (expectedH, expectedC)) = lstm.Forward(x);
+
+        lstm.MaxDegreeOfParallelism = 2;
+        RecurrentState state = lstm.CreateState(batchSize: 1);
+        var output = new float[12 * 256];
+        long before = DirectionPass.UnitSplitPhases;
+        for (int t = 0; t < 12; t++)
+        {
+            var step = new ReadOnlyTensorSpan<float>(ToArray(x).AsSpan(t * 256, 256), [1, 1, 256], default);
+            lstm.Step(step, state, new TensorSpan<float>(output.AsSpan(t * 256, 256), [1, 1, 256], default));
+        }
+
+        Assert.True(DirectionPass.UnitSplitPhases > before, "the steps did not run split by units");
+        Assert.True(ToArray(expected).SequenceEqual(output), "streamed output differs from Forward");
+        Assert.True(ToArray(expectedH).SequenceEqual(ToArray(state.Hidden)), "h differs from Forward");
+        Assert.True(ToArray(expectedC).SequenceEqual(ToArray(state.Cell!)), "c differs from Forward");
     }
 
     [Fact]
