@@ -41,22 +41,26 @@ internal static class SequenceRunner
                 fixed (float* inputPointer = layerInput)
                 fixed (float* outputPointer = layerOutput)
                 {
-                    for (int direction = 0; direction < config.Directions; direction++)
+                    var layerBuffers = new LayerBuffers(inputPointer, layerInput.Length, layerInputWidth, outputPointer, layerOutput.Length);
+                    DirectionPair? pair = workspace.Directions;
+                    if (pair is not null && helperCount == 1 && pair.WorthPairing(config, schedule, layerInputWidth))
                     {
-                        int stateIndex = layer * config.Directions + direction;
-                        workspace.Pass.Begin(
-                            config, parameters.Directions[stateIndex], schedule, direction, inputPointer, layerInput.Length,
-                            layerInputWidth, outputPointer, layerOutput.Length, workspace.Parallelism);
-                        RunDirection(
-                            schedule, direction == 1,
-                            StateBlock(initialHidden, stateIndex, schedule.Batch * config.OutputSize),
-                            StateBlock(initialCell, stateIndex, schedule.Batch * config.HiddenSize),
-                            workspace, helperCount);
-
-                        workspace.Hidden.CopyTo(finalHidden.Slice(stateIndex * workspace.Hidden.Length, workspace.Hidden.Length));
-                        if (config.CellType == CellType.Lstm)
+                        // Two threads, two directions: each runs one direction whole, on scratch of its own.
+                        fixed (float* h0 = initialHidden, c0 = initialCell, hn = finalHidden, cn = finalCell)
                         {
-                            workspace.Cell.CopyTo(finalCell.Slice(stateIndex * workspace.Cell.Length, workspace.Cell.Length));
+                            pair.Begin(
+                                config, parameters, schedule, layer, layerBuffers, new StateBuffers(h0, initialHidden.Length, c0, initialCell.Length,
+                                hn, finalHidden.Length, cn, finalCell.Length));
+                            HelperThreads.Run(pair, 2, workspace.Helpers, helperCount);
+                        }
+                    }
+                    else
+                    {
+                        for (int direction = 0; direction < config.Directions; direction++)
+                        {
+                            RunLayerDirection(
+                                config, parameters, schedule, layer, direction, layerBuffers, initialHidden, initialCell, finalHidden, finalCell,
+                                workspace, workspace.Parallelism, helperCount);
                         }
                     }
                 }
@@ -77,6 +81,32 @@ internal static class SequenceRunner
         finally
         {
             HelperThreads.Return(workspace.Helpers, helperCount);
+        }
+    }
+
+    /// <summary>
+    /// One layer and direction in up to <paramref name="parts"/> parts: its pass over the sequence, then its final h
+    /// (and c) copied to their block of <paramref name="finalHidden"/> (and <paramref name="finalCell"/>).
+    /// </summary>
+    internal static unsafe void RunLayerDirection(
+        LayerConfig config, ParameterSet parameters, StepSchedule schedule, int layer, int direction, LayerBuffers buffers,
+        ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell, Span<float> finalHidden, Span<float> finalCell,
+        Workspace workspace, int parts, int helperCount)
+    {
+        int stateIndex = layer * config.Directions + direction;
+        workspace.Pass.Begin(
+            config, parameters.Directions[stateIndex], schedule, direction, buffers.Input, buffers.InputLength, buffers.InputWidth,
+            buffers.Output, buffers.OutputLength, parts);
+        RunDirection(
+            schedule, direction == 1,
+            StateBlock(initialHidden, stateIndex, schedule.Batch * config.OutputSize),
+            StateBlock(initialCell, stateIndex, schedule.Batch * config.HiddenSize),
+            workspace, helperCount);
+
+        workspace.Hidden.CopyTo(finalHidden.Slice(stateIndex * workspace.Hidden.Length, workspace.Hidden.Length));
+        if (config.CellType == CellType.Lstm)
+        {
+            workspace.Cell.CopyTo(finalCell.Slice(stateIndex * workspace.Cell.Length, workspace.Cell.Length));
         }
     }
 

@@ -18,6 +18,16 @@ internal sealed class Workspace
     public const int MinimumBlockRows = 256;
 
     public Workspace(LayerConfig config, StepSchedule schedule, int parallelism = 1)
+        : this(config, schedule, parallelism, reverseScratch: false)
+    {
+    }
+
+    /// <param name="config">The layer's shape.</param>
+    /// <param name="schedule">The largest schedule the workspace must run.</param>
+    /// <param name="parallelism">The most parts a phase may be cut into.</param>
+    /// <param name="reverseScratch">Whether this is the scratch of a reverse direction running beside the forward one
+    /// (<see cref="Reverse"/>): it needs no layer outputs and no reverse scratch of its own.</param>
+    private Workspace(LayerConfig config, StepSchedule schedule, int parallelism, bool reverseScratch)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(parallelism, 1);
         Config = config;
@@ -42,12 +52,16 @@ internal sealed class Workspace
         Unprojected = config.ProjSize > 0 ? new float[batch * config.HiddenSize] : [];
 
         // Layer k writes layer buffer k % 2 and layer k + 1 reads it; the last layer writes the caller's output.
-        int intermediateLayers = Math.Min(config.NumLayers - 1, 2);
+        int intermediateLayers = reverseScratch ? 0 : Math.Min(config.NumLayers - 1, 2);
         LayerOutputs = new float[intermediateLayers][];
         for (int i = 0; i < intermediateLayers; i++)
         {
             LayerOutputs[i] = new float[checked(TotalRows * config.OutputWidth)];
         }
+
+        // With two threads a bidirectional layer runs its directions side by side, each on scratch of its own.
+        Reverse = !reverseScratch && parallelism > 1 && config.Directions == 2 ? new Workspace(config, schedule, 1, reverseScratch: true) : null;
+        Directions = Reverse is null ? null : new DirectionPair(this, Reverse);
     }
 
     /// <summary>The layer shape the buffers were sized for.</summary>
@@ -55,13 +69,19 @@ internal sealed class Workspace
 
     /// <summary>Floats held by all the buffers together.</summary>
     public long HeldFloats => (long)Gates.Length + RecurrentGates.Length + Hidden.Length + HiddenAlternate.Length + Cell.Length + Unprojected.Length +
-        LayerOutputs.Sum(buffer => (long)buffer.Length);
+        LayerOutputs.Sum(buffer => (long)buffer.Length) + (Reverse?.HeldFloats ?? 0);
 
     /// <summary>Parts a phase may be cut into: the caller's thread and up to Parallelism − 1 helpers.</summary>
     public int Parallelism { get; }
 
     /// <summary>Slots for the helpers rented during a call (empty between calls).</summary>
     public HelperThreads?[] Helpers { get; }
+
+    /// <summary>Scratch for the reverse direction when both directions of a layer run at once; else null.</summary>
+    public Workspace? Reverse { get; }
+
+    /// <summary>Runs both directions of a layer at once (this workspace forward, <see cref="Reverse"/> in reverse); else null.</summary>
+    public DirectionPair? Directions { get; }
 
     /// <summary>The layer-and-direction pass, reused for every layer and direction of a call.</summary>
     public DirectionPass Pass { get; }

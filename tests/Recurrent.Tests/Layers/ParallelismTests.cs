@@ -36,7 +36,14 @@ public class ParallelismTests
         foreach (int degree in new[] { 2, 3, 5 })
         {
             layer.MaxDegreeOfParallelism = degree;
+            long pairedBefore = DirectionPair.PairedLayers;
             float[][] parallel = Run(layer, x, h0, c0);
+            if (degree == 2 && bidirectional)
+            {
+                // Two threads, two directions: they run side by side (this class runs alone, so the helper is free).
+                Assert.True(DirectionPair.PairedLayers >= pairedBefore + layers, "the directions did not run side by side");
+            }
+
             for (int i = 0; i < serial.Length; i++)
             {
                 Assert.True(serial[i].SequenceEqual(parallel[i]), $"degree {degree}: result {i} differs from one thread");
@@ -75,7 +82,8 @@ public class ParallelismTests
         { CellType.Rnn, 1, false },
     };
 
-    /// <summary>Small batches split the hidden units across threads that meet once per step.</summary>
+    /// <summary>Small batches split the hidden units across threads that meet once per step (bidirectional ones may
+    /// run their directions side by side instead).</summary>
     [Theory]
     [MemberData(nameof(SmallBatches))]
     public void Forward_SmallBatchSplitByUnits_BitIdenticalToOneThread(CellType cell, int batch, bool bidirectional)
@@ -90,9 +98,13 @@ public class ParallelismTests
         foreach (int degree in new[] { 2, 3 })
         {
             layer.MaxDegreeOfParallelism = degree;
-            long before = DirectionPass.UnitSplitPhases;
+            long before = DirectionPass.UnitSplitPhases, pairedBefore = DirectionPair.PairedLayers;
             float[][] parallel = Run(layer, x, h0, c0);
-            Assert.True(DirectionPass.UnitSplitPhases > before, "the time loop did not run split by units");
+
+            // A bidirectional layer on two threads runs its directions side by side instead.
+            Assert.True(
+                DirectionPass.UnitSplitPhases > before || (bidirectional && DirectionPair.PairedLayers > pairedBefore),
+                "the time loop did not run split by units (nor, bidirectional, by direction)");
             for (int i = 0; i < serial.Length; i++)
             {
                 Assert.True(serial[i].SequenceEqual(parallel[i]), $"degree {degree}: result {i} differs from one thread");
@@ -103,7 +115,7 @@ public class ParallelismTests
     [Fact]
     public void PackedForward_SmallBatchSplitByUnits_BitIdenticalToOneThread()
     {
-        var lstm = new Lstm(40, 128, bidirectional: true, seed: 4).Eval();
+        var lstm = new Lstm(40, 128, numLayers: 2, seed: 4).Eval();
         Tensor<float> padded = Randn(5, 70, 4, 40);
         PackedSequence packed = RnnUtils.PackPaddedSequence(padded, [31, 70, 2, 55], enforceSorted: false);
         float[][] serial = RunPacked(lstm, packed);
