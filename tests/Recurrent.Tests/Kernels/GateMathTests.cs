@@ -165,6 +165,24 @@ public class GateMathTests
         }
     }
 
+    [Fact]
+    public void GruStep_RowsOneByOneOrTogether_BitIdentical()
+    {
+        for (int h = 1; h <= MaxH; h++)
+        {
+            const int batch = 5;
+            float[] x = Random(10, batch * 3 * h, 4f), hh = Random(11, batch * 3 * h, 4f), together = Random(12, batch * h, 1f);
+            float[] apart = (float[])together.Clone();
+            GateMath.GruStep(x, hh, together, h, together, h, batch, h);
+            for (int n = 0; n < batch; n++)
+            {
+                GateMath.GruStep(x.AsSpan(n * 3 * h, 3 * h), hh.AsSpan(n * 3 * h, 3 * h), apart.AsSpan(n * h, h), h, apart.AsSpan(n * h, h), h, 1, h);
+            }
+
+            Assert.Equal(together, apart);
+        }
+    }
+
     [Theory]
     [InlineData(Nonlinearity.Tanh)]
     [InlineData(Nonlinearity.Relu)]
