@@ -63,7 +63,7 @@ public abstract partial class RecurrentLayer
         try
         {
             var schedule = new StepSchedule(steps, batch);
-            Workspace runner = workspace.Runner(config, schedule, MaxDegreeOfParallelism);
+            Workspace runner = workspace.Runner(config, schedule, Parallelism);
 
             // Batch-first (N, L, F) and seq-first (L, N, F) share one memory order when L or N is 1.
             bool swap = batched && config.BatchFirst && steps > 1 && batch > 1;

@@ -34,7 +34,7 @@ public abstract partial class RecurrentLayer
         var finalHidden = new float[config.StateCount * batch * config.OutputSize];
         bool isLstm = config.CellType == CellType.Lstm;
         float[] finalCell = isLstm ? new float[config.StateCount * batch * config.HiddenSize] : [];
-        var workspace = new Workspace(config, schedule, MaxDegreeOfParallelism);
+        var workspace = new Workspace(config, schedule, Parallelism);
         SequenceRunner.Run(
             config, Parameters, schedule, TensorData.Read(input.Data), initialHidden, initialCell, output, finalHidden, finalCell,
             workspace, DropoutRandomForCall());

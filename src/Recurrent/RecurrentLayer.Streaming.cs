@@ -34,6 +34,7 @@ public abstract partial class RecurrentLayer
     /// <param name="state">From <see cref="CreateState(int)"/>; updated in place.</param>
     /// <returns>Output (L, N, H_out) in the input's layout.</returns>
     /// <exception cref="ArgumentException">The chunk's shape does not fit the state or the layer, or the state is another layer's.</exception>
+    /// <exception cref="InvalidOperationException">Another call is using <paramref name="state"/>.</exception>
     public Tensor<float> Step(Tensor<float> input, RecurrentState state)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -53,6 +54,7 @@ public abstract partial class RecurrentLayer
     /// <param name="state">Updated in place.</param>
     /// <param name="output">Dense, shaped (L, N, H_out) in the input's layout ((L, H_out) unbatched).</param>
     /// <exception cref="ArgumentException">A shape does not fit, or <paramref name="output"/> is not dense. Nothing is changed.</exception>
+    /// <exception cref="InvalidOperationException">Another call is using <paramref name="state"/>.</exception>
     /// <remarks><paramref name="output"/> must not overlap <paramref name="input"/> or the state (checked).</remarks>
     public void Step(ReadOnlyTensorSpan<float> input, RecurrentState state, TensorSpan<float> output)
     {
@@ -88,7 +90,21 @@ public abstract partial class RecurrentLayer
         StepCore(source, steps, state, destination);
     }
 
+    /// <summary>Runs a checked chunk with the state held for this call (a second concurrent call on it throws).</summary>
     private void StepCore(ReadOnlySpan<float> input, int steps, RecurrentState state, Span<float> output)
+    {
+        state.Acquire();
+        try
+        {
+            StepHeld(input, steps, state, output);
+        }
+        finally
+        {
+            state.Release();
+        }
+    }
+
+    private void StepHeld(ReadOnlySpan<float> input, int steps, RecurrentState state, Span<float> output)
     {
         LayerConfig config = Config;
         int batch = state.BatchSize;
@@ -113,9 +129,9 @@ public abstract partial class RecurrentLayer
         }
 
         var schedule = new StepSchedule(steps, batch);
-        if (state.Workspace is null || !state.Workspace.Fits(config, schedule, MaxDegreeOfParallelism))
+        if (state.Workspace is null || !state.Workspace.Fits(config, schedule, Parallelism))
         {
-            state.Workspace = new Workspace(config, schedule, MaxDegreeOfParallelism);
+            state.Workspace = new Workspace(config, schedule, Parallelism);
         }
 
         Span<float> runOutput = swap ? state.OutputStaging.AsSpan(0, output.Length) : output;

@@ -20,6 +20,9 @@ public abstract partial class RecurrentLayer : RecurrentModule
 
     private int _maxDegreeOfParallelism = 1;
 
+    /// <summary>Threads a call can really use: <see cref="MaxDegreeOfParallelism"/> capped at what the process has.</summary>
+    private protected int Parallelism => Math.Min(_maxDegreeOfParallelism, HelperThreads.MaxThreads);
+
     /// <summary>Scratch of the last convenience Forward call, taken by the next one (a busy or missing one is replaced).</summary>
     private ForwardWorkspace? _cachedWorkspace;
 
@@ -42,9 +45,10 @@ public abstract partial class RecurrentLayer : RecurrentModule
 
     /// <summary>
     /// The most threads one call may use: the calling thread and up to this many − 1 long-lived helper threads shared
-    /// by the process (at most one per extra processor). Default 1. A call splits the input products by output columns
-    /// and the time loop by sequences of the batch, and only where the work is large enough to gain from it; batch-1
-    /// time loops stay on one thread. Results are identical, bit for bit, for every value.
+    /// by the process (at most one per extra processor, so larger values act as that limit). Default 1. A call splits
+    /// the input products by output columns; the time loop by sequences of the batch, or for batches under 8 by
+    /// hidden units (one barrier per step); a bidirectional layer on two threads runs its directions side by side.
+    /// Only work large enough to gain is split, and results are identical, bit for bit, for every value.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
     public int MaxDegreeOfParallelism

@@ -70,17 +70,36 @@ internal sealed class HelperThreads
         return rented;
     }
 
-    /// <summary>Gives back the first <paramref name="count"/> helpers and clears the slots.</summary>
+    /// <summary>The most threads one call can use in this process: the caller and every helper that may exist.</summary>
+    public static int MaxThreads => s_maxHelpers + 1;
+
+    /// <summary>Gives back the first <paramref name="count"/> helpers and clears the slots. Not interruptible: a
+    /// helper that is not given back is lost to the process (a pending interrupt is raised again afterwards).</summary>
     public static void Return(Span<HelperThreads?> helpers, int count)
     {
-        lock (s_poolLock)
+        bool interrupted = false;
+        while (true)
         {
-            for (int i = 0; i < count; i++)
+            try
             {
-                s_idle.Push(helpers[i]!);
-                helpers[i] = null;
+                lock (s_poolLock)
+                {
+                    for (int i = 0; i < count; i++)
+                    {
+                        s_idle.Push(helpers[i]!);
+                        helpers[i] = null;
+                    }
+                }
+
+                break;
+            }
+            catch (ThreadInterruptedException)
+            {
+                interrupted = true;
             }
         }
+
+        ReraiseInterrupt(interrupted);
     }
 
     /// <summary>
@@ -116,14 +135,28 @@ internal sealed class HelperThreads
             error = ExceptionDispatchInfo.Capture(e);
         }
 
-        // Always wait: the parts read and write the caller's buffers, which must outlive them.
+        // Always wait, even through an interrupt: the parts read and write the caller's buffers, which must outlive them.
         for (int i = 0; i < started; i++)
         {
             ExceptionDispatchInfo? helperError = helpers[i]!.Wait();
-            error ??= helperError;
+
+            // A part stopped by the barrier only reports that another part failed: report the failure itself.
+            if (error is null || (error.SourceException is BarrierBrokenException && helperError is not null))
+            {
+                error = helperError ?? error;
+            }
         }
 
         error?.Throw();
+    }
+
+    /// <summary>Delivers an interrupt that arrived while waiting uninterruptibly, at the thread's next blocking call.</summary>
+    private static void ReraiseInterrupt(bool interrupted)
+    {
+        if (interrupted)
+        {
+            Thread.CurrentThread.Interrupt();
+        }
     }
 
     private void Start(IPartitionedWork work, int part, int parts)
@@ -171,17 +204,37 @@ internal sealed class HelperThreads
         private readonly object _gate = new();
         private volatile bool _set;
 
+        /// <summary>Sets the flag and wakes the waiter; not interruptible (see <see cref="Wait"/>).</summary>
         public void Set()
         {
-            lock (_gate)
+            bool interrupted = false;
+            while (true)
             {
-                _set = true;
-                Monitor.PulseAll(_gate);
+                try
+                {
+                    lock (_gate)
+                    {
+                        _set = true;
+                        Monitor.PulseAll(_gate);
+                    }
+
+                    break;
+                }
+                catch (ThreadInterruptedException)
+                {
+                    interrupted = true;
+                }
             }
+
+            ReraiseInterrupt(interrupted);
         }
 
         public void Reset() => _set = false;
 
+        /// <summary>
+        /// Returns once the flag is set. Not interruptible: a Thread.Interrupt while blocked is held back and raised
+        /// again on return, because a caller that left early would free buffers a helper is still writing.
+        /// </summary>
         public void Wait()
         {
             for (int i = 0; i < SpinIterations && !_set; i++)
@@ -189,18 +242,26 @@ internal sealed class HelperThreads
                 Thread.SpinWait(1);
             }
 
-            if (_set)
+            bool interrupted = false;
+            while (!_set)
             {
-                return;
-            }
-
-            lock (_gate)
-            {
-                while (!_set)
+                try
                 {
-                    Monitor.Wait(_gate);
+                    lock (_gate)
+                    {
+                        while (!_set)
+                        {
+                            Monitor.Wait(_gate);
+                        }
+                    }
+                }
+                catch (ThreadInterruptedException)
+                {
+                    interrupted = true;
                 }
             }
+
+            ReraiseInterrupt(interrupted);
         }
     }
 }

@@ -28,7 +28,8 @@ internal static class SequenceRunner
         Span<float> output, Span<float> finalHidden, Span<float> finalCell,
         Workspace workspace, Random? dropoutRandom)
     {
-        // Helpers are rented for the whole call, never per step; without any, every part runs here.
+        // Helpers are rented for the whole call, never per step. Work is cut into no more parts than there are threads
+        // (the caller and the helpers it got): parts without a helper would run one after another on the caller.
         int helperCount = workspace.Parallelism > 1 ? HelperThreads.Rent(workspace.Helpers) : 0;
         try
         {
@@ -60,7 +61,7 @@ internal static class SequenceRunner
                         {
                             RunLayerDirection(
                                 config, parameters, schedule, layer, direction, layerBuffers, initialHidden, initialCell, finalHidden, finalCell,
-                                workspace, workspace.Parallelism, helperCount);
+                                workspace, Math.Min(workspace.Parallelism, helperCount + 1), helperCount);
                         }
                     }
                 }

@@ -24,7 +24,7 @@ internal sealed class StepBarrier
     }
 
     /// <summary>Waits until all <paramref name="parts"/> parts have arrived.</summary>
-    /// <exception cref="OperationCanceledException">Another part failed.</exception>
+    /// <exception cref="BarrierBrokenException">Another part failed.</exception>
     public void SignalAndWait(int parts)
     {
         int generation = Volatile.Read(ref _generation);
@@ -40,7 +40,7 @@ internal sealed class StepBarrier
         {
             if (_broken)
             {
-                throw new OperationCanceledException("Another part of this phase failed.");
+                throw new BarrierBrokenException();
             }
 
             spinner.SpinOnce(sleep1Threshold: -1);
@@ -49,4 +49,14 @@ internal sealed class StepBarrier
 
     /// <summary>Releases every waiter with an exception: a part has failed and will not arrive.</summary>
     public void Break() => _broken = true;
+}
+
+/// <summary>Thrown to a part waiting at a <see cref="StepBarrier"/> when another part has failed; the other part's
+/// exception is the one a caller sees (<see cref="HelperThreads.Run"/> prefers it).</summary>
+internal sealed class BarrierBrokenException : OperationCanceledException
+{
+    public BarrierBrokenException()
+        : base("Another part of this phase failed.")
+    {
+    }
 }

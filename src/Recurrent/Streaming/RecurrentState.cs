@@ -16,6 +16,7 @@ public sealed class RecurrentState
 {
     private readonly float[] _hidden;
     private readonly float[] _cell;
+    private int _inUse;
 
     internal RecurrentState(LayerConfig config, int batchSize, bool batched)
     {
@@ -60,6 +61,19 @@ public sealed class RecurrentState
     internal float[] InputStaging { get; set; } = [];
 
     internal float[] OutputStaging { get; set; } = [];
+
+    /// <summary>Marks the state in use by the calling thread until <see cref="Release"/>.</summary>
+    /// <exception cref="InvalidOperationException">Another call is using it.</exception>
+    internal void Acquire()
+    {
+        if (Interlocked.Exchange(ref _inUse, 1) != 0)
+        {
+            throw new InvalidOperationException(
+                "This RecurrentState is in use by another call; a state serves one stream and one call at a time.");
+        }
+    }
+
+    internal void Release() => Volatile.Write(ref _inUse, 0);
 
     /// <summary>Sets h (and c) back to zeros, the state before the first step.</summary>
     public void Reset()

@@ -161,7 +161,79 @@ public class ParallelismTests
         var waiter = Task.Run(() => barrier.SignalAndWait(2));
         Thread.Sleep(20);
         barrier.Break();
-        Assert.Throws<OperationCanceledException>(() => waiter.GetAwaiter().GetResult());
+        Assert.Throws<BarrierBrokenException>(() => waiter.GetAwaiter().GetResult());
+    }
+
+    [Fact]
+    public void HelperThreads_HelperPartFailsWhileCallerWaitsAtBarrier_RealExceptionSurfaces()
+    {
+        var helpers = new HelperThreads?[1];
+        int rented = HelperThreads.Rent(helpers);
+        try
+        {
+            Assert.Equal(1, rented);
+            var work = new BarrierWork();
+            var e = Assert.Throws<InvalidOperationException>(() => HelperThreads.Run(work, 2, helpers, rented));
+            Assert.Equal("the helper's part failed", e.Message);
+        }
+        finally
+        {
+            HelperThreads.Return(helpers, rented);
+        }
+    }
+
+    [Fact]
+    public void HelperThreads_CallerInterruptedWhileWaiting_WaitsForHelperThenRaisesInterrupt()
+    {
+        bool helperFinishedFirst = false, interruptRaisedAfterwards = false;
+        var caller = new Thread(() =>
+        {
+            var helpers = new HelperThreads?[1];
+            int rented = HelperThreads.Rent(helpers);
+            var work = new SlowHelperWork();
+            try
+            {
+                HelperThreads.Run(work, 2, helpers, rented);
+                helperFinishedFirst = work.HelperDone;
+                Thread.Sleep(1);
+            }
+            catch (ThreadInterruptedException)
+            {
+                interruptRaisedAfterwards = true;
+            }
+            finally
+            {
+                HelperThreads.Return(helpers, rented);
+            }
+        });
+        caller.Start();
+        Thread.Sleep(50);
+        caller.Interrupt();
+        Assert.True(caller.Join(TimeSpan.FromSeconds(10)), "the caller did not finish");
+        Assert.True(helperFinishedFirst, "Run returned before the helper's part finished");
+        Assert.True(interruptRaisedAfterwards, "the interrupt was swallowed");
+    }
+
+    [Fact]
+    public void MaxDegreeOfParallelism_Huge_ActsAsTheProcessLimit()
+    {
+        var lstm = new Lstm(40, 64, seed: 2).Eval();
+        Tensor<float> x = Randn(1, 30, 16, 40);
+        float[] serial = ToArray(lstm.Forward(x).Output);
+        lstm.MaxDegreeOfParallelism = int.MaxValue;
+        Assert.Equal(serial, ToArray(lstm.Forward(x).Output));
+    }
+
+    [Fact]
+    public void Step_StateInUseByAnotherCall_Throws()
+    {
+        var gru = new Gru(3, 4).Eval();
+        RecurrentState state = gru.CreateState(batchSize: 1);
+        state.Acquire();
+        var e = Assert.Throws<InvalidOperationException>(() => gru.Step(Randn(1, 1, 1, 3), state));
+        Assert.Contains("one call at a time", e.Message, StringComparison.Ordinal);
+        state.Release();
+        gru.Step(Randn(1, 1, 1, 3), state);
     }
 
     [Fact]
@@ -235,6 +307,41 @@ public class ParallelismTests
         Rnn rnn => rnn.Forward(x) is var (o, h) ? [ToArray(o.Data), ToArray(h)] : [],
         _ => throw new ArgumentOutOfRangeException(nameof(layer)),
     };
+
+    /// <summary>Part 0 waits at a barrier that part 1 never reaches: part 1 fails first.</summary>
+    private sealed class BarrierWork : IPartitionedWork
+    {
+        private readonly StepBarrier _barrier = new();
+
+        public BarrierWork() => _barrier.Reset();
+
+        public void RunPart(int part, int parts)
+        {
+            if (part == 1)
+            {
+                Thread.Sleep(20);
+                _barrier.Break();
+                throw new InvalidOperationException("the helper's part failed");
+            }
+
+            _barrier.SignalAndWait(parts);
+        }
+    }
+
+    /// <summary>The helper's part takes a while; the caller's part is instant, so the caller waits for it.</summary>
+    private sealed class SlowHelperWork : IPartitionedWork
+    {
+        public volatile bool HelperDone;
+
+        public void RunPart(int part, int parts)
+        {
+            if (part == 1)
+            {
+                Thread.Sleep(300);
+                HelperDone = true;
+            }
+        }
+    }
 
     private sealed class CountingWork(int parts) : IPartitionedWork
     {
