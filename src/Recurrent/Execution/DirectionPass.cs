@@ -35,10 +35,10 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
     /// ends at a barrier, which costs a fraction of a microsecond.</summary>
     internal const double MinUnitSplitStepFlops = 2e5;
 
-    private readonly Workspace _workspace;
-
     /// <summary>Below this batch the time loop splits hidden units rather than sequences (when it can).</summary>
     internal const int UnitSplitBelowBatch = 8;
+
+    private readonly Workspace _workspace;
 
     /// <summary>Part p of the time loop owns sequences [_splits[p], _splits[p + 1]).</summary>
     private readonly int[] _splits;
