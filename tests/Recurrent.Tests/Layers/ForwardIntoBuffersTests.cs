@@ -31,12 +31,9 @@ public class ForwardIntoBuffersTests
         Tensor<float> h0 = Randn(2, shapes.Hidden);
         Tensor<float> c0 = Randn(3, shapes.Cell);
 
-        float[][] expected = Forward(layer, x, h0, c0);
+        float[][] expected = LayerResults.Forward(layer, x, h0, c0);
         float[][] actual = ForwardInto(layer, shapes, x, h0, c0, new ForwardWorkspace());
-        for (int i = 0; i < expected.Length; i++)
-        {
-            Assert.True(expected[i].SequenceEqual(actual[i]), $"result {i} differs from Forward");
-        }
+        LayerResults.AssertBitIdentical(expected, actual, "buffers against Forward");
     }
 
     [Fact]
@@ -125,7 +122,7 @@ public class ForwardIntoBuffersTests
         {
             var shapes = new Shapes(layer, steps, batch, unbatched: false);
             Tensor<float> x = Randn(steps, shapes.Input), h0 = Randn(batch, shapes.Hidden);
-            float[][] expected = Forward(layer, x, h0, null);
+            float[][] expected = LayerResults.Forward(layer, x, h0, null);
             float[][] actual = ForwardInto(layer, shapes, x, h0, null, workspace);
             Assert.Equal(expected[0], actual[0]);
             Assert.Equal(expected[1], actual[1]);
@@ -203,14 +200,6 @@ public class ForwardIntoBuffersTests
             CellType = cell, InputSize = 5, HiddenSize = 7, NumLayers = 2, BatchFirst = batchFirst, Bidirectional = bidirectional,
             ProjSize = projSize, Seed = 3,
         }).Eval();
-
-    private static float[][] Forward(RecurrentLayer layer, Tensor<float> x, Tensor<float> h0, Tensor<float>? c0) => layer switch
-    {
-        Lstm lstm => lstm.Forward(x, h0, c0) is var (o, (h, c)) ? [ToArray(o), ToArray(h), ToArray(c)] : [],
-        Gru gru => gru.Forward(x, h0) is var (o, h) ? [ToArray(o), ToArray(h)] : [],
-        Rnn rnn => rnn.Forward(x, h0) is var (o, h) ? [ToArray(o), ToArray(h)] : [],
-        _ => throw new ArgumentOutOfRangeException(nameof(layer)),
-    };
 
     private static float[][] ForwardInto(RecurrentLayer layer, Shapes shapes, Tensor<float> x, Tensor<float> h0, Tensor<float>? c0, ForwardWorkspace workspace)
     {

@@ -32,22 +32,19 @@ public class ParallelismTests
         Tensor<float> h0 = Randn(8, layer.Bidirectional ? 2 * layers : layers, 37, projSize > 0 ? projSize : 100);
         Tensor<float> c0 = Randn(9, layer.Bidirectional ? 2 * layers : layers, 37, 100);
 
-        float[][] serial = Run(layer, x, h0, c0);
+        float[][] serial = LayerResults.Forward(layer, x, h0, c0);
         foreach (int degree in new[] { 2, 3, 5 })
         {
             layer.MaxDegreeOfParallelism = degree;
             long pairedBefore = DirectionPair.PairedLayers;
-            float[][] parallel = Run(layer, x, h0, c0);
+            float[][] parallel = LayerResults.Forward(layer, x, h0, c0);
             if (degree == 2 && bidirectional)
             {
                 // Two threads, two directions: they run side by side (this class runs alone, so the helper is free).
                 Assert.True(DirectionPair.PairedLayers >= pairedBefore + layers, "the directions did not run side by side");
             }
 
-            for (int i = 0; i < serial.Length; i++)
-            {
-                Assert.True(serial[i].SequenceEqual(parallel[i]), $"degree {degree}: result {i} differs from one thread");
-            }
+            LayerResults.AssertBitIdentical(serial, parallel, $"degree {degree} against one thread");
         }
     }
 
@@ -62,13 +59,10 @@ public class ParallelismTests
         Tensor<float> padded = Randn(3, 40, lengths.Length, 70);
         PackedSequence packed = RnnUtils.PackPaddedSequence(padded, lengths, enforceSorted: false);
 
-        float[][] serial = RunPacked(layer, packed);
+        float[][] serial = LayerResults.Forward(layer, packed);
         layer.MaxDegreeOfParallelism = 2;
-        float[][] parallel = RunPacked(layer, packed);
-        for (int i = 0; i < serial.Length; i++)
-        {
-            Assert.True(serial[i].SequenceEqual(parallel[i]), $"result {i} differs from one thread");
-        }
+        float[][] parallel = LayerResults.Forward(layer, packed);
+        LayerResults.AssertBitIdentical(serial, parallel, "two threads against one");
     }
 
     public static TheoryData<CellType, int, bool> SmallBatches() => new()
@@ -94,21 +88,18 @@ public class ParallelismTests
         }).Eval();
         int states = (bidirectional ? 2 : 1) * 2;
         Tensor<float> x = Randn(1, 41, batch, 40), h0 = Randn(2, states, batch, 352), c0 = Randn(3, states, batch, 352);
-        float[][] serial = Run(layer, x, h0, c0);
+        float[][] serial = LayerResults.Forward(layer, x, h0, c0);
         foreach (int degree in new[] { 2, 3 })
         {
             layer.MaxDegreeOfParallelism = degree;
             long before = DirectionPass.UnitSplitPhases, pairedBefore = DirectionPair.PairedLayers;
-            float[][] parallel = Run(layer, x, h0, c0);
+            float[][] parallel = LayerResults.Forward(layer, x, h0, c0);
 
             // A bidirectional layer on two threads runs its directions side by side instead.
             Assert.True(
                 DirectionPass.UnitSplitPhases > before || (bidirectional && DirectionPair.PairedLayers > pairedBefore),
                 "the time loop did not run split by units (nor, bidirectional, by direction)");
-            for (int i = 0; i < serial.Length; i++)
-            {
-                Assert.True(serial[i].SequenceEqual(parallel[i]), $"degree {degree}: result {i} differs from one thread");
-            }
+            LayerResults.AssertBitIdentical(serial, parallel, $"degree {degree} against one thread");
         }
     }
 
@@ -118,15 +109,12 @@ public class ParallelismTests
         var lstm = new Lstm(40, 128, numLayers: 2, seed: 4).Eval();
         Tensor<float> padded = Randn(5, 70, 4, 40);
         PackedSequence packed = RnnUtils.PackPaddedSequence(padded, [31, 70, 2, 55], enforceSorted: false);
-        float[][] serial = RunPacked(lstm, packed);
+        float[][] serial = LayerResults.Forward(lstm, packed);
         lstm.MaxDegreeOfParallelism = 2;
         long before = DirectionPass.UnitSplitPhases;
-        float[][] parallel = RunPacked(lstm, packed);
+        float[][] parallel = LayerResults.Forward(lstm, packed);
         Assert.True(DirectionPass.UnitSplitPhases > before, "the time loop did not run split by units");
-        for (int i = 0; i < serial.Length; i++)
-        {
-            Assert.True(serial[i].SequenceEqual(parallel[i]), $"result {i} differs from one thread");
-        }
+        LayerResults.AssertBitIdentical(serial, parallel, "two threads against one");
     }
 
     /// <summary>Streaming one step per call on two threads: each call's step splits the units (and its input product).</summary>
@@ -291,22 +279,6 @@ public class ParallelismTests
             CellType = cell, InputSize = 70, HiddenSize = 100, NumLayers = layers, Bidirectional = bidirectional,
             ProjSize = projSize, BatchFirst = batchFirst, Seed = 5,
         }).Eval();
-
-    private static float[][] Run(RecurrentLayer layer, Tensor<float> x, Tensor<float> h0, Tensor<float> c0) => layer switch
-    {
-        Lstm lstm => lstm.Forward(x, h0, c0) is var (o, (h, c)) ? [ToArray(o), ToArray(h), ToArray(c)] : [],
-        Gru gru => gru.Forward(x, h0) is var (o, h) ? [ToArray(o), ToArray(h)] : [],
-        Rnn rnn => rnn.Forward(x, h0) is var (o, h) ? [ToArray(o), ToArray(h)] : [],
-        _ => throw new ArgumentOutOfRangeException(nameof(layer)),
-    };
-
-    private static float[][] RunPacked(RecurrentLayer layer, PackedSequence x) => layer switch
-    {
-        Lstm lstm => lstm.Forward(x) is var (o, (h, c)) ? [ToArray(o.Data), ToArray(h), ToArray(c)] : [],
-        Gru gru => gru.Forward(x) is var (o, h) ? [ToArray(o.Data), ToArray(h)] : [],
-        Rnn rnn => rnn.Forward(x) is var (o, h) ? [ToArray(o.Data), ToArray(h)] : [],
-        _ => throw new ArgumentOutOfRangeException(nameof(layer)),
-    };
 
     /// <summary>Part 0 waits at a barrier that part 1 never reaches: part 1 fails first.</summary>
     private sealed class BarrierWork : IPartitionedWork
