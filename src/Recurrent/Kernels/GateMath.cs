@@ -10,8 +10,9 @@ namespace Recurrent.Kernels;
 /// </summary>
 /// <remarks>
 /// Lanes: each row is walked in <see cref="Vector{T}"/>-wide pieces of the H units; the last piece (H not a multiple
-/// of the width) is copied into padded vectors, computed the same way, and only its valid lanes are copied back. The
-/// padding lanes start as zeros and later hold earlier results: whatever they hold, they never reach a valid lane.
+/// of the width) is loaded as whole vectors where they fit in the spans (its extra lanes then hold the floats that
+/// follow: other gates, other rows) or else copied into padded vectors, computed the same way, and only its valid
+/// lanes are stored. Whatever the extra lanes hold, they never reach a valid lane.
 /// So every unit of every row gets the same arithmetic (<see cref="VectorMath"/>), whatever H, the batch, or how rows
 /// are grouped between calls (threads, packed batches, streaming chunks): results never depend on grouping.
 /// </remarks>
@@ -49,20 +50,32 @@ internal static class GateMath
 
             if (j < end)
             {
-                int r = end - j;
-                for (int g = 0; g < 4; g++)
+                int r = end - j, rowStart = n * 4 * h, cellStart = n * h;
+                Vector<float> cNext, hNext;
+                if (rowStart + (3 * h) + j + w <= gates.Length && cellStart + j + w <= cell.Length)
                 {
-                    row.Slice((g * h) + j, r).CopyTo(tail[(g * w)..]);
+                    // Whole vectors fit in the spans: load them as they are; lanes past r hold the next floats (other
+                    // gates or rows), are computed like any lane and never stored.
+                    (cNext, hNext) = Lstm(
+                        new Vector<float>(gates[(rowStart + j)..]), new Vector<float>(gates[(rowStart + h + j)..]),
+                        new Vector<float>(gates[(rowStart + (2 * h) + j)..]), new Vector<float>(gates[(rowStart + (3 * h) + j)..]),
+                        new Vector<float>(cell[(cellStart + j)..]));
+                }
+                else
+                {
+                    for (int g = 0; g < 4; g++)
+                    {
+                        row.Slice((g * h) + j, r).CopyTo(tail[(g * w)..]);
+                    }
+
+                    c.Slice(j, r).CopyTo(tail[(4 * w)..]);
+                    (cNext, hNext) = Lstm(
+                        new Vector<float>(tail), new Vector<float>(tail[w..]), new Vector<float>(tail[(2 * w)..]),
+                        new Vector<float>(tail[(3 * w)..]), new Vector<float>(tail[(4 * w)..]));
                 }
 
-                c.Slice(j, r).CopyTo(tail[(4 * w)..]);
-                var (cNext, hNext) = Lstm(
-                    new Vector<float>(tail), new Vector<float>(tail[w..]), new Vector<float>(tail[(2 * w)..]),
-                    new Vector<float>(tail[(3 * w)..]), new Vector<float>(tail[(4 * w)..]));
-                cNext.CopyTo(tail);
-                hNext.CopyTo(tail[w..]);
-                tail[..r].CopyTo(c[j..]);
-                tail.Slice(w, r).CopyTo(destination[j..]);
+                StoreFirst(cNext, r, c[j..]);
+                StoreFirst(hNext, r, destination[j..]);
             }
         }
     }
@@ -102,19 +115,33 @@ internal static class GateMath
 
             if (j < end)
             {
-                int r = end - j;
-                for (int g = 0; g < 3; g++)
+                int r = end - j, rowStart = n * 3 * h, previousStart = n * previousStride;
+                Vector<float> next;
+                if (rowStart + (2 * h) + j + w <= Math.Min(inputGates.Length, hiddenGates.Length) && previousStart + j + w <= previous.Length)
                 {
-                    x.Slice((g * h) + j, r).CopyTo(tail[(g * w)..]);
-                    hh.Slice((g * h) + j, r).CopyTo(tail[((3 + g) * w)..]);
+                    // Whole vectors fit in the spans: lanes past r hold the next floats and are never stored.
+                    next = Gru(
+                        new Vector<float>(inputGates[(rowStart + j)..]), new Vector<float>(inputGates[(rowStart + h + j)..]),
+                        new Vector<float>(inputGates[(rowStart + (2 * h) + j)..]), new Vector<float>(hiddenGates[(rowStart + j)..]),
+                        new Vector<float>(hiddenGates[(rowStart + h + j)..]), new Vector<float>(hiddenGates[(rowStart + (2 * h) + j)..]),
+                        new Vector<float>(previous[(previousStart + j)..]));
+                }
+                else
+                {
+                    for (int g = 0; g < 3; g++)
+                    {
+                        x.Slice((g * h) + j, r).CopyTo(tail[(g * w)..]);
+                        hh.Slice((g * h) + j, r).CopyTo(tail[((3 + g) * w)..]);
+                    }
+
+                    hPrev.Slice(j, r).CopyTo(tail[(6 * w)..]);
+                    next = Gru(
+                        new Vector<float>(tail), new Vector<float>(tail[w..]), new Vector<float>(tail[(2 * w)..]),
+                        new Vector<float>(tail[(3 * w)..]), new Vector<float>(tail[(4 * w)..]), new Vector<float>(tail[(5 * w)..]),
+                        new Vector<float>(tail[(6 * w)..]));
                 }
 
-                hPrev.Slice(j, r).CopyTo(tail[(6 * w)..]);
-                Gru(
-                    new Vector<float>(tail), new Vector<float>(tail[w..]), new Vector<float>(tail[(2 * w)..]),
-                    new Vector<float>(tail[(3 * w)..]), new Vector<float>(tail[(4 * w)..]), new Vector<float>(tail[(5 * w)..]),
-                    new Vector<float>(tail[(6 * w)..])).CopyTo(tail);
-                tail[..r].CopyTo(destination[j..]);
+                StoreFirst(next, r, destination[j..]);
             }
         }
     }
@@ -157,6 +184,18 @@ internal static class GateMath
                 (tanh ? VectorMath.Tanh(v) : VectorMath.Relu(v)).CopyTo(tail);
                 tail[..r].CopyTo(destination[j..]);
             }
+        }
+    }
+
+    /// <summary>Writes lanes [0, <paramref name="count"/>) of <paramref name="value"/> to the start of
+    /// <paramref name="destination"/> (count &lt; the vector width) and nothing else.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreFirst(Vector<float> value, int count, Span<float> destination)
+    {
+        destination = destination[..count];
+        for (int i = 0; i < destination.Length; i++)
+        {
+            destination[i] = value[i];
         }
     }
 
