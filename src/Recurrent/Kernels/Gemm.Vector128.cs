@@ -24,9 +24,7 @@ internal static partial class Gemm
     {
         public static int RowBlock => Vector128RowBlock;
 
-        public static int RowKernelMaxRows => 0;
-
-        public static int RowKernelPanels => 1;
+        public static int RowKernelPanels(int rows) => 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
@@ -48,7 +46,7 @@ internal static partial class Gemm
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void RowTile(int rows, ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
         {
-            throw new UnreachableException(); // RowKernelMaxRows is 0: the blocked loops handle every m.
+            throw new UnreachableException(); // RowKernelPanels is 0 for every m: the blocked loops handle all.
         }
     }
 

@@ -26,9 +26,7 @@ internal static partial class Gemm
     {
         public static int RowBlock => Vector256RowBlock;
 
-        public static int RowKernelMaxRows => 1;
-
-        public static int RowKernelPanels => 2;
+        public static int RowKernelPanels(int rows) => rows == 1 ? 2 : 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc)

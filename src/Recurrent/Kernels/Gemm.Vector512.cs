@@ -17,6 +17,8 @@ namespace Recurrent.Kernels;
 //
 // Row kernel (m ≤ 2): 4 consecutive panels at once with unpacked A, 8 accumulators per row (16 for m = 2), so even
 // batch 1 has 8 independent FMA chains while W streams through at 512 bytes per kk from 4 sequential streams.
+// Row-pair kernel (m = 3, 4): 2 panels at once, 4 accumulators per row (12 or 16 chains, 256 bytes of W per kk): the
+// blocked 3- and 4-row tiles have only 6 or 8 chains, too few to keep up with W streaming from L2 at batch 3–4.
 //
 // Exactness. Each accumulator lane is one C element; it starts from its bias / 0 / C value and receives, in
 // increasing kk, one fused multiply-add FMA(A[i,kk], W[j,kk], acc) per step — the scalar definition evaluated
@@ -33,9 +35,7 @@ internal static partial class Gemm
     {
         public static int RowBlock => Vector512RowBlock;
 
-        public static int RowKernelMaxRows => 2;
-
-        public static int RowKernelPanels => 4;
+        public static int RowKernelPanels(int rows) => rows <= 2 ? 4 : rows <= 4 ? 2 : 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
@@ -93,7 +93,7 @@ internal static partial class Gemm
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void RowTile(int rows, ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
         {
-            AssertRows(rows, 2);
+            AssertRows(rows, 4);
             switch (rows)
             {
                 case 1:
@@ -101,6 +101,12 @@ internal static partial class Gemm
                     break;
                 case 2:
                     RowTile512<R2>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 3:
+                    RowPairTile512<R3>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 4:
+                    RowPairTile512<R4>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
                     break;
                 default:
                     throw new UnreachableException();
@@ -547,6 +553,100 @@ internal static partial class Gemm
             r1p2b.StoreUnsafe(ref d, 80);
             r1p3a.StoreUnsafe(ref d, 96);
             r1p3b.StoreUnsafe(ref d, 112);
+        }
+    }
+
+    /// <summary>Vector512 row-pair kernel: TRows (3 or 4) rows × 2 panels, unpacked A, whole k; accumulators r{row}p{panel}{vector}.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowPairTile512<TRows>(ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
+        where TRows : struct, IRowCount
+    {
+        Debug.Assert(TRows.Value is 3 or 4, "The row-pair kernel covers 3 or 4 rows.");
+        ref float w1 = ref Unsafe.Add(ref panel, panelStride);
+        ref float a0 = ref a;
+        ref float a1 = ref Unsafe.Add(ref a, lda);
+        ref float a2 = ref Unsafe.Add(ref a, 2 * lda);
+        ref float a3 = ref TRows.Value > 3 ? ref Unsafe.Add(ref a, 3 * lda) : ref a;
+
+        ref float s0 = ref src;
+        ref float s1 = ref Unsafe.Add(ref src, srcStride);
+        ref float s2 = ref Unsafe.Add(ref src, 2 * srcStride);
+        Vector512<float> r0p0a = Vector512.LoadUnsafe(ref s0), r0p0b = Vector512.LoadUnsafe(ref s0, 16);
+        Vector512<float> r0p1a = Vector512.LoadUnsafe(ref s0, 32), r0p1b = Vector512.LoadUnsafe(ref s0, 48);
+        Vector512<float> r1p0a = Vector512.LoadUnsafe(ref s1), r1p0b = Vector512.LoadUnsafe(ref s1, 16);
+        Vector512<float> r1p1a = Vector512.LoadUnsafe(ref s1, 32), r1p1b = Vector512.LoadUnsafe(ref s1, 48);
+        Vector512<float> r2p0a = Vector512.LoadUnsafe(ref s2), r2p0b = Vector512.LoadUnsafe(ref s2, 16);
+        Vector512<float> r2p1a = Vector512.LoadUnsafe(ref s2, 32), r2p1b = Vector512.LoadUnsafe(ref s2, 48);
+        Vector512<float> r3p0a = default, r3p0b = default, r3p1a = default, r3p1b = default;
+        if (TRows.Value > 3)
+        {
+            ref float s3 = ref Unsafe.Add(ref src, 3 * srcStride);
+            r3p0a = Vector512.LoadUnsafe(ref s3);
+            r3p0b = Vector512.LoadUnsafe(ref s3, 16);
+            r3p1a = Vector512.LoadUnsafe(ref s3, 32);
+            r3p1b = Vector512.LoadUnsafe(ref s3, 48);
+        }
+
+        nuint offset = 0;
+        for (int kk = 0; kk < k; kk++)
+        {
+            Vector512<float> w0a = Vector512.LoadUnsafe(ref panel, offset);
+            Vector512<float> w0b = Vector512.LoadUnsafe(ref panel, offset + 16);
+            Vector512<float> w1a = Vector512.LoadUnsafe(ref w1, offset);
+            Vector512<float> w1b = Vector512.LoadUnsafe(ref w1, offset + 16);
+
+            Vector512<float> b = Vector512.Create(Unsafe.Add(ref a0, kk));
+            r0p0a = Vector512.FusedMultiplyAdd(b, w0a, r0p0a);
+            r0p0b = Vector512.FusedMultiplyAdd(b, w0b, r0p0b);
+            r0p1a = Vector512.FusedMultiplyAdd(b, w1a, r0p1a);
+            r0p1b = Vector512.FusedMultiplyAdd(b, w1b, r0p1b);
+
+            b = Vector512.Create(Unsafe.Add(ref a1, kk));
+            r1p0a = Vector512.FusedMultiplyAdd(b, w0a, r1p0a);
+            r1p0b = Vector512.FusedMultiplyAdd(b, w0b, r1p0b);
+            r1p1a = Vector512.FusedMultiplyAdd(b, w1a, r1p1a);
+            r1p1b = Vector512.FusedMultiplyAdd(b, w1b, r1p1b);
+
+            b = Vector512.Create(Unsafe.Add(ref a2, kk));
+            r2p0a = Vector512.FusedMultiplyAdd(b, w0a, r2p0a);
+            r2p0b = Vector512.FusedMultiplyAdd(b, w0b, r2p0b);
+            r2p1a = Vector512.FusedMultiplyAdd(b, w1a, r2p1a);
+            r2p1b = Vector512.FusedMultiplyAdd(b, w1b, r2p1b);
+
+            if (TRows.Value > 3)
+            {
+                b = Vector512.Create(Unsafe.Add(ref a3, kk));
+                r3p0a = Vector512.FusedMultiplyAdd(b, w0a, r3p0a);
+                r3p0b = Vector512.FusedMultiplyAdd(b, w0b, r3p0b);
+                r3p1a = Vector512.FusedMultiplyAdd(b, w1a, r3p1a);
+                r3p1b = Vector512.FusedMultiplyAdd(b, w1b, r3p1b);
+            }
+
+            offset += PackedMatrix.PanelWidth;
+        }
+
+        ref float d0 = ref dst;
+        ref float d1 = ref Unsafe.Add(ref dst, ldc);
+        ref float d2 = ref Unsafe.Add(ref dst, 2 * ldc);
+        r0p0a.StoreUnsafe(ref d0);
+        r0p0b.StoreUnsafe(ref d0, 16);
+        r0p1a.StoreUnsafe(ref d0, 32);
+        r0p1b.StoreUnsafe(ref d0, 48);
+        r1p0a.StoreUnsafe(ref d1);
+        r1p0b.StoreUnsafe(ref d1, 16);
+        r1p1a.StoreUnsafe(ref d1, 32);
+        r1p1b.StoreUnsafe(ref d1, 48);
+        r2p0a.StoreUnsafe(ref d2);
+        r2p0b.StoreUnsafe(ref d2, 16);
+        r2p1a.StoreUnsafe(ref d2, 32);
+        r2p1b.StoreUnsafe(ref d2, 48);
+        if (TRows.Value > 3)
+        {
+            ref float d3 = ref Unsafe.Add(ref dst, 3 * ldc);
+            r3p0a.StoreUnsafe(ref d3);
+            r3p0b.StoreUnsafe(ref d3, 16);
+            r3p1a.StoreUnsafe(ref d3, 32);
+            r3p1b.StoreUnsafe(ref d3, 48);
         }
     }
 }

@@ -46,10 +46,11 @@ namespace Recurrent.Kernels;
 /// instantiated for fewer rows.
 /// </para>
 /// <para>
-/// Small m (the recurrent product at batch 1..2). A 1 × 32 tile has only 32/lanes independent FMA chains, which
+/// Small m (the recurrent product at batch 1..4). A 1 × 32 tile has only 32/lanes independent FMA chains, which
 /// makes it latency-bound; and the product is bandwidth-bound on streaming W. Paths whose row tile is short
 /// (Vector512, Vector256) therefore have a "row" kernel that reads A unpacked and covers several panels at once
-/// (4 panels = 8 zmm chains per row on Vector512), over the whole k in one go. It computes exactly the same chains.
+/// (on Vector512: 4 panels = 8 zmm chains per row for m ≤ 2, 2 panels for m = 3..4), over the whole k in one go.
+/// It computes exactly the same chains.
 /// Remaining panels (fewer than a group, or the partial last one) go through the blocked loops.
 /// </para>
 /// <para>
@@ -161,11 +162,9 @@ internal static partial class Gemm
         /// <summary>MR: rows per micro-tile, and the row count of a packed A micro-panel.</summary>
         static abstract int RowBlock { get; }
 
-        /// <summary>m ≤ this uses the multi-panel row kernel (0 = never).</summary>
-        static abstract int RowKernelMaxRows { get; }
-
-        /// <summary>Panels covered by one row-kernel call.</summary>
-        static abstract int RowKernelPanels { get; }
+        /// <summary>Panels covered by one row-kernel call for an m-row product; 0 when m rows go through the blocked
+        /// loops instead.</summary>
+        static abstract int RowKernelPanels(int rows);
 
         /// <summary>
         /// Micro-kernel: the <paramref name="rows"/> × 32 tile (rows ≤ MR) of C from packed A (kk-major, MR floats per
@@ -175,7 +174,7 @@ internal static partial class Gemm
         static abstract void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc);
 
         /// <summary>
-        /// Row kernel: <paramref name="rows"/> (≤ RowKernelMaxRows) rows of unpacked A times RowKernelPanels full
+        /// Row kernel: <paramref name="rows"/> rows (RowKernelPanels(rows) &gt; 0) of unpacked A times RowKernelPanels(rows) full
         /// consecutive panels, whole k. Panel q of row i starts from <c>src[i * srcStride + 32q ..]</c> and ends in
         /// <c>dst[i * ldc + 32q ..]</c>.
         /// </summary>
@@ -246,10 +245,10 @@ internal static partial class Gemm
         }
 
         int p = firstPanel;
-        if (m <= TKernel.RowKernelMaxRows)
+        int group = TKernel.RowKernelPanels(m);
+        if (group > 0)
         {
             // Small m: groups of full panels through the multi-panel row kernel, unpacked A, whole k.
-            int group = TKernel.RowKernelPanels;
             int fullEnd = Math.Min(endPanel, n / PackedMatrix.PanelWidth);
             nint panelStride = w.PanelStride;
             for (; p + group <= fullEnd; p += group)

@@ -108,7 +108,7 @@ public class GemmTests
     {
         KernelPath path = Enum.Parse<KernelPath>(pathName);
         var rng = new Random(5 + (int)path);
-        foreach ((int m, int n, int k) in new[] { (1, 300, 40), (2, 300, 40), (3, 97, 129), (13, 97, 20) })
+        foreach ((int m, int n, int k) in new[] { (1, 300, 40), (2, 300, 40), (3, 97, 129), (4, 300, 40), (13, 97, 20) })
         {
             int panels = (n + 31) / 32;
             foreach ((int first, int count) in new[] { (0, 1), (1, 2), (panels - 1, 1), (1, panels - 1), (2, 0), (0, panels) })
@@ -127,7 +127,7 @@ public class GemmTests
     {
         KernelPath path = Enum.Parse<KernelPath>(pathName);
         var rng = new Random(11 + (int)path);
-        foreach ((int m, int n, int k) in new[] { (1, 300, 2 * KC + 1), (2, 300, 129), (3, 97, KC + 7), (13, 97, 2 * KC + 1), (30, 200, 70) })
+        foreach ((int m, int n, int k) in new[] { (1, 300, 2 * KC + 1), (2, 300, 129), (3, 97, KC + 7), (4, 300, KC + 1), (13, 97, 2 * KC + 1), (30, 200, 70) })
         {
             int panels = (n + 31) / 32;
             float[] a = RandomArray(rng, m * k);
@@ -156,7 +156,8 @@ public class GemmTests
     public void ResultDoesNotDependOnM_IsBitIdentical(string pathName)
     {
         KernelPath path = Enum.Parse<KernelPath>(pathName);
-        // The same row computed alone (m = 1, the row kernel), in pairs, or inside large row blocks gives the same bits.
+        // The same row computed alone (m = 1, the row kernel), in pairs, threes and fours (the row-pair kernel), or inside
+        // large row blocks gives the same bits.
         var rng = new Random(13 + (int)path);
         foreach ((int m, int n, int k) in new[] { (29, 160, 2 * KC + 1), (17, 97, 33) })
         {
@@ -168,7 +169,7 @@ public class GemmTests
             float[] whole = new float[m * n];
             Gemm.Multiply(path, a, k, m, packed, bias, whole, n, false, 0, packed.PanelCount);
 
-            foreach (int rowsPerCall in new[] { 1, 2, 3, 5 })
+            foreach (int rowsPerCall in new[] { 1, 2, 3, 4, 5 })
             {
                 float[] pieces = new float[m * n];
                 for (int i = 0; i < m; i += rowsPerCall)
