@@ -275,7 +275,12 @@ internal static partial class Gemm
     {
         const int nr = PackedMatrix.PanelWidth;
         int mr = TKernel.RowBlock;
-        int mc = BlockMTarget / mr * mr;
+
+        // MC: the fewest row blocks of at most BlockMTarget rows, of about equal size (a multiple of MR). A last block of
+        // a few rows would stream every W panel for little work: 256 rows run as 132 + 124, not 240 + 16.
+        int mcMax = BlockMTarget / mr * mr;
+        int rowBlocks = (m + mcMax - 1) / mcMax;
+        int mc = ((m + rowBlocks - 1) / rowBlocks + mr - 1) / mr * mr;
         int k = w.Cols, n = w.Rows;
         nint panelStride = w.PanelStride;
         ref float panels = ref w.DataReference;
