@@ -253,9 +253,16 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
         int outputWidth = config.OutputWidth;
         var output = new Span<float>(_output, _outputLength);
         Span<float> stepOutput = output[((_schedule.Offset(t) + first) * outputWidth + _direction * outputSize)..];
-        for (int n = 0; n < rows; n++)
+        if (outputWidth == outputSize)
         {
-            hidden.Slice(n * outputSize, outputSize).CopyTo(stepOutput.Slice(n * outputWidth, outputSize));
+            hidden.CopyTo(stepOutput); // one direction: the output rows of these sequences are back to back, as in hidden
+        }
+        else
+        {
+            for (int n = 0; n < rows; n++)
+            {
+                hidden.Slice(n * outputSize, outputSize).CopyTo(stepOutput.Slice(n * outputWidth, outputSize));
+            }
         }
     }
 

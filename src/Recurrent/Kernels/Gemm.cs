@@ -289,6 +289,14 @@ internal static partial class Gemm
         bool partialLast = endPanel * nr > n;
         Span<float> scratch = partialLast ? stackalloc float[MaxRowBlock * nr] : default;
 
+        // The partial panel's bias, zero-padded to 32 columns: its tiles start from it directly (stride 0), with no copy.
+        Span<float> lastBias = partialLast && hasBias ? stackalloc float[nr] : default;
+        if (!lastBias.IsEmpty)
+        {
+            int lastCol = (endPanel - 1) * nr;
+            MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref bias, lastCol), n - lastCol).CopyTo(lastBias);
+        }
+
         int packRows = (Math.Min(m, mc) + mr - 1) / mr * mr;
         float[] pack = PackBuffer(packRows * Math.Min(k, BlockK));
         ref float packed = ref MemoryMarshal.GetArrayDataReference(pack);
@@ -329,12 +337,21 @@ internal static partial class Gemm
                         else
                         {
                             ref float t = ref MemoryMarshal.GetReference(scratch);
-                            for (int i = 0; i < rows; i++)
+                            if (fromC)
                             {
-                                CopyFloats(ref Unsafe.Add(ref s, i * srcStride), ref Unsafe.Add(ref t, i * nr), nc);
+                                for (int i = 0; i < rows; i++)
+                                {
+                                    CopyFloats(ref Unsafe.Add(ref s, i * srcStride), ref Unsafe.Add(ref t, i * nr), nc);
+                                }
+
+                                TKernel.Tile(rows, ref ap, ref wp, kc, ref t, nr, ref t, nr);
+                            }
+                            else
+                            {
+                                ref float start = ref hasBias ? ref MemoryMarshal.GetReference(lastBias) : ref s_zeros[0];
+                                TKernel.Tile(rows, ref ap, ref wp, kc, ref start, 0, ref t, nr);
                             }
 
-                            TKernel.Tile(rows, ref ap, ref wp, kc, ref t, nr, ref t, nr);
                             for (int i = 0; i < rows; i++)
                             {
                                 CopyFloats(ref Unsafe.Add(ref t, i * nr), ref Unsafe.Add(ref dst, i * ldc), nc);
@@ -373,8 +390,23 @@ internal static partial class Gemm
         }
     }
 
-    private static void CopyFloats(ref float from, ref float to, int count) =>
-        MemoryMarshal.CreateReadOnlySpan(ref from, count).CopyTo(MemoryMarshal.CreateSpan(ref to, count));
+    /// <summary>Copies the <paramref name="count"/> (&lt; 32) valid columns of a partial panel's row between C and the
+    /// scratch tile: inline, since a call to memmove per row costs more than the copy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyFloats(ref float from, ref float to, int count)
+    {
+        Debug.Assert(count < PackedMatrix.PanelWidth, "only partial panels are copied");
+        int i = 0;
+        for (; i <= count - Vector256<float>.Count; i += Vector256<float>.Count)
+        {
+            Vector256.LoadUnsafe(ref from, (nuint)i).StoreUnsafe(ref to, (nuint)i);
+        }
+
+        for (; i < count; i++)
+        {
+            Unsafe.Add(ref to, i) = Unsafe.Add(ref from, i);
+        }
+    }
 
     private static float[] PackBuffer(int length)
     {
