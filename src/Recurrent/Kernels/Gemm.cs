@@ -33,17 +33,18 @@ namespace Recurrent.Kernels;
 ///   loop 4  for ic in 0..m step MC                       rows: an MC × KC block of A, packed, stays in L2
 ///   loop 3    for pc in 0..k step KC                     K blocks, in increasing kk (keeps the chain order)
 ///               pack A[ic.., pc..] into MR-row micro-panels (kk-major: MR floats per kk)
-///   loop 2      for p in panels                          columns: one 32-wide panel, its KC × 32 slice stays in L1
-///   loop 1        for ir in 0..mc step MR                rows: micro-tile
-///                   micro-kernel: MR × 32 tile of C in registers; per kk load the 32 packed W floats once,
-///                   broadcast A[i, kk] for each of the MR rows, FMA. Initialised from bias / 0 / C on the first
-///                   K block (from C when accumulating), from C on later ones; stored to C at the end of the block.
+///   loop 2      for jc in panels step NC                 columns: a KC × NC block of W stays in L2
+///   loop 1        for ir in 0..mc step MR                rows: an MR × KC micro-panel of A stays in L1
+///   loop 0          for p in jc..jc+NC                   columns: one 32-wide panel's KC × 32 slice, from L2
+///                     micro-kernel: MR × 32 tile of C in registers; per kk load the 32 packed W floats once,
+///                     broadcast A[i, kk] for each of the MR rows, FMA. Initialised from bias / 0 / C on the first
+///                     K block (from C when accumulating), from C on later ones; stored to C at the end of the block.
 /// </code>
-/// Blocking constants: <see cref="BlockK"/> = KC targets L1 (the KC × 32 panel slice is reused by every micro-tile of
-/// loop 1); MC (per path, ≈ <see cref="BlockMTarget"/> rows) targets L2 (the packed MC × KC block of A is reused by
-/// every panel of loop 2). A column tail (n not a multiple of 32) runs the same micro-kernel on a 32-wide scratch
-/// tile and copies the valid columns in and out; a row tail (fewer than MR rows left) uses the same micro-kernel
-/// instantiated for fewer rows.
+/// Blocking constants: <see cref="BlockK"/> = KC; MC (per path, ≈ <see cref="BlockMTarget"/> rows) targets L2 (the
+/// packed MC × KC block of A is reused by every panel block); NC (≈ <see cref="BlockNBytes"/> of W) targets L2 too
+/// (the KC × NC block is reused by every micro-panel of A in loop 1). A column tail (n not a multiple of 32) runs the
+/// same micro-kernel on a 32-wide scratch tile (starting from a zero-padded bias, or from C copied in) and copies the
+/// valid columns out; a row tail (fewer than MR rows left) uses the same micro-kernel instantiated for fewer rows.
 /// </para>
 /// <para>
 /// Small m (the recurrent product at batch 1..4). A 1 × 32 tile has only 32/lanes independent FMA chains, which
@@ -61,23 +62,31 @@ namespace Recurrent.Kernels;
 internal static partial class Gemm
 {
     /// <summary>
-    /// KC, the K block. Target: L1d. The KC × 32 slice of a panel (KC·128 B = 32 KiB) is reused by every micro-tile
-    /// of loop 1 and should stay in L1 (48 KiB on Sapphire Rapids; the Zen 4 this was measured on has 32 KiB and still
-    /// prefers 256), while the MR × KC micro-panel of packed A (12·256·4 B = 12 KiB) streams from L2 with the hardware
-    /// prefetcher. Measured on Zen 4 (Vector512, MR 12): KC 128 → ~99–100 GFLOP/s, 256 → ~107–108, 384/512 → ~105–112
-    /// (within noise); 256 halves the C store/reload traffic of 128 without growing the L1 working set past the
-    /// cache. On the Ice Lake Xeon of the later CI machines (48 KiB L1d, 1.25 MiB L2; 2026-11-28) KC 128, 192, 256
-    /// and 384 all gave 93–117 GFLOP/s on m×k×n = 1600×256×1024, 64×512×2048 and 1600×512×2048, within that VM's
-    /// noise, and about 60–65 % of its measured 170 GFLOP/s peak: the block size is not what holds the kernel back there.
+    /// KC, the K block. Target: L1d for the MR × KC micro-panel of packed A (12·256·4 B = 12 KiB), reused across a
+    /// block of panels in loop 0; also bounds the C store/reload traffic between K blocks. Measured (with the earlier
+    /// loop order, each panel slice reused from L1) on Zen 4 (Vector512, MR 12): KC 128 → ~99–100 GFLOP/s, 256 →
+    /// ~107–108, 384/512 → ~105–112 (within noise). On the Ice Lake Xeon of the later CI machines (48 KiB L1d, 1.25 MiB
+    /// L2; 2026-11-28, interleaved calls) KC 64 and 96 were 10–25 % slower than 256, 128 5–10 % slower, and 512 or
+    /// 1024 (whole k) the same.
     /// </summary>
     internal const int BlockK = 256;
 
     /// <summary>
     /// Target rows of the MC block (rounded down to a multiple of MR per path). Target: L2 (1–2 MiB per core):
-    /// the packed MC × KC block of A (240·256·4 B = 240 KiB) is reused by every panel of loop 2, leaving most of L2
-    /// for the stream of W panels.
+    /// the packed MC × KC block of A (240·256·4 B = 240 KiB) is reused by every panel block of loop 2, leaving most of
+    /// L2 for the KC × NC block of W.
     /// </summary>
     internal const int BlockMTarget = 240;
+
+    /// <summary>
+    /// Target bytes of the KC × NC block of W (NC in whole panels; 8 panels at KC = 256). Target: L2, beside the packed
+    /// MC × KC block of A: each MR × KC micro-panel of A (12 KiB) is reused from L1 across the block's panels while their
+    /// slices stream from L2 as sequential vector loads. Measured on the Ice Lake CI machines (2026-11-28, interleaved
+    /// calls, Vector512): against one panel per block (each slice reused from L1 while A's rows are broadcast from L2),
+    /// m × k × n = 1600 × 512 × 2048, 2400 × 256 × 1024, 9600 × 256 × 1024 and 1600 × 128 × 512 ran 8–15 % faster at
+    /// 128–512 KiB (1 MiB was slower); products of 32–64 rows were unchanged.
+    /// </summary>
+    internal const int BlockNBytes = 256 * 1024;
 
     /// <summary>The widest path the hardware accelerates.</summary>
     public static KernelPath BestPath { get; } =
@@ -313,48 +322,53 @@ internal static partial class Gemm
                 PackA(ref Unsafe.Add(ref a, ic * lda + pc), lda, mcCur, kc, mr, ref packed);
                 bool fromC = accumulate || pc > 0;
 
-                // Loop 2 (jr): 32-column panels — the KC × 32 panel slice stays in L1 across loop 1.
-                for (int p = firstPanel; p < endPanel; p++)
+                // Loop 2 (jc): NC-panel blocks of W — the KC × NC block (~BlockNBytes) stays in L2 across loop 1.
+                int blockPanels = Math.Max(1, BlockNBytes / (kc * nr * sizeof(float)));
+                for (int jc = firstPanel; jc < endPanel; jc += blockPanels)
                 {
-                    int col = p * nr;
-                    int nc = Math.Min(nr, n - col);
-                    ref float wp = ref Unsafe.Add(ref panels, p * panelStride + pc * nr);
-                    ref float cBlock = ref Unsafe.Add(ref c, ic * ldc + col);
-                    ref float src = ref fromC ? ref cBlock : ref hasBias ? ref Unsafe.Add(ref bias, col) : ref s_zeros[0];
-                    nint srcStride = fromC ? ldc : 0;
+                    int jcEnd = Math.Min(endPanel, jc + blockPanels);
 
-                    // Loop 1 (ir): MR-row micro-tiles.
+                    // Loop 1 (ir): MR-row micro-tiles — the MR × KC micro-panel of packed A stays in L1 across loop 0.
                     for (int ir = 0; ir < mcCur; ir += mr)
                     {
                         int rows = Math.Min(mr, mcCur - ir);
                         ref float ap = ref Unsafe.Add(ref packed, ir * kc);
-                        ref float dst = ref Unsafe.Add(ref cBlock, ir * ldc);
-                        ref float s = ref Unsafe.Add(ref src, ir * srcStride);
-                        if (nc == nr)
-                        {
-                            TKernel.Tile(rows, ref ap, ref wp, kc, ref s, srcStride, ref dst, ldc);
-                        }
-                        else
-                        {
-                            ref float t = ref MemoryMarshal.GetReference(scratch);
-                            if (fromC)
-                            {
-                                for (int i = 0; i < rows; i++)
-                                {
-                                    CopyFloats(ref Unsafe.Add(ref s, i * srcStride), ref Unsafe.Add(ref t, i * nr), nc);
-                                }
 
-                                TKernel.Tile(rows, ref ap, ref wp, kc, ref t, nr, ref t, nr);
+                        // Loop 0 (jr): 32-column panels of the block, each KC × 32 slice streamed from L2.
+                        for (int p = jc; p < jcEnd; p++)
+                        {
+                            int col = p * nr;
+                            int nc = Math.Min(nr, n - col);
+                            ref float wp = ref Unsafe.Add(ref panels, p * panelStride + pc * nr);
+                            ref float dst = ref Unsafe.Add(ref c, ((ic + ir) * ldc) + col);
+                            ref float s = ref fromC ? ref dst : ref hasBias ? ref Unsafe.Add(ref bias, col) : ref s_zeros[0];
+                            nint srcStride = fromC ? ldc : 0;
+                            if (nc == nr)
+                            {
+                                TKernel.Tile(rows, ref ap, ref wp, kc, ref s, srcStride, ref dst, ldc);
                             }
                             else
                             {
-                                ref float start = ref hasBias ? ref MemoryMarshal.GetReference(lastBias) : ref s_zeros[0];
-                                TKernel.Tile(rows, ref ap, ref wp, kc, ref start, 0, ref t, nr);
-                            }
+                                ref float t = ref MemoryMarshal.GetReference(scratch);
+                                if (fromC)
+                                {
+                                    for (int i = 0; i < rows; i++)
+                                    {
+                                        CopyFloats(ref Unsafe.Add(ref s, i * srcStride), ref Unsafe.Add(ref t, i * nr), nc);
+                                    }
 
-                            for (int i = 0; i < rows; i++)
-                            {
-                                CopyFloats(ref Unsafe.Add(ref t, i * nr), ref Unsafe.Add(ref dst, i * ldc), nc);
+                                    TKernel.Tile(rows, ref ap, ref wp, kc, ref t, nr, ref t, nr);
+                                }
+                                else
+                                {
+                                    ref float start = ref hasBias ? ref MemoryMarshal.GetReference(lastBias) : ref s_zeros[0];
+                                    TKernel.Tile(rows, ref ap, ref wp, kc, ref start, 0, ref t, nr);
+                                }
+
+                                for (int i = 0; i < rows; i++)
+                                {
+                                    CopyFloats(ref Unsafe.Add(ref t, i * nr), ref Unsafe.Add(ref dst, i * ldc), nc);
+                                }
                             }
                         }
                     }

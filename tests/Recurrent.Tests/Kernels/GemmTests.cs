@@ -108,7 +108,10 @@ public class GemmTests
     {
         KernelPath path = Enum.Parse<KernelPath>(pathName);
         var rng = new Random(5 + (int)path);
-        foreach ((int m, int n, int k) in new[] { (1, 300, 40), (2, 300, 40), (3, 97, 129), (4, 300, 40), (13, 97, 20) })
+
+        // (13, 300, KC + 1) runs the blocked loops over 10 panels, more than one KC × NC block of W, so ranges cross a block edge.
+        Assert.True((300 + 31) / 32 > Gemm.BlockNBytes / (KC * PackedMatrix.PanelWidth * sizeof(float)));
+        foreach ((int m, int n, int k) in new[] { (1, 300, 40), (2, 300, 40), (3, 97, 129), (4, 300, 40), (13, 97, 20), (13, 300, KC + 1) })
         {
             int panels = (n + 31) / 32;
             foreach ((int first, int count) in new[] { (0, 1), (1, 2), (panels - 1, 1), (1, panels - 1), (2, 0), (0, panels) })
@@ -127,7 +130,7 @@ public class GemmTests
     {
         KernelPath path = Enum.Parse<KernelPath>(pathName);
         var rng = new Random(11 + (int)path);
-        foreach ((int m, int n, int k) in new[] { (1, 300, 2 * KC + 1), (2, 300, 129), (3, 97, KC + 7), (4, 300, KC + 1), (13, 97, 2 * KC + 1), (30, 200, 70) })
+        foreach ((int m, int n, int k) in new[] { (1, 300, 2 * KC + 1), (2, 300, 129), (3, 97, KC + 7), (4, 300, KC + 1), (13, 97, 2 * KC + 1), (30, 200, 70), (13, 300, KC + 1) })
         {
             int panels = (n + 31) / 32;
             float[] a = RandomArray(rng, m * k);
