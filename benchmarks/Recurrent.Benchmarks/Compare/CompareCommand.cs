@@ -60,11 +60,23 @@ internal static class CompareCommand
                 CaseFile.Create(casePath, shape);
                 foreach (int threads in options.Threads)
                 {
-                    string where = Invariant($"{label} {threads}t");
-                    WorkerResult ours = Report(where, "ours", RunWorker(CompareWorker.Ours, shape, casePath, threads, options.Timing));
-                    WorkerResult ort = Report(where, "ORT", RunWorker(CompareWorker.Ort, shape, casePath, threads, options.Timing));
-                    WorkerResult? torch = pytorch is null ? null : Report(where, "PyTorch", pytorch.Run(casePath, threads, Tolerance, options.Timing));
-                    runs.Add(new ShapeRun(shape, threads, ours, ort, torch));
+                    // Rounds interleave the libraries (ours, ORT, PyTorch, ours, ...), so a disturbance of the machine
+                    // that lasts a few seconds hits one round of one library, and the fastest round of each is kept.
+                    var ours = new List<WorkerResult>();
+                    var ort = new List<WorkerResult>();
+                    var torch = new List<WorkerResult>();
+                    for (int round = 1; round <= options.Rounds; round++)
+                    {
+                        string where = Invariant($"{label} {threads}t") + (options.Rounds > 1 ? Invariant($" r{round}") : "");
+                        ours.Add(Report(where, "ours", RunWorker(CompareWorker.Ours, shape, casePath, threads, options.Timing)));
+                        ort.Add(Report(where, "ORT", RunWorker(CompareWorker.Ort, shape, casePath, threads, options.Timing)));
+                        if (pytorch is not null)
+                        {
+                            torch.Add(Report(where, "PyTorch", pytorch.Run(casePath, threads, Tolerance, options.Timing)));
+                        }
+                    }
+
+                    runs.Add(new ShapeRun(shape, threads, WorkerResult.Fastest(ours), WorkerResult.Fastest(ort), pytorch is null ? null : WorkerResult.Fastest(torch)));
                 }
             }
         }
@@ -89,6 +101,7 @@ internal static class CompareCommand
             pytorch,
             pytorchReason,
             options.Timing,
+            options.Rounds,
             Tolerance,
             options.Threads,
             runs);

@@ -2,14 +2,20 @@ using System.Globalization;
 
 namespace Recurrent.Benchmarks.Compare;
 
-/// <summary>The compare command's options: <c>--quick</c>, <c>--shapes T1,S1,...</c>, <c>--threads 1</c> or <c>1,2</c>.</summary>
-internal sealed record CompareOptions(bool Quick, CompareShape[] Shapes, int[] Threads)
+/// <summary>The compare command's options: <c>--quick</c>, <c>--shapes T1,S1,...</c>, <c>--threads 1</c> or <c>1,2</c>,
+/// <c>--rounds R</c>.</summary>
+internal sealed record CompareOptions(bool Quick, CompareShape[] Shapes, int[] Threads, int Rounds)
 {
+    /// <summary>Rounds by default: two, so that a disturbance of the shared machine during one library's run (seen as
+    /// 1.5–3× swings on the 2-vCPU CI machines) is unlikely to decide a ratio.</summary>
+    public const int DefaultRounds = 2;
+
     public const string Usage =
-        "usage: compare [--quick] [--shapes T1,S1,...] [--threads 1|1,2]\n" +
-        "  --quick    fewer repetitions (a smoke run)\n" +
+        "usage: compare [--quick] [--shapes T1,S1,...] [--threads 1|1,2] [--rounds R]\n" +
+        "  --quick    fewer repetitions and one round (a smoke run)\n" +
         "  --shapes   shape ids of the suite, comma-separated (default: all)\n" +
-        "  --threads  thread counts, comma-separated (default: 1,2)";
+        "  --threads  thread counts, comma-separated (default: 1,2)\n" +
+        "  --rounds   times each library runs each case, interleaved; its fastest round is reported (default: 2, 1 to 9)";
 
     public TimingPolicy Timing => Quick ? TimingPolicy.Quick : TimingPolicy.Full;
 
@@ -19,6 +25,7 @@ internal sealed record CompareOptions(bool Quick, CompareShape[] Shapes, int[] T
         bool quick = false;
         CompareShape[] shapes = CompareShape.All;
         int[] threads = [1, 2];
+        int? rounds = null;
         for (int i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -32,13 +39,21 @@ internal sealed record CompareOptions(bool Quick, CompareShape[] Shapes, int[] T
                 case "--threads":
                     threads = [.. SplitList(args, ++i, "--threads").Select(ParseThreads).Distinct().Order()];
                     break;
+                case "--rounds":
+                    rounds = ParseRounds(SplitList(args, ++i, "--rounds"));
+                    break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'.\n{Usage}");
             }
         }
 
-        return new CompareOptions(quick, shapes, threads);
+        return new CompareOptions(quick, shapes, threads, rounds ?? (quick ? 1 : DefaultRounds));
     }
+
+    private static int ParseRounds(string[] values) =>
+        values.Length == 1 && int.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out int rounds) && rounds is >= 1 and <= 9
+            ? rounds
+            : throw new ArgumentException($"--rounds takes one count from 1 to 9, got '{string.Join(',', values)}'.");
 
     private static string[] SplitList(IReadOnlyList<string> args, int index, string option)
     {

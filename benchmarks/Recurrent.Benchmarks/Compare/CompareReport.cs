@@ -27,6 +27,7 @@ internal sealed record CompareReport(
     PyTorchPeer? PyTorch,
     string PyTorchUnavailableReason,
     TimingPolicy Timing,
+    int Rounds,
     double Tolerance,
     int[] Threads,
     IReadOnlyList<ShapeRun> Runs)

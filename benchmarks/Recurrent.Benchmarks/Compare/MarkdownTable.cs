@@ -31,7 +31,10 @@ internal static class MarkdownTable
         md.AppendLine(report.PyTorch is { } torch
             ? Invariant($"| PyTorch | {torch.Version} ({torch.Python}; BLAS {torch.Blas}), benchmarks/pytorch_peer.py; `torch.inference_mode()`, `torch.set_num_threads(threads)`, OPENBLAS_NUM_THREADS=1, OMP_WAIT_POLICY=PASSIVE; ST is a Python loop of one-step calls carrying (h, c) |")
             : $"| PyTorch | not available ({report.PyTorchUnavailableReason}) |");
-        md.AppendLine($"| timing | each library in a process of its own, one at a time, per shape and thread count: {report.Timing.Describe()}; each library's outputs are checked against ours first |");
+        string rounds = report.Rounds == 1
+            ? "one round"
+            : Invariant($"{report.Rounds} rounds, the libraries interleaved (ours, ORT, PyTorch, then again), each library's fastest round reported");
+        md.AppendLine($"| timing | each library in a process of its own, one at a time, per shape and thread count: {report.Timing.Describe()}; {rounds}; each library's outputs are checked against ours first |");
         md.AppendLine("| inputs | every library runs the same weights (our layer's seeded initialisation, handed over as a SafeTensors file) on the same seeded input, sequence-first, from zero states |");
         md.AppendLine();
 

@@ -42,6 +42,18 @@ internal sealed record WorkerResult(
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
+    /// <summary>
+    /// One result for several rounds of the same case: a failed check or an error if any round had one (a failure is
+    /// never hidden by a good round), else the fastest ok round, else the first (unavailable) one.
+    /// </summary>
+    public static WorkerResult Fastest(IReadOnlyList<WorkerResult> rounds)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(rounds.Count);
+        return rounds.FirstOrDefault(r => r.Status is CheckFailed or Error)
+            ?? rounds.Where(r => r.IsOk).MinBy(r => r.MedianMs)
+            ?? rounds[0];
+    }
+
     /// <summary>Reads the last line of a worker's stdout that parses as a result (anything a library prints before it is ignored).</summary>
     public static WorkerResult? FromOutput(string stdout)
     {
