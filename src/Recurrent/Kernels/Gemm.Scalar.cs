@@ -42,7 +42,7 @@ internal static partial class Gemm
 
                 for (int kk = 0; kk < kc; kk++)
                 {
-                    float x = Unsafe.Add(ref packedA, kk * ScalarRowBlock + i);
+                    float x = Unsafe.Add(ref packedA, (i * PackedRowStride) + kk);
                     ref float wRow = ref Unsafe.Add(ref panel, kk * nr);
                     for (int j = 0; j < nr; j++)
                     {

@@ -106,7 +106,7 @@ internal static partial class Gemm
             c0h = Vector128.FusedMultiplyAdd(b, w7, c0h);
             if (TRows.Value > 1)
             {
-                b = Vector128.Create(Unsafe.Add(ref packedA, 1));
+                b = Vector128.Create(Unsafe.Add(ref packedA, PackedRowStride));
                 c1a = Vector128.FusedMultiplyAdd(b, w0, c1a);
                 c1b = Vector128.FusedMultiplyAdd(b, w1, c1b);
                 c1c = Vector128.FusedMultiplyAdd(b, w2, c1c);
@@ -117,7 +117,7 @@ internal static partial class Gemm
                 c1h = Vector128.FusedMultiplyAdd(b, w7, c1h);
             }
 
-            packedA = ref Unsafe.Add(ref packedA, Vector128RowBlock);
+            packedA = ref Unsafe.Add(ref packedA, 1);
             panel = ref Unsafe.Add(ref panel, PackedMatrix.PanelWidth);
         }
 

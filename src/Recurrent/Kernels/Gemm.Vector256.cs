@@ -126,7 +126,7 @@ internal static partial class Gemm
             c0d = Vector256.FusedMultiplyAdd(b, w3, c0d);
             if (TRows.Value > 1)
             {
-                b = Vector256.Create(Unsafe.Add(ref packedA, 1));
+                b = Vector256.Create(Unsafe.Add(ref packedA, 1 * PackedRowStride));
                 c1a = Vector256.FusedMultiplyAdd(b, w0, c1a);
                 c1b = Vector256.FusedMultiplyAdd(b, w1, c1b);
                 c1c = Vector256.FusedMultiplyAdd(b, w2, c1c);
@@ -135,7 +135,7 @@ internal static partial class Gemm
 
             if (TRows.Value > 2)
             {
-                b = Vector256.Create(Unsafe.Add(ref packedA, 2));
+                b = Vector256.Create(Unsafe.Add(ref packedA, 2 * PackedRowStride));
                 c2a = Vector256.FusedMultiplyAdd(b, w0, c2a);
                 c2b = Vector256.FusedMultiplyAdd(b, w1, c2b);
                 c2c = Vector256.FusedMultiplyAdd(b, w2, c2c);
@@ -144,14 +144,14 @@ internal static partial class Gemm
 
             if (TRows.Value > 3)
             {
-                b = Vector256.Create(Unsafe.Add(ref packedA, 3));
+                b = Vector256.Create(Unsafe.Add(ref packedA, 3 * PackedRowStride));
                 c3a = Vector256.FusedMultiplyAdd(b, w0, c3a);
                 c3b = Vector256.FusedMultiplyAdd(b, w1, c3b);
                 c3c = Vector256.FusedMultiplyAdd(b, w2, c3c);
                 c3d = Vector256.FusedMultiplyAdd(b, w3, c3d);
             }
 
-            packedA = ref Unsafe.Add(ref packedA, Vector256RowBlock);
+            packedA = ref Unsafe.Add(ref packedA, 1);
             panel = ref Unsafe.Add(ref panel, PackedMatrix.PanelWidth);
         }
 

@@ -244,96 +244,96 @@ internal static partial class Gemm
             c0b = Vector512.FusedMultiplyAdd(b, w1, c0b);
             if (TRows.Value > 1)
             {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 1));
+                b = Vector512.Create(Unsafe.Add(ref packedA, 1 * PackedRowStride));
                 c1a = Vector512.FusedMultiplyAdd(b, w0, c1a);
                 c1b = Vector512.FusedMultiplyAdd(b, w1, c1b);
             }
 
             if (TRows.Value > 2)
             {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 2));
+                b = Vector512.Create(Unsafe.Add(ref packedA, 2 * PackedRowStride));
                 c2a = Vector512.FusedMultiplyAdd(b, w0, c2a);
                 c2b = Vector512.FusedMultiplyAdd(b, w1, c2b);
             }
 
             if (TRows.Value > 3)
             {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 3));
+                b = Vector512.Create(Unsafe.Add(ref packedA, 3 * PackedRowStride));
                 c3a = Vector512.FusedMultiplyAdd(b, w0, c3a);
                 c3b = Vector512.FusedMultiplyAdd(b, w1, c3b);
             }
 
             if (TRows.Value > 4)
             {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 4));
+                b = Vector512.Create(Unsafe.Add(ref packedA, 4 * PackedRowStride));
                 c4a = Vector512.FusedMultiplyAdd(b, w0, c4a);
                 c4b = Vector512.FusedMultiplyAdd(b, w1, c4b);
             }
 
             if (TRows.Value > 5)
             {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 5));
+                b = Vector512.Create(Unsafe.Add(ref packedA, 5 * PackedRowStride));
                 c5a = Vector512.FusedMultiplyAdd(b, w0, c5a);
                 c5b = Vector512.FusedMultiplyAdd(b, w1, c5b);
             }
 
             if (TRows.Value > 6)
             {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 6));
+                b = Vector512.Create(Unsafe.Add(ref packedA, 6 * PackedRowStride));
                 c6a = Vector512.FusedMultiplyAdd(b, w0, c6a);
                 c6b = Vector512.FusedMultiplyAdd(b, w1, c6b);
             }
 
             if (TRows.Value > 7)
             {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 7));
+                b = Vector512.Create(Unsafe.Add(ref packedA, 7 * PackedRowStride));
                 c7a = Vector512.FusedMultiplyAdd(b, w0, c7a);
                 c7b = Vector512.FusedMultiplyAdd(b, w1, c7b);
             }
 
             if (TRows.Value > 8)
             {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 8));
+                b = Vector512.Create(Unsafe.Add(ref packedA, 8 * PackedRowStride));
                 c8a = Vector512.FusedMultiplyAdd(b, w0, c8a);
                 c8b = Vector512.FusedMultiplyAdd(b, w1, c8b);
             }
 
             if (TRows.Value > 9)
             {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 9));
+                b = Vector512.Create(Unsafe.Add(ref packedA, 9 * PackedRowStride));
                 c9a = Vector512.FusedMultiplyAdd(b, w0, c9a);
                 c9b = Vector512.FusedMultiplyAdd(b, w1, c9b);
             }
 
             if (TRows.Value > 10)
             {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 10));
+                b = Vector512.Create(Unsafe.Add(ref packedA, 10 * PackedRowStride));
                 c10a = Vector512.FusedMultiplyAdd(b, w0, c10a);
                 c10b = Vector512.FusedMultiplyAdd(b, w1, c10b);
             }
 
             if (TRows.Value > 11)
             {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 11));
+                b = Vector512.Create(Unsafe.Add(ref packedA, 11 * PackedRowStride));
                 c11a = Vector512.FusedMultiplyAdd(b, w0, c11a);
                 c11b = Vector512.FusedMultiplyAdd(b, w1, c11b);
             }
 
             if (TRows.Value > 12)
             {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 12));
+                b = Vector512.Create(Unsafe.Add(ref packedA, 12 * PackedRowStride));
                 c12a = Vector512.FusedMultiplyAdd(b, w0, c12a);
                 c12b = Vector512.FusedMultiplyAdd(b, w1, c12b);
             }
 
             if (TRows.Value > 13)
             {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 13));
+                b = Vector512.Create(Unsafe.Add(ref packedA, 13 * PackedRowStride));
                 c13a = Vector512.FusedMultiplyAdd(b, w0, c13a);
                 c13b = Vector512.FusedMultiplyAdd(b, w1, c13b);
             }
 
-            packedA = ref Unsafe.Add(ref packedA, Vector512RowBlock);
+            packedA = ref Unsafe.Add(ref packedA, 1);
             panel = ref Unsafe.Add(ref panel, PackedMatrix.PanelWidth);
         }
 

@@ -32,13 +32,14 @@ namespace Recurrent.Kernels;
 /// <code>
 ///   loop 4  for ic in 0..m step MC                       rows: an MC × KC block of A, packed, stays in L2
 ///   loop 3    for pc in 0..k step KC                     K blocks, in increasing kk (keeps the chain order)
-///               pack A[ic.., pc..] into MR-row micro-panels (kk-major: MR floats per kk)
+///               pack A[ic.., pc..] row by row (rows PackedRowStride apart; MR consecutive rows = a micro-panel)
 ///   loop 2      for jc in panels step NC                 columns: a KC × NC block of W stays in L2
 ///   loop 1        for ir in 0..mc step MR                rows: an MR × KC micro-panel of A stays in L1
 ///   loop 0          for p in jc..jc+NC                   columns: one 32-wide panel's KC × 32 slice, from L2
 ///                     micro-kernel: MR × 32 tile of C in registers; per kk load the 32 packed W floats once,
-///                     broadcast A[i, kk] for each of the MR rows, FMA. Initialised from bias / 0 / C on the first
-///                     K block (from C when accumulating), from C on later ones; stored to C at the end of the block.
+///                     broadcast A[i, kk] (at the constant offset i·PackedRowStride) for each of the MR rows, FMA.
+///                     Initialised from bias / 0 / C on the first K block (from C when accumulating), from C on
+///                     later ones; stored to C at the end of the block.
 /// </code>
 /// Blocking constants: <see cref="BlockK"/> = KC; MC (per path, ≈ <see cref="BlockMTarget"/> rows) targets L2 (the
 /// packed MC × KC block of A is reused by every panel block); NC (≈ <see cref="BlockNBytes"/> of W) targets L2 too
@@ -176,9 +177,9 @@ internal static partial class Gemm
         static abstract int RowKernelPanels(int rows);
 
         /// <summary>
-        /// Micro-kernel: the <paramref name="rows"/> × 32 tile (rows ≤ MR) of C from packed A (kk-major, MR floats per
-        /// kk) and <paramref name="kc"/> groups of 32 packed W floats. Row i starts from
-        /// <c>src[i * srcStride .. +32]</c> and ends in <c>dst[i * ldc .. +32]</c>; src may equal dst.
+        /// Micro-kernel: the <paramref name="rows"/> × 32 tile (rows ≤ MR) of C from packed A (row i at
+        /// <c>i·PackedRowStride</c>, see <see cref="PackA"/>) and <paramref name="kc"/> groups of 32 packed W floats.
+        /// Row i starts from <c>src[i * srcStride .. +32]</c> and ends in <c>dst[i * ldc .. +32]</c>; src may equal dst.
         /// </summary>
         static abstract void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc);
 
@@ -306,8 +307,7 @@ internal static partial class Gemm
             MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref bias, lastCol), n - lastCol).CopyTo(lastBias);
         }
 
-        int packRows = (Math.Min(m, mc) + mr - 1) / mr * mr;
-        float[] pack = PackBuffer(packRows * Math.Min(k, BlockK));
+        float[] pack = PackBuffer(Math.Min(m, mc) * PackedRowStride);
         ref float packed = ref MemoryMarshal.GetArrayDataReference(pack);
 
         // Loop 4 (ic): MC-row blocks of A — the packed MC × KC block stays in L2 across all panels.
@@ -319,7 +319,7 @@ internal static partial class Gemm
             for (int pc = 0; pc < k; pc += BlockK)
             {
                 int kc = Math.Min(BlockK, k - pc);
-                PackA(ref Unsafe.Add(ref a, ic * lda + pc), lda, mcCur, kc, mr, ref packed);
+                PackA(ref Unsafe.Add(ref a, ic * lda + pc), lda, mcCur, kc, ref packed);
                 bool fromC = accumulate || pc > 0;
 
                 // Loop 2 (jc): NC-panel blocks of W — the KC × NC block (~BlockNBytes) stays in L2 across loop 1.
@@ -332,7 +332,7 @@ internal static partial class Gemm
                     for (int ir = 0; ir < mcCur; ir += mr)
                     {
                         int rows = Math.Min(mr, mcCur - ir);
-                        ref float ap = ref Unsafe.Add(ref packed, ir * kc);
+                        ref float ap = ref Unsafe.Add(ref packed, ir * PackedRowStride);
 
                         // Loop 0 (jr): 32-column panels of the block, each KC × 32 slice streamed from L2.
                         for (int p = jc; p < jcEnd; p++)
@@ -377,30 +377,30 @@ internal static partial class Gemm
         }
     }
 
+    /// <summary>
+    /// Floats between consecutive rows of packed A: one K block plus 16. The padding makes the stride 17 cache lines, so
+    /// the MR rows a micro-kernel reads together fall in different L1 sets (a stride of a power of two would put them
+    /// all in one); every offset <c>i·PackedRowStride</c> is a compile-time constant in the micro-kernels.
+    /// </summary>
+    internal const int PackedRowStride = BlockK + 16;
+
     /// <summary>The largest MR of any path (sizes the scratch tile).</summary>
     private const int MaxRowBlock = 14;
 
     /// <summary>
-    /// Packs rows × kc of A (row stride lda) into MR-row micro-panels: micro-panel b (rows [b·MR, b·MR + MR)) starts at
-    /// <c>b·MR·kc</c> and holds, for each kk, the MR values A[b·MR + i, kk] contiguously. Rows past the end of a short
-    /// last micro-panel are left as they are (the row-tail micro-kernel never reads them).
+    /// Packs rows × kc of A (row stride lda) row by row: packed row r holds A[r, 0..kc) at <c>r·PackedRowStride</c>, so
+    /// the micro-panel of rows [ir, ir + MR) starts at <c>ir·PackedRowStride</c> and the micro-kernel reads A[ir + i, kk]
+    /// at the constant offset <c>i·PackedRowStride + kk</c>. A plain row copy (whole vectors), unlike a kk-major
+    /// interleave whose strided scalar stores cost as much as the micro-kernel's work on one panel.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackA(ref float a, nint lda, int rows, int kc, int mr, ref float packed)
+    private static void PackA(ref float a, nint lda, int rows, int kc, ref float packed)
     {
-        for (int ir = 0; ir < rows; ir += mr)
+        Debug.Assert(kc <= BlockK, "a packed row holds at most one K block");
+        for (int r = 0; r < rows; r++)
         {
-            ref float block = ref Unsafe.Add(ref packed, (nint)ir * kc);
-            int blockRows = Math.Min(mr, rows - ir);
-            for (int i = 0; i < blockRows; i++)
-            {
-                ref float row = ref Unsafe.Add(ref a, (ir + i) * lda);
-                ref float dst = ref Unsafe.Add(ref block, i);
-                for (int kk = 0; kk < kc; kk++)
-                {
-                    Unsafe.Add(ref dst, (nint)kk * mr) = Unsafe.Add(ref row, kk);
-                }
-            }
+            MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref a, r * lda), kc)
+                .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref packed, r * PackedRowStride), kc));
         }
     }
 
