@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Recurrent.Kernels;
 
@@ -32,6 +33,12 @@ internal static class GateMath
         ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int batch, int hiddenSize, int firstUnit, int units)
     {
         int h = hiddenSize, w = Vector<float>.Count, end = firstUnit + units;
+        if (h < w && batch > 1 && firstUnit == 0 && units == h)
+        {
+            LstmAcrossRows(gates, cell, hidden, hiddenStride, batch, h);
+            return;
+        }
+
         Span<float> tail = stackalloc float[5 * Vector<float>.Count]; // zeroed by stackalloc (SkipLocalsInit is off)
         for (int n = 0; n < batch; n++)
         {
@@ -97,6 +104,12 @@ internal static class GateMath
         Span<float> hidden, int hiddenStride, int batch, int hiddenSize, int firstUnit, int units)
     {
         int h = hiddenSize, w = Vector<float>.Count, end = firstUnit + units;
+        if (h < w && batch > 1 && firstUnit == 0 && units == h)
+        {
+            GruAcrossRows(inputGates, hiddenGates, previous, previousStride, hidden, hiddenStride, batch, h);
+            return;
+        }
+
         Span<float> tail = stackalloc float[7 * Vector<float>.Count];
         for (int n = 0; n < batch; n++)
         {
@@ -165,6 +178,23 @@ internal static class GateMath
         int h = hiddenSize, w = Vector<float>.Count, end = firstUnit + units;
         bool tanh = nonlinearity == Nonlinearity.Tanh;
         Span<float> tail = stackalloc float[Vector<float>.Count];
+        if (h < w && batch > 1 && firstUnit == 0 && units == h)
+        {
+            // Rows shorter than a vector, stored apart: the batch·H pre-activations are back to back, so take them a
+            // vector at a time across rows and put each cell in its row.
+            int all = batch * h;
+            for (int q0 = 0; q0 < all; q0 += w)
+            {
+                int count = Math.Min(w, all - q0);
+                gates.Slice(q0, count).CopyTo(tail);
+                var v = new Vector<float>(tail);
+                (tanh ? VectorMath.Tanh(v) : VectorMath.Relu(v)).CopyTo(tail);
+                ScatterRows(tail[..count], hidden, hiddenStride, h, q0 / h, q0 % h);
+            }
+
+            return;
+        }
+
         for (int n = 0; n < batch; n++)
         {
             ReadOnlySpan<float> pre = gates.Slice(n * h, h);
@@ -183,6 +213,116 @@ internal static class GateMath
                 var v = new Vector<float>(tail);
                 (tanh ? VectorMath.Tanh(v) : VectorMath.Relu(v)).CopyTo(tail);
                 tail[..r].CopyTo(destination[j..]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// LSTM for H below the vector width, all units of every row: a row would fill one vector only partly, so the
+    /// batch·H cells are taken a vector at a time across rows. Lane l of a piece is cell q = q0 + l (row q / H, unit
+    /// q % H); its four pre-activations are gathered into vectors, c is read and written in place (cells are N×H,
+    /// back to back), h' goes to row n at n·<paramref name="hiddenStride"/> (one store when rows are back to back).
+    /// Lanes past the last cell are computed on whatever the buffers hold and never stored.
+    /// </summary>
+    private static void LstmAcrossRows(ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int batch, int h)
+    {
+        int w = Vector<float>.Count, cells = batch * h;
+        _ = gates[(batch * 4 * h) - 1]; // every gathered index below is under batch·4H
+        Span<float> lanes = stackalloc float[6 * Vector<float>.Count]; // i, f, g, o, c, h'
+        Span<float> cellLanes = lanes[(4 * w)..(5 * w)], hiddenLanes = lanes[(5 * w)..];
+        ref float gate = ref MemoryMarshal.GetReference(gates);
+        ref float lane = ref MemoryMarshal.GetReference(lanes);
+        for (int q0 = 0, n = 0, j = 0; q0 < cells; q0 += w)
+        {
+            int count = Math.Min(w, cells - q0), firstRow = n, firstUnit = j;
+            for (int l = 0; l < count; l++)
+            {
+                ref float at = ref Unsafe.Add(ref gate, (n * 4 * h) + j);
+                Unsafe.Add(ref lane, l) = at;
+                Unsafe.Add(ref lane, w + l) = Unsafe.Add(ref at, h);
+                Unsafe.Add(ref lane, (2 * w) + l) = Unsafe.Add(ref at, 2 * h);
+                Unsafe.Add(ref lane, (3 * w) + l) = Unsafe.Add(ref at, 3 * h);
+                if (++j == h)
+                {
+                    (n, j) = (n + 1, 0);
+                }
+            }
+
+            Span<float> c = cell.Slice(q0, count);
+            c.CopyTo(cellLanes);
+            var (cNext, hNext) = Lstm(
+                new Vector<float>(lanes), new Vector<float>(lanes[w..]), new Vector<float>(lanes[(2 * w)..]),
+                new Vector<float>(lanes[(3 * w)..]), new Vector<float>(cellLanes));
+            cNext.CopyTo(cellLanes);
+            cellLanes[..count].CopyTo(c);
+            hNext.CopyTo(hiddenLanes);
+            ScatterRows(hiddenLanes[..count], hidden, hiddenStride, h, firstRow, firstUnit);
+        }
+    }
+
+    /// <summary>GRU for H below the vector width, all units of every row: as <see cref="LstmAcrossRows"/>, with the six
+    /// pre-activation parts and h gathered. Each piece reads its h before writing h', so previous may be hidden.</summary>
+    private static void GruAcrossRows(
+        ReadOnlySpan<float> inputGates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> previous, int previousStride,
+        Span<float> hidden, int hiddenStride, int batch, int h)
+    {
+        int w = Vector<float>.Count, cells = batch * h;
+        _ = inputGates[(batch * 3 * h) - 1]; // every gathered index below is under batch·3H
+        _ = hiddenGates[(batch * 3 * h) - 1];
+        _ = previous[((batch - 1) * previousStride) + h - 1];
+        Span<float> lanes = stackalloc float[8 * Vector<float>.Count]; // x r, z, n; h r, z, n; h; h'
+        ref float x = ref MemoryMarshal.GetReference(inputGates);
+        ref float hh = ref MemoryMarshal.GetReference(hiddenGates);
+        ref float hPrev = ref MemoryMarshal.GetReference(previous);
+        ref float lane = ref MemoryMarshal.GetReference(lanes);
+        for (int q0 = 0, n = 0, j = 0; q0 < cells; q0 += w)
+        {
+            int count = Math.Min(w, cells - q0), firstRow = n, firstUnit = j;
+            for (int l = 0; l < count; l++)
+            {
+                int at = (n * 3 * h) + j;
+                ref float xAt = ref Unsafe.Add(ref x, at);
+                ref float hAt = ref Unsafe.Add(ref hh, at);
+                Unsafe.Add(ref lane, l) = xAt;
+                Unsafe.Add(ref lane, w + l) = Unsafe.Add(ref xAt, h);
+                Unsafe.Add(ref lane, (2 * w) + l) = Unsafe.Add(ref xAt, 2 * h);
+                Unsafe.Add(ref lane, (3 * w) + l) = hAt;
+                Unsafe.Add(ref lane, (4 * w) + l) = Unsafe.Add(ref hAt, h);
+                Unsafe.Add(ref lane, (5 * w) + l) = Unsafe.Add(ref hAt, 2 * h);
+                Unsafe.Add(ref lane, (6 * w) + l) = Unsafe.Add(ref hPrev, (n * previousStride) + j);
+                if (++j == h)
+                {
+                    (n, j) = (n + 1, 0);
+                }
+            }
+
+            Gru(
+                new Vector<float>(lanes), new Vector<float>(lanes[w..]), new Vector<float>(lanes[(2 * w)..]),
+                new Vector<float>(lanes[(3 * w)..]), new Vector<float>(lanes[(4 * w)..]), new Vector<float>(lanes[(5 * w)..]),
+                new Vector<float>(lanes[(6 * w)..])).CopyTo(lanes[(7 * w)..]);
+            ScatterRows(lanes.Slice(7 * w, count), hidden, hiddenStride, h, firstRow, firstUnit);
+        }
+    }
+
+    /// <summary>Writes consecutive cells, starting at unit <paramref name="unit"/> of row <paramref name="row"/>, to their
+    /// places in rows of <paramref name="h"/> units <paramref name="stride"/> apart: one copy when rows are back to back.</summary>
+    private static void ScatterRows(ReadOnlySpan<float> cells, Span<float> destination, int stride, int h, int row, int unit)
+    {
+        if (stride == h)
+        {
+            cells.CopyTo(destination[((row * h) + unit)..]);
+            return;
+        }
+
+        int last = unit + cells.Length - 1;
+        _ = destination[((row + (last / h)) * stride) + (last % h)]; // the last place written, so every one before is in range
+        ref float to = ref MemoryMarshal.GetReference(destination);
+        for (int l = 0; l < cells.Length; l++)
+        {
+            Unsafe.Add(ref to, (row * stride) + unit) = cells[l];
+            if (++unit == h)
+            {
+                (row, unit) = (row + 1, 0);
             }
         }
     }

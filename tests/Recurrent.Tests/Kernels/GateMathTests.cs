@@ -203,6 +203,91 @@ public class GateMathTests
         }
     }
 
+    // Rows written apart (the hidden rows of a bidirectional output, the h rows of a wider state): for H below the vector
+    // width the batch is computed across rows and scattered; each row alone takes the per-row path. Both must give the
+    // same bits in the row's H places and leave the gaps between rows alone.
+    [Fact]
+    public void LstmStep_RowsStoredApart_SameAsOneByOne_GapsUntouched()
+    {
+        for (int h = 1; h <= MaxH; h++)
+        {
+            const int batch = 7;
+            int stride = (2 * h) + 1;
+            float[] gates = Random(13, batch * 4 * h, 5f), cellTogether = Random(14, batch * h, 2f);
+            float[] cellApart = (float[])cellTogether.Clone();
+            float[] together = Filled(batch * stride, float.NaN), apart = Filled(batch * stride, float.NaN);
+            GateMath.LstmStep(gates, cellTogether, together, stride, batch, h);
+            for (int n = 0; n < batch; n++)
+            {
+                GateMath.LstmStep(gates.AsSpan(n * 4 * h, 4 * h), cellApart.AsSpan(n * h, h), apart.AsSpan(n * stride, h), stride, 1, h);
+            }
+
+            Assert.Equal(cellApart, cellTogether);
+            Assert.Equal(apart, together);
+            AssertGapsUntouched(together, batch, h, stride);
+        }
+    }
+
+    [Fact]
+    public void GruStep_RowsStoredApart_SameAsOneByOne_GapsUntouched()
+    {
+        for (int h = 1; h <= MaxH; h++)
+        {
+            const int batch = 7;
+            int stride = (2 * h) + 1;
+            float[] x = Random(15, batch * 3 * h, 4f), hh = Random(16, batch * 3 * h, 4f), start = Random(17, batch * stride, 1f);
+            float[] together = (float[])start.Clone(), apart = (float[])start.Clone();
+            GateMath.GruStep(x, hh, together, stride, together, stride, batch, h);
+            for (int n = 0; n < batch; n++)
+            {
+                Span<float> row = apart.AsSpan(n * stride, h);
+                GateMath.GruStep(x.AsSpan(n * 3 * h, 3 * h), hh.AsSpan(n * 3 * h, 3 * h), row, stride, row, stride, 1, h);
+            }
+
+            Assert.Equal(apart, together);
+            for (int n = 0; n < batch; n++)
+            {
+                Assert.Equal(start.AsSpan((n * stride) + h, stride - h).ToArray(), together.AsSpan((n * stride) + h, stride - h).ToArray());
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(Nonlinearity.Tanh)]
+    [InlineData(Nonlinearity.Relu)]
+    public void RnnStep_RowsStoredApart_SameAsOneByOne_GapsUntouched(Nonlinearity nonlinearity)
+    {
+        for (int h = 1; h <= MaxH; h++)
+        {
+            const int batch = 7;
+            int stride = (2 * h) + 1;
+            float[] gates = Random(18, batch * h, 6f);
+            float[] together = Filled(batch * stride, float.NaN), apart = Filled(batch * stride, float.NaN);
+            GateMath.RnnStep(gates, together, stride, batch, h, nonlinearity);
+            for (int n = 0; n < batch; n++)
+            {
+                GateMath.RnnStep(gates.AsSpan(n * h, h), apart.AsSpan(n * stride, h), stride, 1, h, nonlinearity);
+            }
+
+            Assert.Equal(apart, together);
+            AssertGapsUntouched(together, batch, h, stride);
+        }
+    }
+
+    private static float[] Filled(int length, float value) => Enumerable.Repeat(value, length).ToArray();
+
+    /// <summary>Every row's H places were written (not NaN), and the places between rows still hold NaN.</summary>
+    private static void AssertGapsUntouched(float[] rows, int batch, int h, int stride)
+    {
+        for (int n = 0; n < batch; n++)
+        {
+            for (int j = 0; j < stride; j++)
+            {
+                Assert.True(float.IsNaN(rows[(n * stride) + j]) == (j >= h), $"row {n}, place {j} of {stride}, H = {h}");
+            }
+        }
+    }
+
     private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
 
     private static IEnumerable<float> Sweep(float from, float to)
