@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Recurrent.Kernels;
 
@@ -10,15 +11,21 @@ namespace Recurrent.Kernels;
 /// PyTorch's order within each row: LSTM i, f, g, o; GRU r, z, n.
 /// </summary>
 /// <remarks>
-/// Lanes: each row is walked in <see cref="Vector{T}"/>-wide pieces of the H units; the last piece (H not a multiple
-/// of the width) is loaded as whole vectors where they fit in the spans (its extra lanes then hold the floats that
-/// follow: other gates, other rows) or else copied into padded vectors, computed the same way, and only its valid
-/// lanes are stored. Whatever the extra lanes hold, they never reach a valid lane.
+/// Lanes: each row is walked in vector-wide pieces of the H units (16 lanes where Vector512 is accelerated, else
+/// <see cref="Vector{T}"/>'s); the last piece (H not a multiple of the width) is loaded as whole vectors where they fit
+/// in the spans (its extra lanes then hold the floats that follow: other gates, other rows) or else copied into padded
+/// vectors, computed the same way, and only its valid lanes are stored. Whatever the extra lanes hold, they never reach
+/// a valid lane. H below the width takes the batch's cells across rows instead (one vector per width of cells).
 /// So every unit of every row gets the same arithmetic (<see cref="VectorMath"/>), whatever H, the batch, or how rows
 /// are grouped between calls (threads, packed batches, streaming chunks): results never depend on grouping.
 /// </remarks>
 internal static class GateMath
 {
+    /// <summary>Whether the entry points run on 16 lanes (<see cref="Lanes512"/>): where the hardware accelerates
+    /// Vector512, whose lanes the runtime does not give <see cref="Vector{T}"/>. Otherwise <see cref="NaturalLanes"/>.
+    /// Both widths give the same bits.</summary>
+    private static readonly bool Wide = Vector512.IsHardwareAccelerated;
+
     /// <summary>
     /// LSTM: for each of <paramref name="batch"/> rows of <paramref name="gates"/> (4H pre-activations, read only):
     /// i, f, o = σ, g = tanh; c' = f·c + i·g (in <paramref name="cell"/>, N×H, in place);
@@ -32,14 +39,30 @@ internal static class GateMath
     public static void LstmStep(
         ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int batch, int hiddenSize, int firstUnit, int units)
     {
-        int h = hiddenSize, w = Vector<float>.Count, end = firstUnit + units;
+        if (Wide)
+        {
+            LstmStep<Lanes512, Vector512<float>>(gates, cell, hidden, hiddenStride, batch, hiddenSize, firstUnit, units);
+        }
+        else
+        {
+            LstmStep<NaturalLanes, Vector<float>>(gates, cell, hidden, hiddenStride, batch, hiddenSize, firstUnit, units);
+        }
+    }
+
+    /// <summary>LSTM on the lanes of <typeparamref name="TL"/> (tests call each width directly).</summary>
+    internal static void LstmStep<TL, TV>(
+        ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int batch, int hiddenSize, int firstUnit, int units)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        int h = hiddenSize, w = TL.Count, end = firstUnit + units;
         if (h < w && batch > 1 && firstUnit == 0 && units == h)
         {
-            LstmAcrossRows(gates, cell, hidden, hiddenStride, batch, h);
+            LstmAcrossRows<TL, TV>(gates, cell, hidden, hiddenStride, batch, h);
             return;
         }
 
-        Span<float> tail = stackalloc float[5 * Vector<float>.Count]; // zeroed by stackalloc (SkipLocalsInit is off)
+        Span<float> tail = stackalloc float[5 * TL.Count]; // zeroed by stackalloc (SkipLocalsInit is off)
         for (int n = 0; n < batch; n++)
         {
             ReadOnlySpan<float> row = gates.Slice(n * 4 * h, 4 * h);
@@ -48,25 +71,25 @@ internal static class GateMath
             int j = firstUnit;
             for (; j <= end - w; j += w)
             {
-                var (cNext, hNext) = Lstm(
-                    new Vector<float>(row[j..]), new Vector<float>(row[(h + j)..]), new Vector<float>(row[((2 * h) + j)..]),
-                    new Vector<float>(row[((3 * h) + j)..]), new Vector<float>(c[j..]));
-                cNext.CopyTo(c[j..]);
-                hNext.CopyTo(destination[j..]);
+                var (cNext, hNext) = Lstm<TL, TV>(
+                    TL.Load(row[j..]), TL.Load(row[(h + j)..]), TL.Load(row[((2 * h) + j)..]),
+                    TL.Load(row[((3 * h) + j)..]), TL.Load(c[j..]));
+                TL.Store(cNext, c[j..]);
+                TL.Store(hNext, destination[j..]);
             }
 
             if (j < end)
             {
                 int r = end - j, rowStart = n * 4 * h, cellStart = n * h;
-                Vector<float> cNext, hNext;
+                TV cNext, hNext;
                 if (rowStart + (3 * h) + j + w <= gates.Length && cellStart + j + w <= cell.Length)
                 {
                     // Whole vectors fit in the spans: load them as they are; lanes past r hold the next floats (other
                     // gates or rows), are computed like any lane and never stored.
-                    (cNext, hNext) = Lstm(
-                        new Vector<float>(gates[(rowStart + j)..]), new Vector<float>(gates[(rowStart + h + j)..]),
-                        new Vector<float>(gates[(rowStart + (2 * h) + j)..]), new Vector<float>(gates[(rowStart + (3 * h) + j)..]),
-                        new Vector<float>(cell[(cellStart + j)..]));
+                    (cNext, hNext) = LstmOutOfLine<TL, TV>(
+                        TL.Load(gates[(rowStart + j)..]), TL.Load(gates[(rowStart + h + j)..]),
+                        TL.Load(gates[(rowStart + (2 * h) + j)..]), TL.Load(gates[(rowStart + (3 * h) + j)..]),
+                        TL.Load(cell[(cellStart + j)..]));
                 }
                 else
                 {
@@ -76,13 +99,13 @@ internal static class GateMath
                     }
 
                     c.Slice(j, r).CopyTo(tail[(4 * w)..]);
-                    (cNext, hNext) = Lstm(
-                        new Vector<float>(tail), new Vector<float>(tail[w..]), new Vector<float>(tail[(2 * w)..]),
-                        new Vector<float>(tail[(3 * w)..]), new Vector<float>(tail[(4 * w)..]));
+                    (cNext, hNext) = LstmOutOfLine<TL, TV>(
+                        TL.Load(tail), TL.Load(tail[w..]), TL.Load(tail[(2 * w)..]),
+                        TL.Load(tail[(3 * w)..]), TL.Load(tail[(4 * w)..]));
                 }
 
-                StoreFirst(cNext, r, c[j..]);
-                StoreFirst(hNext, r, destination[j..]);
+                StoreFirst<TL, TV>(cNext, r, c[j..]);
+                StoreFirst<TL, TV>(hNext, r, destination[j..]);
             }
         }
     }
@@ -103,14 +126,31 @@ internal static class GateMath
         ReadOnlySpan<float> inputGates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> previous, int previousStride,
         Span<float> hidden, int hiddenStride, int batch, int hiddenSize, int firstUnit, int units)
     {
-        int h = hiddenSize, w = Vector<float>.Count, end = firstUnit + units;
+        if (Wide)
+        {
+            GruStep<Lanes512, Vector512<float>>(inputGates, hiddenGates, previous, previousStride, hidden, hiddenStride, batch, hiddenSize, firstUnit, units);
+        }
+        else
+        {
+            GruStep<NaturalLanes, Vector<float>>(inputGates, hiddenGates, previous, previousStride, hidden, hiddenStride, batch, hiddenSize, firstUnit, units);
+        }
+    }
+
+    /// <summary>GRU on the lanes of <typeparamref name="TL"/> (tests call each width directly).</summary>
+    internal static void GruStep<TL, TV>(
+        ReadOnlySpan<float> inputGates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> previous, int previousStride,
+        Span<float> hidden, int hiddenStride, int batch, int hiddenSize, int firstUnit, int units)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        int h = hiddenSize, w = TL.Count, end = firstUnit + units;
         if (h < w && batch > 1 && firstUnit == 0 && units == h)
         {
-            GruAcrossRows(inputGates, hiddenGates, previous, previousStride, hidden, hiddenStride, batch, h);
+            GruAcrossRows<TL, TV>(inputGates, hiddenGates, previous, previousStride, hidden, hiddenStride, batch, h);
             return;
         }
 
-        Span<float> tail = stackalloc float[7 * Vector<float>.Count];
+        Span<float> tail = stackalloc float[7 * TL.Count];
         for (int n = 0; n < batch; n++)
         {
             ReadOnlySpan<float> x = inputGates.Slice(n * 3 * h, 3 * h);
@@ -120,24 +160,26 @@ internal static class GateMath
             int j = firstUnit;
             for (; j <= end - w; j += w)
             {
-                Gru(
-                    new Vector<float>(x[j..]), new Vector<float>(x[(h + j)..]), new Vector<float>(x[((2 * h) + j)..]),
-                    new Vector<float>(hh[j..]), new Vector<float>(hh[(h + j)..]), new Vector<float>(hh[((2 * h) + j)..]),
-                    new Vector<float>(hPrev[j..])).CopyTo(destination[j..]);
+                TL.Store(
+                    Gru<TL, TV>(
+                        TL.Load(x[j..]), TL.Load(x[(h + j)..]), TL.Load(x[((2 * h) + j)..]),
+                        TL.Load(hh[j..]), TL.Load(hh[(h + j)..]), TL.Load(hh[((2 * h) + j)..]),
+                        TL.Load(hPrev[j..])),
+                    destination[j..]);
             }
 
             if (j < end)
             {
                 int r = end - j, rowStart = n * 3 * h, previousStart = n * previousStride;
-                Vector<float> next;
+                TV next;
                 if (rowStart + (2 * h) + j + w <= Math.Min(inputGates.Length, hiddenGates.Length) && previousStart + j + w <= previous.Length)
                 {
                     // Whole vectors fit in the spans: lanes past r hold the next floats and are never stored.
-                    next = Gru(
-                        new Vector<float>(inputGates[(rowStart + j)..]), new Vector<float>(inputGates[(rowStart + h + j)..]),
-                        new Vector<float>(inputGates[(rowStart + (2 * h) + j)..]), new Vector<float>(hiddenGates[(rowStart + j)..]),
-                        new Vector<float>(hiddenGates[(rowStart + h + j)..]), new Vector<float>(hiddenGates[(rowStart + (2 * h) + j)..]),
-                        new Vector<float>(previous[(previousStart + j)..]));
+                    next = GruOutOfLine<TL, TV>(
+                        TL.Load(inputGates[(rowStart + j)..]), TL.Load(inputGates[(rowStart + h + j)..]),
+                        TL.Load(inputGates[(rowStart + (2 * h) + j)..]), TL.Load(hiddenGates[(rowStart + j)..]),
+                        TL.Load(hiddenGates[(rowStart + h + j)..]), TL.Load(hiddenGates[(rowStart + (2 * h) + j)..]),
+                        TL.Load(previous[(previousStart + j)..]));
                 }
                 else
                 {
@@ -148,13 +190,13 @@ internal static class GateMath
                     }
 
                     hPrev.Slice(j, r).CopyTo(tail[(6 * w)..]);
-                    next = Gru(
-                        new Vector<float>(tail), new Vector<float>(tail[w..]), new Vector<float>(tail[(2 * w)..]),
-                        new Vector<float>(tail[(3 * w)..]), new Vector<float>(tail[(4 * w)..]), new Vector<float>(tail[(5 * w)..]),
-                        new Vector<float>(tail[(6 * w)..]));
+                    next = GruOutOfLine<TL, TV>(
+                        TL.Load(tail), TL.Load(tail[w..]), TL.Load(tail[(2 * w)..]),
+                        TL.Load(tail[(3 * w)..]), TL.Load(tail[(4 * w)..]), TL.Load(tail[(5 * w)..]),
+                        TL.Load(tail[(6 * w)..]));
                 }
 
-                StoreFirst(next, r, destination[j..]);
+                StoreFirst<TL, TV>(next, r, destination[j..]);
             }
         }
     }
@@ -167,17 +209,33 @@ internal static class GateMath
     public static void RnnStep(
         ReadOnlySpan<float> gates, Span<float> hidden, int hiddenStride, int batch, int hiddenSize, Nonlinearity nonlinearity, int firstUnit, int units)
     {
+        if (Wide)
+        {
+            RnnStep<Lanes512, Vector512<float>>(gates, hidden, hiddenStride, batch, hiddenSize, nonlinearity, firstUnit, units);
+        }
+        else
+        {
+            RnnStep<NaturalLanes, Vector<float>>(gates, hidden, hiddenStride, batch, hiddenSize, nonlinearity, firstUnit, units);
+        }
+    }
+
+    /// <summary>RNN on the lanes of <typeparamref name="TL"/> (tests call each width directly).</summary>
+    internal static void RnnStep<TL, TV>(
+        ReadOnlySpan<float> gates, Span<float> hidden, int hiddenStride, int batch, int hiddenSize, Nonlinearity nonlinearity, int firstUnit, int units)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
         // Whole rows stored back to back on both sides: one flat row of batch·H units (no tail per row).
         if (hiddenStride == hiddenSize && firstUnit == 0 && units == hiddenSize && batch > 1)
         {
             int all = batch * hiddenSize;
-            RnnStep(gates, hidden, all, 1, all, nonlinearity, 0, all);
+            RnnStep<TL, TV>(gates, hidden, all, 1, all, nonlinearity, 0, all);
             return;
         }
 
-        int h = hiddenSize, w = Vector<float>.Count, end = firstUnit + units;
+        int h = hiddenSize, w = TL.Count, end = firstUnit + units;
         bool tanh = nonlinearity == Nonlinearity.Tanh;
-        Span<float> tail = stackalloc float[Vector<float>.Count];
+        Span<float> tail = stackalloc float[TL.Count];
         if (h < w && batch > 1 && firstUnit == 0 && units == h)
         {
             // Rows shorter than a vector, stored apart: the batch·H pre-activations are back to back, so take them a
@@ -187,8 +245,8 @@ internal static class GateMath
             {
                 int count = Math.Min(w, all - q0);
                 gates.Slice(q0, count).CopyTo(tail);
-                var v = new Vector<float>(tail);
-                (tanh ? VectorMath.Tanh(v) : VectorMath.Relu(v)).CopyTo(tail);
+                var v = TL.Load(tail);
+                TL.Store(tanh ? VectorMath.Tanh<TL, TV>(v) : VectorMath.Relu<TL, TV>(v), tail);
                 ScatterRows(tail[..count], hidden, hiddenStride, h, q0 / h, q0 % h);
             }
 
@@ -202,16 +260,16 @@ internal static class GateMath
             int j = firstUnit;
             for (; j <= end - w; j += w)
             {
-                var v = new Vector<float>(pre[j..]);
-                (tanh ? VectorMath.Tanh(v) : VectorMath.Relu(v)).CopyTo(destination[j..]);
+                var v = TL.Load(pre[j..]);
+                TL.Store(tanh ? VectorMath.Tanh<TL, TV>(v) : VectorMath.Relu<TL, TV>(v), destination[j..]);
             }
 
             if (j < end)
             {
                 int r = end - j;
                 pre.Slice(j, r).CopyTo(tail);
-                var v = new Vector<float>(tail);
-                (tanh ? VectorMath.Tanh(v) : VectorMath.Relu(v)).CopyTo(tail);
+                var v = TL.Load(tail);
+                TL.Store(tanh ? VectorMath.Tanh<TL, TV>(v) : VectorMath.Relu<TL, TV>(v), tail);
                 tail[..r].CopyTo(destination[j..]);
             }
         }
@@ -224,11 +282,13 @@ internal static class GateMath
     /// back to back), h' goes to row n at n·<paramref name="hiddenStride"/> (one store when rows are back to back).
     /// Lanes past the last cell are computed on whatever the buffers hold and never stored.
     /// </summary>
-    private static void LstmAcrossRows(ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int batch, int h)
+    private static void LstmAcrossRows<TL, TV>(ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int batch, int h)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
     {
-        int w = Vector<float>.Count, cells = batch * h;
+        int w = TL.Count, cells = batch * h;
         _ = gates[(batch * 4 * h) - 1]; // every gathered index below is under batch·4H
-        Span<float> lanes = stackalloc float[6 * Vector<float>.Count]; // i, f, g, o, c, h'
+        Span<float> lanes = stackalloc float[6 * TL.Count]; // i, f, g, o, c, h'
         Span<float> cellLanes = lanes[(4 * w)..(5 * w)], hiddenLanes = lanes[(5 * w)..];
         ref float gate = ref MemoryMarshal.GetReference(gates);
         ref float lane = ref MemoryMarshal.GetReference(lanes);
@@ -250,27 +310,29 @@ internal static class GateMath
 
             Span<float> c = cell.Slice(q0, count);
             c.CopyTo(cellLanes);
-            var (cNext, hNext) = Lstm(
-                new Vector<float>(lanes), new Vector<float>(lanes[w..]), new Vector<float>(lanes[(2 * w)..]),
-                new Vector<float>(lanes[(3 * w)..]), new Vector<float>(cellLanes));
-            cNext.CopyTo(cellLanes);
+            var (cNext, hNext) = Lstm<TL, TV>(
+                TL.Load(lanes), TL.Load(lanes[w..]), TL.Load(lanes[(2 * w)..]),
+                TL.Load(lanes[(3 * w)..]), TL.Load(cellLanes));
+            TL.Store(cNext, cellLanes);
             cellLanes[..count].CopyTo(c);
-            hNext.CopyTo(hiddenLanes);
+            TL.Store(hNext, hiddenLanes);
             ScatterRows(hiddenLanes[..count], hidden, hiddenStride, h, firstRow, firstUnit);
         }
     }
 
     /// <summary>GRU for H below the vector width, all units of every row: as <see cref="LstmAcrossRows"/>, with the six
     /// pre-activation parts and h gathered. Each piece reads its h before writing h', so previous may be hidden.</summary>
-    private static void GruAcrossRows(
+    private static void GruAcrossRows<TL, TV>(
         ReadOnlySpan<float> inputGates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> previous, int previousStride,
         Span<float> hidden, int hiddenStride, int batch, int h)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
     {
-        int w = Vector<float>.Count, cells = batch * h;
+        int w = TL.Count, cells = batch * h;
         _ = inputGates[(batch * 3 * h) - 1]; // every gathered index below is under batch·3H
         _ = hiddenGates[(batch * 3 * h) - 1];
         _ = previous[((batch - 1) * previousStride) + h - 1];
-        Span<float> lanes = stackalloc float[8 * Vector<float>.Count]; // x r, z, n; h r, z, n; h; h'
+        Span<float> lanes = stackalloc float[8 * TL.Count]; // x r, z, n; h r, z, n; h; h'
         ref float x = ref MemoryMarshal.GetReference(inputGates);
         ref float hh = ref MemoryMarshal.GetReference(hiddenGates);
         ref float hPrev = ref MemoryMarshal.GetReference(previous);
@@ -296,10 +358,12 @@ internal static class GateMath
                 }
             }
 
-            Gru(
-                new Vector<float>(lanes), new Vector<float>(lanes[w..]), new Vector<float>(lanes[(2 * w)..]),
-                new Vector<float>(lanes[(3 * w)..]), new Vector<float>(lanes[(4 * w)..]), new Vector<float>(lanes[(5 * w)..]),
-                new Vector<float>(lanes[(6 * w)..])).CopyTo(lanes[(7 * w)..]);
+            TL.Store(
+                Gru<TL, TV>(
+                    TL.Load(lanes), TL.Load(lanes[w..]), TL.Load(lanes[(2 * w)..]),
+                    TL.Load(lanes[(3 * w)..]), TL.Load(lanes[(4 * w)..]), TL.Load(lanes[(5 * w)..]),
+                    TL.Load(lanes[(6 * w)..])),
+                lanes[(7 * w)..]);
             ScatterRows(lanes.Slice(7 * w, count), hidden, hiddenStride, h, firstRow, firstUnit);
         }
     }
@@ -330,33 +394,50 @@ internal static class GateMath
     /// <summary>Writes lanes [0, <paramref name="count"/>) of <paramref name="value"/> to the start of
     /// <paramref name="destination"/> (count &lt; the vector width) and nothing else.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreFirst(Vector<float> value, int count, Span<float> destination)
+    private static void StoreFirst<TL, TV>(TV value, int count, Span<float> destination)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
     {
         destination = destination[..count];
         for (int i = 0; i < destination.Length; i++)
         {
-            destination[i] = value[i];
+            destination[i] = TL.Lane(value, i);
         }
     }
 
     /// <summary>One piece of LSTM units: (c', h') from the four pre-activations and c.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector<float> Cell, Vector<float> Hidden) Lstm(
-        Vector<float> input, Vector<float> forget, Vector<float> candidate, Vector<float> output, Vector<float> cell)
+    private static (TV Cell, TV Hidden) Lstm<TL, TV>(TV input, TV forget, TV candidate, TV output, TV cell)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
     {
-        Vector<float> next = Vector.FusedMultiplyAdd(VectorMath.Sigmoid(forget), cell, VectorMath.Sigmoid(input) * VectorMath.Tanh(candidate));
-        return (next, VectorMath.Sigmoid(output) * VectorMath.Tanh(next));
+        TV next = TL.FusedMultiplyAdd(
+            VectorMath.Sigmoid<TL, TV>(forget), cell, TL.Multiply(VectorMath.Sigmoid<TL, TV>(input), VectorMath.Tanh<TL, TV>(candidate)));
+        return (next, TL.Multiply(VectorMath.Sigmoid<TL, TV>(output), VectorMath.Tanh<TL, TV>(next)));
     }
+
+    /// <summary><see cref="Lstm{TL, TV}"/> as a call, for the last piece of a row: inlining every copy of the gate math
+    /// into one method exhausts the JIT's inlining budget, which then leaves the lane operations themselves as calls.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (TV Cell, TV Hidden) LstmOutOfLine<TL, TV>(TV input, TV forget, TV candidate, TV output, TV cell)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct => Lstm<TL, TV>(input, forget, candidate, output, cell);
+
+    /// <summary><see cref="Gru{TL, TV}"/> as a call, for the last piece of a row (see <see cref="LstmOutOfLine{TL, TV}"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static TV GruOutOfLine<TL, TV>(TV xReset, TV xUpdate, TV xNew, TV hReset, TV hUpdate, TV hNew, TV previous)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct => Gru<TL, TV>(xReset, xUpdate, xNew, hReset, hUpdate, hNew, previous);
 
     /// <summary>One piece of GRU units: h' from the x-part (r, z, n), the h-part (r, z, n) and h.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<float> Gru(
-        Vector<float> xReset, Vector<float> xUpdate, Vector<float> xNew, Vector<float> hReset, Vector<float> hUpdate, Vector<float> hNew,
-        Vector<float> previous)
+    private static TV Gru<TL, TV>(TV xReset, TV xUpdate, TV xNew, TV hReset, TV hUpdate, TV hNew, TV previous)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
     {
-        Vector<float> reset = VectorMath.Sigmoid(xReset + hReset);
-        Vector<float> update = VectorMath.Sigmoid(xUpdate + hUpdate);
-        Vector<float> candidate = VectorMath.Tanh(Vector.FusedMultiplyAdd(reset, hNew, xNew));
-        return Vector.FusedMultiplyAdd(previous - candidate, update, candidate);
+        TV reset = VectorMath.Sigmoid<TL, TV>(TL.Add(xReset, hReset));
+        TV update = VectorMath.Sigmoid<TL, TV>(TL.Add(xUpdate, hUpdate));
+        TV candidate = VectorMath.Tanh<TL, TV>(TL.FusedMultiplyAdd(reset, hNew, xNew));
+        return TL.FusedMultiplyAdd(TL.Subtract(previous, candidate), update, candidate);
     }
 }

@@ -4,9 +4,9 @@ using System.Runtime.CompilerServices;
 namespace Recurrent.Kernels;
 
 /// <summary>
-/// The gate nonlinearities on <see cref="Vector{T}"/> lanes (the runtime's natural width: 256 bits on x64 with AVX2,
-/// 128 on Arm and older x64, software lanes when SIMD is off). Each lane computes exactly the same arithmetic, so an
-/// element's result does not depend on its lane or on which other elements share the vector.
+/// The gate nonlinearities on the lanes of any width an <see cref="IFloatLanes{TV}"/> describes (<see cref="NaturalLanes"/>,
+/// <see cref="Lanes512"/>). Each lane computes exactly the same arithmetic, so an element's result does not depend on
+/// the width, its lane, or which other elements share the vector.
 /// </summary>
 /// <remarks>
 /// Accuracy (measured in the tests against double precision): e^x within 2 ulp, sigmoid within 4 ulp (the rounding of
@@ -35,11 +35,14 @@ internal static class VectorMath
     /// at −x or at the clamp −86; for x &lt; −88.8 e^−x is +∞ and σ is 0, within 3e-39 of the true value (a denormal).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<float> Sigmoid(Vector<float> x)
+    public static TV Sigmoid<TL, TV>(TV x)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
     {
-        Vector<float> clamped = Vector.MinNative(Vector.MaxNative(-x, new Vector<float>(ClampedExpFrom)), new Vector<float>(ClampedExpTo));
-        Vector<float> result = Vector<float>.One / (Vector<float>.One + ExpClamped(clamped));
-        return Vector.ConditionalSelect(Vector.Equals(x, x), result, x);
+        TV clamped = TL.MinNative(TL.MaxNative(TL.Negate(x), TL.Create(ClampedExpFrom)), TL.Create(ClampedExpTo));
+        TV one = TL.Create(1f);
+        TV result = TL.Divide(one, TL.Add(one, ExpClamped<TL, TV>(clamped)));
+        return TL.ConditionalSelect(TL.Equals(x, x), result, x);
     }
 
     /// <summary>
@@ -48,27 +51,30 @@ internal static class VectorMath
     /// from −124 to 128), so no second scale factor and no end-of-range fix-ups are needed; e^x ≥ 2^128 becomes +∞.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<float> ExpClamped(Vector<float> x)
+    private static TV ExpClamped<TL, TV>(TV x)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
     {
-        Vector<float> n = Vector.Round(x * new Vector<float>(1.44269504088896341f));
-        Vector<float> y = ExpReduced(x, n);
-        Vector<float> scale = Vector.AsVectorSingle(Vector.ShiftLeft(Vector.ConvertToInt32Native(n) + new Vector<int>(126), 23));
-        return (y + y) * scale;
+        TV n = TL.Round(TL.Multiply(x, TL.Create(1.44269504088896341f)));
+        TV y = ExpReduced<TL, TV>(x, n);
+        return TL.Multiply(TL.Add(y, y), TL.Pow2Minus1(n));
     }
 
     /// <summary>e^r for r = x − n·ln 2 (|r| ≤ ln 2 / 2), with ln 2 split in two parts so that r is exact: Cephes' degree-6 polynomial.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<float> ExpReduced(Vector<float> x, Vector<float> n)
+    private static TV ExpReduced<TL, TV>(TV x, TV n)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
     {
-        Vector<float> r = Vector.FusedMultiplyAdd(n, new Vector<float>(-0.693359375f), x);
-        r = Vector.FusedMultiplyAdd(n, new Vector<float>(2.12194440e-4f), r);
+        TV r = TL.FusedMultiplyAdd(n, TL.Create(-0.693359375f), x);
+        r = TL.FusedMultiplyAdd(n, TL.Create(2.12194440e-4f), r);
 
-        Vector<float> p = Vector.FusedMultiplyAdd(new Vector<float>(1.9875691500e-4f), r, new Vector<float>(1.3981999507e-3f));
-        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(8.3334519073e-3f));
-        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(4.1665795894e-2f));
-        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(1.6666665459e-1f));
-        p = Vector.FusedMultiplyAdd(p, r, new Vector<float>(5.0000001201e-1f));
-        return Vector.FusedMultiplyAdd(p, r * r, r + Vector<float>.One);
+        TV p = TL.FusedMultiplyAdd(TL.Create(1.9875691500e-4f), r, TL.Create(1.3981999507e-3f));
+        p = TL.FusedMultiplyAdd(p, r, TL.Create(8.3334519073e-3f));
+        p = TL.FusedMultiplyAdd(p, r, TL.Create(4.1665795894e-2f));
+        p = TL.FusedMultiplyAdd(p, r, TL.Create(1.6666665459e-1f));
+        p = TL.FusedMultiplyAdd(p, r, TL.Create(5.0000001201e-1f));
+        return TL.FusedMultiplyAdd(p, TL.Multiply(r, r), TL.Add(r, TL.Create(1f)));
     }
 
     /// <summary>
@@ -78,22 +84,22 @@ internal static class VectorMath
     /// widens to double, at twice the cost).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<float> Exp(Vector<float> x)
+    public static TV Exp<TL, TV>(TV x)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
     {
-        Vector<float> clamped = Vector.MinNative(Vector.MaxNative(x, new Vector<float>(ExpUnderflowBelow)), new Vector<float>(ExpOverflowAbove));
-        Vector<float> n = Vector.Round(clamped * new Vector<float>(1.44269504088896341f));
-        Vector<float> y = ExpReduced(clamped, n);
+        TV clamped = TL.MinNative(TL.MaxNative(x, TL.Create(ExpUnderflowBelow)), TL.Create(ExpOverflowAbove));
+        TV n = TL.Round(TL.Multiply(clamped, TL.Create(1.44269504088896341f)));
+        TV y = ExpReduced<TL, TV>(clamped, n);
 
-        // 2^n as two factors 2^(n/2) and 2^(n − n/2), each a normal float for n in [−150, 128].
-        Vector<int> exponent = Vector.ConvertToInt32(n);
-        Vector<int> half = Vector.ShiftRightArithmetic(exponent, 1);
-        Vector<float> scaleA = Vector.AsVectorSingle(Vector.ShiftLeft(half + new Vector<int>(127), 23));
-        Vector<float> scaleB = Vector.AsVectorSingle(Vector.ShiftLeft(exponent - half + new Vector<int>(127), 23));
-        Vector<float> result = y * scaleA * scaleB;
+        // 2^n as two factors 2^half and 2^(n − half), half = ⌊n/2⌋, each a normal float for n in [−150, 128].
+        TV half = TL.Floor(TL.Multiply(n, TL.Create(0.5f)));
+        TV one = TL.Create(1f);
+        TV result = TL.Multiply(TL.Multiply(y, TL.Pow2Minus1(TL.Add(half, one))), TL.Pow2Minus1(TL.Add(TL.Subtract(n, half), one)));
 
-        result = Vector.ConditionalSelect(Vector.GreaterThan(x, new Vector<float>(ExpOverflowAbove)), new Vector<float>(float.PositiveInfinity), result);
-        result = Vector.ConditionalSelect(Vector.LessThan(x, new Vector<float>(ExpUnderflowBelow)), Vector<float>.Zero, result);
-        return Vector.ConditionalSelect(Vector.Equals(x, x), result, x);
+        result = TL.ConditionalSelect(TL.GreaterThan(x, TL.Create(ExpOverflowAbove)), TL.Create(float.PositiveInfinity), result);
+        result = TL.ConditionalSelect(TL.LessThan(x, TL.Create(ExpUnderflowBelow)), TL.Create(0f), result);
+        return TL.ConditionalSelect(TL.Equals(x, x), result, x);
     }
 
     /// <summary>
@@ -101,26 +107,31 @@ internal static class VectorMath
     /// otherwise sign(x)·(1 − 2/(e^2|x| + 1)), which reaches ±1 exactly once e^2|x| overflows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<float> Tanh(Vector<float> x)
+    public static TV Tanh<TL, TV>(TV x)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
     {
-        Vector<float> z = x * x;
-        Vector<float> p = Vector.FusedMultiplyAdd(new Vector<float>(-5.70498872745e-3f), z, new Vector<float>(2.06390887954e-2f));
-        p = Vector.FusedMultiplyAdd(p, z, new Vector<float>(-5.37397155531e-2f));
-        p = Vector.FusedMultiplyAdd(p, z, new Vector<float>(1.33314422036e-1f));
-        p = Vector.FusedMultiplyAdd(p, z, new Vector<float>(-3.33332819422e-1f));
-        Vector<float> small = Vector.FusedMultiplyAdd(p * z, x, x);
+        TV z = TL.Multiply(x, x);
+        TV p = TL.FusedMultiplyAdd(TL.Create(-5.70498872745e-3f), z, TL.Create(2.06390887954e-2f));
+        p = TL.FusedMultiplyAdd(p, z, TL.Create(-5.37397155531e-2f));
+        p = TL.FusedMultiplyAdd(p, z, TL.Create(1.33314422036e-1f));
+        p = TL.FusedMultiplyAdd(p, z, TL.Create(-3.33332819422e-1f));
+        TV small = TL.FusedMultiplyAdd(TL.Multiply(p, z), x, x);
 
-        Vector<float> ax = Vector.Abs(x);
-        Vector<float> e = ExpClamped(Vector.MinNative(ax + ax, new Vector<float>(ClampedExpTo)));
-        Vector<float> large = Vector<float>.One - (new Vector<float>(2f) / (e + Vector<float>.One));
-        large = Vector.ConditionalSelect(new Vector<float>(-0f), x, large); // large ≥ 0: give it x's sign bit
+        TV ax = TL.Abs(x);
+        TV one = TL.Create(1f);
+        TV e = ExpClamped<TL, TV>(TL.MinNative(TL.Add(ax, ax), TL.Create(ClampedExpTo)));
+        TV large = TL.Subtract(one, TL.Divide(TL.Create(2f), TL.Add(e, one)));
+        large = TL.ConditionalSelect(TL.Create(-0f), x, large); // large ≥ 0: give it x's sign bit
 
         // NaN compares false, so it takes the polynomial branch, which keeps it NaN.
-        return Vector.ConditionalSelect(Vector.GreaterThanOrEqual(ax, new Vector<float>(TanhPolynomialBelow)), large, small);
+        return TL.ConditionalSelect(TL.GreaterThanOrEqual(ax, TL.Create(TanhPolynomialBelow)), large, small);
     }
 
     /// <summary>max(x, 0), NaN for NaN (as torch.relu).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<float> Relu(Vector<float> x) =>
-        Vector.ConditionalSelect(Vector.Equals(x, x), Vector.MaxNative(x, Vector<float>.Zero), x);
+    public static TV Relu<TL, TV>(TV x)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct =>
+        TL.ConditionalSelect(TL.Equals(x, x), TL.MaxNative(x, TL.Create(0f)), x);
 }

@@ -1,15 +1,32 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using Recurrent.Kernels;
 
 namespace Recurrent.Tests.Kernels;
 
 /// <summary>
 /// The fused gate math against double precision, over every H from 1 past two vector widths (so full pieces and
-/// padded tails both run), and the promise that grouping rows differently never changes a bit.
+/// padded tails both run), and the promise that grouping rows differently never changes a bit. The nonlinearities are
+/// checked at both lane widths (Vector512 is emulated where the hardware lacks it), and the two widths' gate math
+/// must agree bit for bit; the other tests run the width the entry points pick on this machine.
 /// </summary>
 public class GateMathTests
 {
-    private static readonly int MaxH = (2 * Vector<float>.Count) + 3;
+    private static readonly int MaxH = (2 * Math.Max(Vector<float>.Count, Vector512<float>.Count)) + 3;
+
+    private static readonly bool[] Widths = [false, true];
+
+    private static float SigmoidAt(bool wide, float x) =>
+        wide ? VectorMath.Sigmoid<Lanes512, Vector512<float>>(Vector512.Create(x))[15] : VectorMath.Sigmoid<NaturalLanes, Vector<float>>(new Vector<float>(x))[0];
+
+    private static float TanhAt(bool wide, float x) =>
+        wide ? VectorMath.Tanh<Lanes512, Vector512<float>>(Vector512.Create(x))[15] : VectorMath.Tanh<NaturalLanes, Vector<float>>(new Vector<float>(x))[0];
+
+    private static float ExpAt(bool wide, float x) =>
+        wide ? VectorMath.Exp<Lanes512, Vector512<float>>(Vector512.Create(x))[15] : VectorMath.Exp<NaturalLanes, Vector<float>>(new Vector<float>(x))[0];
+
+    private static float ReluAt(bool wide, float x) =>
+        wide ? VectorMath.Relu<Lanes512, Vector512<float>>(Vector512.Create(x))[15] : VectorMath.Relu<NaturalLanes, Vector<float>>(new Vector<float>(x))[0];
 
     [Theory]
     [InlineData(-100f, 100f)]
@@ -18,10 +35,12 @@ public class GateMathTests
     [InlineData(-1e-3f, 1e-3f)]
     public void Sigmoid_AcrossRange_Within4Ulp(float from, float to)
     {
-        foreach (float x in Sweep(from, to))
+        foreach (bool wide in Widths)
         {
-            float actual = VectorMath.Sigmoid(new Vector<float>(x))[0];
-            AssertUlps(1.0 / (1.0 + Math.Exp(-x)), actual, 4, $"sigmoid({x:R})");
+            foreach (float x in Sweep(from, to))
+            {
+                AssertUlps(1.0 / (1.0 + Math.Exp(-x)), SigmoidAt(wide, x), 4, $"sigmoid({x:R}), wide {wide}");
+            }
         }
     }
 
@@ -33,10 +52,12 @@ public class GateMathTests
     [InlineData(-1e-6f, 1e-6f)]
     public void Exp_AcrossRange_Within2Ulp(float from, float to)
     {
-        foreach (float x in Sweep(from, to))
+        foreach (bool wide in Widths)
         {
-            float actual = VectorMath.Exp(new Vector<float>(x))[0];
-            AssertUlps(Math.Exp(x), actual, 2, $"exp({x:R})");
+            foreach (float x in Sweep(from, to))
+            {
+                AssertUlps(Math.Exp(x), ExpAt(wide, x), 2, $"exp({x:R}), wide {wide}");
+            }
         }
     }
 
@@ -47,7 +68,11 @@ public class GateMathTests
     [InlineData(89f, float.PositiveInfinity)]
     [InlineData(-105f, 0f)]
     [InlineData(0f, 1f)]
-    public void Exp_SpecialValues(float x, float expected) => Assert.Equal(expected, VectorMath.Exp(new Vector<float>(x))[0]);
+    public void Exp_SpecialValues(float x, float expected)
+    {
+        Assert.Equal(expected, ExpAt(false, x));
+        Assert.Equal(expected, ExpAt(true, x));
+    }
 
     [Theory]
     [InlineData(-20f, 20f)]
@@ -56,10 +81,12 @@ public class GateMathTests
     [InlineData(-1e-4f, 1e-4f)]
     public void Tanh_AcrossRange_Within3Ulp(float from, float to)
     {
-        foreach (float x in Sweep(from, to))
+        foreach (bool wide in Widths)
         {
-            float actual = VectorMath.Tanh(new Vector<float>(x))[0];
-            AssertUlps(Math.Tanh(x), actual, 3, $"tanh({x:R})");
+            foreach (float x in Sweep(from, to))
+            {
+                AssertUlps(Math.Tanh(x), TanhAt(wide, x), 3, $"tanh({x:R}), wide {wide}");
+            }
         }
     }
 
@@ -72,10 +99,12 @@ public class GateMathTests
     [InlineData(0f, 0.5f, 0f, 0f)]
     public void SpecialValues_AsPyTorch(float x, float sigmoid, float tanh, float relu)
     {
-        var v = new Vector<float>(x);
-        Assert.Equal(sigmoid, VectorMath.Sigmoid(v)[0]);
-        Assert.Equal(tanh, VectorMath.Tanh(v)[0]);
-        Assert.Equal(relu, VectorMath.Relu(v)[0]);
+        foreach (bool wide in Widths)
+        {
+            Assert.Equal(sigmoid, SigmoidAt(wide, x));
+            Assert.Equal(tanh, TanhAt(wide, x));
+            Assert.Equal(relu, ReluAt(wide, x));
+        }
     }
 
     [Fact]
@@ -271,6 +300,68 @@ public class GateMathTests
 
             Assert.Equal(apart, together);
             AssertGapsUntouched(together, batch, h, stride);
+        }
+    }
+
+    // The entry points pick 16 lanes where Vector512 is accelerated and Vector<T> elsewhere: a model must give the same
+    // bits on both kinds of machine. Rows back to back and apart, H from 1 past two widths of 16 (across-rows, tails).
+    [Fact]
+    public void LstmStep_BothWidths_BitIdentical()
+    {
+        foreach (int stride in new[] { 0, 1 })
+        {
+            for (int h = 1; h <= MaxH; h++)
+            {
+                const int batch = 5;
+                int rowStride = h + (stride * (h + 1));
+                float[] gates = Random(19, batch * 4 * h, 6f), cellNatural = Random(20, batch * h, 3f);
+                float[] cellWide = (float[])cellNatural.Clone();
+                float[] natural = Filled(batch * rowStride, float.NaN), wide = Filled(batch * rowStride, float.NaN);
+                GateMath.LstmStep<NaturalLanes, Vector<float>>(gates, cellNatural, natural, rowStride, batch, h, 0, h);
+                GateMath.LstmStep<Lanes512, Vector512<float>>(gates, cellWide, wide, rowStride, batch, h, 0, h);
+                Assert.Equal(cellNatural, cellWide);
+                Assert.Equal(natural, wide);
+                AssertGapsUntouched(wide, batch, h, rowStride);
+            }
+        }
+    }
+
+    [Fact]
+    public void GruStep_BothWidths_BitIdentical()
+    {
+        foreach (int stride in new[] { 0, 1 })
+        {
+            for (int h = 1; h <= MaxH; h++)
+            {
+                const int batch = 5;
+                int rowStride = h + (stride * (h + 1));
+                float[] x = Random(21, batch * 3 * h, 4f), hh = Random(22, batch * 3 * h, 4f), natural = Random(23, batch * rowStride, 1f);
+                float[] wide = (float[])natural.Clone();
+                GateMath.GruStep<NaturalLanes, Vector<float>>(x, hh, natural, rowStride, natural, rowStride, batch, h, 0, h);
+                GateMath.GruStep<Lanes512, Vector512<float>>(x, hh, wide, rowStride, wide, rowStride, batch, h, 0, h);
+                Assert.Equal(natural, wide);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(Nonlinearity.Tanh)]
+    [InlineData(Nonlinearity.Relu)]
+    public void RnnStep_BothWidths_BitIdentical(Nonlinearity nonlinearity)
+    {
+        foreach (int stride in new[] { 0, 1 })
+        {
+            for (int h = 1; h <= MaxH; h++)
+            {
+                const int batch = 5;
+                int rowStride = h + (stride * (h + 1));
+                float[] gates = Random(24, batch * h, 6f);
+                float[] natural = Filled(batch * rowStride, float.NaN), wide = Filled(batch * rowStride, float.NaN);
+                GateMath.RnnStep<NaturalLanes, Vector<float>>(gates, natural, rowStride, batch, h, nonlinearity, 0, h);
+                GateMath.RnnStep<Lanes512, Vector512<float>>(gates, wide, rowStride, batch, h, nonlinearity, 0, h);
+                Assert.Equal(natural, wide);
+                AssertGapsUntouched(wide, batch, h, rowStride);
+            }
         }
     }
 

@@ -1,0 +1,218 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Recurrent.Kernels;
+
+/// <summary>
+/// The lane operations the gate math needs, for one vector type <typeparamref name="TV"/>. A struct per width implements
+/// it, so the generic gate math (<see cref="VectorMath"/>, <see cref="GateMath"/>) is compiled once per width and every
+/// call inlines to the width's own instruction.
+/// </summary>
+/// <remarks>
+/// Invariant: every operation acts on each lane alone and the same way at every width (IEEE single precision, one
+/// rounding per operation, fused multiply-add rounded once), so an element's result depends neither on the width nor
+/// on its lane. The widths are therefore interchangeable bit for bit; the tests hold them to that.
+/// </remarks>
+internal interface IFloatLanes<TV>
+    where TV : struct
+{
+    /// <summary>Lanes per vector.</summary>
+    static abstract int Count { get; }
+
+    static abstract TV Create(float value);
+
+    /// <summary>The first <see cref="Count"/> floats of <paramref name="source"/> (which must hold that many).</summary>
+    static abstract TV Load(ReadOnlySpan<float> source);
+
+    /// <summary>All lanes to the first <see cref="Count"/> floats of <paramref name="destination"/>.</summary>
+    static abstract void Store(TV value, Span<float> destination);
+
+    static abstract float Lane(TV value, int index);
+
+    static abstract TV Add(TV a, TV b);
+
+    static abstract TV Subtract(TV a, TV b);
+
+    static abstract TV Multiply(TV a, TV b);
+
+    static abstract TV Divide(TV a, TV b);
+
+    static abstract TV Negate(TV a);
+
+    static abstract TV Abs(TV a);
+
+    /// <summary>a·b + c with one rounding.</summary>
+    static abstract TV FusedMultiplyAdd(TV a, TV b, TV c);
+
+    /// <summary>The smaller; when either is NaN, whichever the hardware gives (callers select NaN lanes themselves).</summary>
+    static abstract TV MinNative(TV a, TV b);
+
+    /// <summary>The larger; when either is NaN, whichever the hardware gives (callers select NaN lanes themselves).</summary>
+    static abstract TV MaxNative(TV a, TV b);
+
+    /// <summary>To the nearest integer, ties to even.</summary>
+    static abstract TV Round(TV a);
+
+    static abstract TV Floor(TV a);
+
+    /// <summary>2^(n − 1) for lanes holding an integer n in [−125, 128]: the float whose bits are (n + 126) &lt;&lt; 23.</summary>
+    static abstract TV Pow2Minus1(TV n);
+
+    /// <summary>All bits set where a == b (false for NaN), clear elsewhere.</summary>
+    static abstract TV Equals(TV a, TV b);
+
+    static abstract TV GreaterThan(TV a, TV b);
+
+    static abstract TV GreaterThanOrEqual(TV a, TV b);
+
+    static abstract TV LessThan(TV a, TV b);
+
+    /// <summary>Bitwise: the bits of <paramref name="whenTrue"/> where <paramref name="mask"/> has them set, else those of
+    /// <paramref name="whenFalse"/>.</summary>
+    static abstract TV ConditionalSelect(TV mask, TV whenTrue, TV whenFalse);
+}
+
+/// <summary><see cref="Vector{T}"/>: the runtime's natural width (256 bits on x64 with AVX2, 128 on Arm and older x64,
+/// software lanes when SIMD is off).</summary>
+internal readonly struct NaturalLanes : IFloatLanes<Vector<float>>
+{
+    public static int Count => Vector<float>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Create(float value) => new(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Load(ReadOnlySpan<float> source) => new(source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector<float> value, Span<float> destination) => value.CopyTo(destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Lane(Vector<float> value, int index) => value[index];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Add(Vector<float> a, Vector<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Subtract(Vector<float> a, Vector<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Multiply(Vector<float> a, Vector<float> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Divide(Vector<float> a, Vector<float> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Negate(Vector<float> a) => -a;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Abs(Vector<float> a) => Vector.Abs(a);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> FusedMultiplyAdd(Vector<float> a, Vector<float> b, Vector<float> c) => Vector.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> MinNative(Vector<float> a, Vector<float> b) => Vector.MinNative(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> MaxNative(Vector<float> a, Vector<float> b) => Vector.MaxNative(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Round(Vector<float> a) => Vector.Round(a);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Floor(Vector<float> a) => Vector.Floor(a);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Pow2Minus1(Vector<float> n) =>
+        Vector.AsVectorSingle(Vector.ShiftLeft(Vector.ConvertToInt32Native(n) + new Vector<int>(126), 23));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Equals(Vector<float> a, Vector<float> b) => Vector.AsVectorSingle(Vector.Equals(a, b));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> GreaterThan(Vector<float> a, Vector<float> b) => Vector.AsVectorSingle(Vector.GreaterThan(a, b));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> GreaterThanOrEqual(Vector<float> a, Vector<float> b) => Vector.AsVectorSingle(Vector.GreaterThanOrEqual(a, b));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> LessThan(Vector<float> a, Vector<float> b) => Vector.AsVectorSingle(Vector.LessThan(a, b));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> ConditionalSelect(Vector<float> mask, Vector<float> whenTrue, Vector<float> whenFalse) =>
+        Vector.ConditionalSelect(mask, whenTrue, whenFalse);
+}
+
+/// <summary><see cref="Vector512{T}"/>: 16 lanes, used where the hardware accelerates it (the runtime keeps
+/// <see cref="Vector{T}"/> at 256 bits even then). Emulated lane by lane elsewhere, with the same results.</summary>
+internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
+{
+    public static int Count => Vector512<float>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Create(float value) => Vector512.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(ReadOnlySpan<float> source) => Vector512.Create(source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<float> value, Span<float> destination) => value.CopyTo(destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Lane(Vector512<float> value, int index) => value[index];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Divide(Vector512<float> a, Vector512<float> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Negate(Vector512<float> a) => -a;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Abs(Vector512<float> a) => Vector512.Abs(a);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> FusedMultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MinNative(Vector512<float> a, Vector512<float> b) => Vector512.MinNative(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MaxNative(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Round(Vector512<float> a) => Vector512.Round(a);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Floor(Vector512<float> a) => Vector512.Floor(a);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Pow2Minus1(Vector512<float> n) =>
+        Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(126), 23).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Equals(Vector512<float> a, Vector512<float> b) => Vector512.Equals(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> GreaterThan(Vector512<float> a, Vector512<float> b) => Vector512.GreaterThan(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> GreaterThanOrEqual(Vector512<float> a, Vector512<float> b) => Vector512.GreaterThanOrEqual(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> LessThan(Vector512<float> a, Vector512<float> b) => Vector512.LessThan(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ConditionalSelect(Vector512<float> mask, Vector512<float> whenTrue, Vector512<float> whenFalse) =>
+        Vector512.ConditionalSelect(mask, whenTrue, whenFalse);
+}
