@@ -308,15 +308,36 @@ internal static class GateMath
                 }
             }
 
+            // Whole vectors of c (and of h' when rows are back to back) go straight between the buffers and registers;
+            // only the last, partial piece goes through lanes.
             Span<float> c = cell.Slice(q0, count);
-            c.CopyTo(cellLanes);
+            bool whole = count == w;
+            if (!whole)
+            {
+                c.CopyTo(cellLanes);
+            }
+
             var (cNext, hNext) = Lstm<TL, TV>(
                 TL.Load(lanes), TL.Load(lanes[w..]), TL.Load(lanes[(2 * w)..]),
-                TL.Load(lanes[(3 * w)..]), TL.Load(cellLanes));
-            TL.Store(cNext, cellLanes);
-            cellLanes[..count].CopyTo(c);
-            TL.Store(hNext, hiddenLanes);
-            ScatterRows(hiddenLanes[..count], hidden, hiddenStride, h, firstRow, firstUnit);
+                TL.Load(lanes[(3 * w)..]), TL.Load(whole ? c : cellLanes));
+            if (whole)
+            {
+                TL.Store(cNext, c);
+            }
+            else
+            {
+                StoreFirst<TL, TV>(cNext, count, c);
+            }
+
+            if (whole && hiddenStride == h)
+            {
+                TL.Store(hNext, hidden[q0..]);
+            }
+            else
+            {
+                TL.Store(hNext, hiddenLanes);
+                ScatterRows(hiddenLanes[..count], hidden, hiddenStride, h, firstRow, firstUnit);
+            }
         }
     }
 

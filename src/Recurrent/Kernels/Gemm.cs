@@ -397,6 +397,17 @@ internal static partial class Gemm
     private static void PackA(ref float a, nint lda, int rows, int kc, ref float packed)
     {
         Debug.Assert(kc <= BlockK, "a packed row holds at most one K block");
+        if (kc < PackedMatrix.PanelWidth)
+        {
+            // Short rows (small input or hidden sizes): a call to memmove per row costs more than the copy.
+            for (int r = 0; r < rows; r++)
+            {
+                CopyFloats(ref Unsafe.Add(ref a, r * lda), ref Unsafe.Add(ref packed, r * PackedRowStride), kc);
+            }
+
+            return;
+        }
+
         for (int r = 0; r < rows; r++)
         {
             MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref a, r * lda), kc)
@@ -404,12 +415,13 @@ internal static partial class Gemm
         }
     }
 
-    /// <summary>Copies the <paramref name="count"/> (&lt; 32) valid columns of a partial panel's row between C and the
-    /// scratch tile: inline, since a call to memmove per row costs more than the copy.</summary>
+    /// <summary>Copies <paramref name="count"/> (&lt; 32) floats: the valid columns of a partial panel's row between C and
+    /// the scratch tile, or a short row of A into the pack: inline, since a call to memmove per row costs more than the
+    /// copy.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void CopyFloats(ref float from, ref float to, int count)
     {
-        Debug.Assert(count < PackedMatrix.PanelWidth, "only partial panels are copied");
+        Debug.Assert(count < PackedMatrix.PanelWidth, "only short rows are copied inline");
         int i = 0;
         for (; i <= count - Vector256<float>.Count; i += Vector256<float>.Count)
         {
