@@ -26,7 +26,7 @@ internal static partial class Gemm
         public static int RowKernelPanels(int rows) => 0;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
+        public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
         {
             const int nr = PackedMatrix.PanelWidth;
             AssertRows(rows, ScalarRowBlock);

@@ -27,7 +27,7 @@ internal static partial class Gemm
         public static int RowKernelPanels(int rows) => 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
+        public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
         {
             AssertRows(rows, Vector128RowBlock);
             switch (rows)

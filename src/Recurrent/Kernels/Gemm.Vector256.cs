@@ -29,7 +29,7 @@ internal static partial class Gemm
         public static int RowKernelPanels(int rows) => rows == 1 ? 2 : 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
+        public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
         {
             AssertRows(rows, Vector256RowBlock);
             switch (rows)

@@ -39,52 +39,52 @@ internal static partial class Gemm
         public static int RowKernelPanels(int rows) => rows <= 2 ? 4 : rows <= 4 ? 2 : 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
+        public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
         {
             AssertRows(rows, Vector512RowBlock);
             switch (rows)
             {
                 case 1:
-                    Tile512<R1>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile512<R1>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 case 2:
-                    Tile512<R2>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile512<R2>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 case 3:
-                    Tile512<R3>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile512<R3>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 case 4:
-                    Tile512<R4>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile512<R4>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 case 5:
-                    Tile512<R5>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile512<R5>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 case 6:
-                    Tile512<R6>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile512<R6>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 case 7:
-                    Tile512<R7>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile512<R7>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 case 8:
-                    Tile512<R8>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile512<R8>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 case 9:
-                    Tile512<R9>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile512<R9>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 case 10:
-                    Tile512<R10>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile512<R10>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 case 11:
-                    Tile512<R11>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile512<R11>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 case 12:
-                    Tile512<R12>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile512<R12>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 case 13:
-                    Tile512<R13>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile512<R13>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 case 14:
-                    Tile512<R14>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile512<R14>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 default:
                     throw new UnreachableException();
@@ -117,7 +117,7 @@ internal static partial class Gemm
 
     /// <summary>Vector512 micro-kernel: a TRows × 32 tile of C in TRows × 2 accumulators (c{row}{vector}).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile512<TRows>(ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
+    private static void Tile512<TRows>(ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
         where TRows : struct, IRowCount
     {
         Vector512<float> c0a = default, c0b = default;
@@ -236,6 +236,11 @@ internal static partial class Gemm
 
         for (int kk = 0; kk < kc; kk++)
         {
+            if (kk < prefetchLines)
+            {
+                PrefetchIntoL2(ref Unsafe.Add(ref prefetch, kk * 16));
+            }
+
             PrefetchPanelAhead(ref panel);
             Vector512<float> w0 = Vector512.LoadUnsafe(ref panel);
             Vector512<float> w1 = Vector512.LoadUnsafe(ref panel, 16);
@@ -452,6 +457,17 @@ internal static partial class Gemm
             float* ahead = (float*)Unsafe.AsPointer(ref panel) + PrefetchAheadFloats;
             Sse.Prefetch0(ahead);
             Sse.Prefetch0(ahead + 16);
+        }
+    }
+
+    /// <summary>Asks for the cache line at <paramref name="line"/> to be brought into L2 (see
+    /// <see cref="Gemm.PrefetchWeightsFromBytes"/>); pointer-based and x86-only like <see cref="PrefetchPanelAhead"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchIntoL2(ref float line)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch1(Unsafe.AsPointer(ref line));
         }
     }
 

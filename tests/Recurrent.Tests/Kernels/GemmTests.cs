@@ -126,6 +126,30 @@ public class GemmTests
 
     [Theory]
     [MemberData(nameof(Paths))]
+    public void WeightsBeyondPrefetchThreshold_MatchReference_AndHalvesWithoutPrefetch(string pathName)
+    {
+        KernelPath path = Enum.Parse<KernelPath>(pathName);
+        var rng = new Random(17 + (int)path);
+
+        // 219 panels × 300 × 32 floats: just over PrefetchWeightsFromBytes, so the whole product prefetches each next
+        // block of W while the halves (below it) do not; a partial last panel, two K blocks, a row tail.
+        const int m = 29, n = 7000, k = KC + 44;
+        Assert.True((long)((n + 31) / 32) * k * 32 * sizeof(float) >= Gemm.PrefetchWeightsFromBytes);
+        CheckAgainstReference(path, m, n, k, new CaseOptions(1, 3, Accumulate: true, Bias: false), rng);
+
+        float[] a = RandomArray(rng, m * k);
+        var packed = PackedMatrix.Pack(RandomArray(rng, n * k), n, k);
+        float[] bias = RandomArray(rng, n);
+        float[] whole = new float[m * n], halves = new float[m * n];
+        Gemm.Multiply(path, a, k, m, packed, bias, whole, n, false, 0, packed.PanelCount);
+        int half = packed.PanelCount / 2;
+        Gemm.Multiply(path, a, k, m, packed, bias, halves, n, false, 0, half);
+        Gemm.Multiply(path, a, k, m, packed, bias, halves, n, false, half, packed.PanelCount - half);
+        AssertBitsEqual(whole, halves, $"{path} m={m} n={n} k={k}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
     public void SplitByPanelRanges_IsBitIdentical(string pathName)
     {
         KernelPath path = Enum.Parse<KernelPath>(pathName);
