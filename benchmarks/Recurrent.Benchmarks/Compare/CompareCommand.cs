@@ -110,6 +110,12 @@ internal static class CompareCommand
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         File.WriteAllText(output, markdown);
         Console.Out.Write(markdown);
+        if (options.UpdateReadme)
+        {
+            string readme = Path.Combine(root, "README.md");
+            File.WriteAllText(readme, ReadmeTable.Replace(File.ReadAllText(readme), report));
+            Progress($"updated the table in {readme}");
+        }
 
         var failures = report.Failures().ToList();
         foreach (var (run, library, result) in failures)

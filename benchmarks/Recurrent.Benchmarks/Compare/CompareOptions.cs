@@ -3,19 +3,20 @@ using System.Globalization;
 namespace Recurrent.Benchmarks.Compare;
 
 /// <summary>The compare command's options: <c>--quick</c>, <c>--shapes T1,S1,...</c>, <c>--threads 1</c> or <c>1,2</c>,
-/// <c>--rounds R</c>.</summary>
-internal sealed record CompareOptions(bool Quick, CompareShape[] Shapes, int[] Threads, int Rounds)
+/// <c>--rounds R</c>, <c>--readme</c>.</summary>
+internal sealed record CompareOptions(bool Quick, CompareShape[] Shapes, int[] Threads, int Rounds, bool UpdateReadme = false)
 {
     /// <summary>Rounds by default: two, so that a disturbance of the shared machine during one library's run (seen as
     /// 1.5–3× swings on the 2-vCPU CI machines) is unlikely to decide a ratio.</summary>
     public const int DefaultRounds = 2;
 
     public const string Usage =
-        "usage: compare [--quick] [--shapes T1,S1,...] [--threads 1|1,2] [--rounds R]\n" +
+        "usage: compare [--quick] [--shapes T1,S1,...] [--threads 1|1,2] [--rounds R] [--readme]\n" +
         "  --quick    fewer repetitions and one round (a smoke run)\n" +
         "  --shapes   shape ids of the suite, comma-separated (default: all)\n" +
         "  --threads  thread counts, comma-separated (default: 1,2)\n" +
-        "  --rounds   times each library runs each case, interleaved; its fastest round is reported (default: 2, 1 to 9)";
+        "  --rounds   times each library runs each case, interleaved; its fastest round is reported (default: 2, 1 to 9)\n" +
+        "  --readme   also put the condensed table into README.md (between its compare-table markers)";
 
     public TimingPolicy Timing => Quick ? TimingPolicy.Quick : TimingPolicy.Full;
 
@@ -26,6 +27,7 @@ internal sealed record CompareOptions(bool Quick, CompareShape[] Shapes, int[] T
         CompareShape[] shapes = CompareShape.All;
         int[] threads = [1, 2];
         int? rounds = null;
+        bool readme = false;
         for (int i = 0; i < args.Count; i++)
         {
             switch (args[i])
@@ -42,12 +44,15 @@ internal sealed record CompareOptions(bool Quick, CompareShape[] Shapes, int[] T
                 case "--rounds":
                     rounds = ParseRounds(SplitList(args, ++i, "--rounds"));
                     break;
+                case "--readme":
+                    readme = true;
+                    break;
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'.\n{Usage}");
             }
         }
 
-        return new CompareOptions(quick, shapes, threads, rounds ?? (quick ? 1 : DefaultRounds));
+        return new CompareOptions(quick, shapes, threads, rounds ?? (quick ? 1 : DefaultRounds), readme);
     }
 
     private static int ParseRounds(string[] values) =>

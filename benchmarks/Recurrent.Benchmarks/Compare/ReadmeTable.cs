@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Text;
+
+namespace Recurrent.Benchmarks.Compare;
+
+/// <summary>
+/// The condensed table README.md shows (<c>compare --readme</c>): per shape, our 1- and 2-thread times, % of the
+/// 1-core peak, the peers' ratios at both thread counts, the 2-thread speed-up and the batch-1 L2 bounds. It replaces
+/// whatever lies between <see cref="Start"/> and <see cref="End"/> in the README.
+/// </summary>
+internal static class ReadmeTable
+{
+    public const string Start = "<!-- compare-table:start -->";
+    public const string End = "<!-- compare-table:end -->";
+
+    /// <summary>Replaces the block between the markers of <paramref name="readme"/>'s text with the report's table.</summary>
+    /// <exception cref="InvalidOperationException">The README has no start marker followed by an end marker.</exception>
+    public static string Replace(string readme, CompareReport report)
+    {
+        int start = readme.IndexOf(Start, StringComparison.Ordinal);
+        int end = start < 0 ? -1 : readme.IndexOf(End, start, StringComparison.Ordinal);
+        if (end < 0)
+        {
+            throw new InvalidOperationException($"README.md has no '{Start}' ... '{End}' block to replace.");
+        }
+
+        return string.Concat(readme.AsSpan(0, start), Write(report), readme.AsSpan(end + End.Length));
+    }
+
+    /// <summary>The block, markers included.</summary>
+    public static string Write(CompareReport report)
+    {
+        MachineLimits limits = report.Limits;
+        var md = new StringBuilder();
+        md.Append(Start).Append('\n');
+        md.Append(Invariant($"Made by `{report.Command}`\n"));
+        md.Append(Invariant($"on {report.Started:yyyy-MM-dd HH:mm} UTC ({report.Machine.Cpu}, {report.Machine.LogicalCores} logical cores"));
+        md.Append(report.Machine.Commit is null ? "" : $"; commit {report.Machine.Commit}").Append(").\n");
+        md.Append(Invariant($"Measured FMA peak {limits.PeakGflops1:0} GFLOP/s (1 core) and {limits.PeakGflops2:0} (2 cores), L2 read bandwidth {limits.L2GBps1:0} GB/s\n"));
+        md.Append("(1 core). Ratios above 1 mean ours is faster; \"% of peak\" is our 1-thread GFLOP/s over the 1-core peak.\n");
+        md.Append('\n');
+        md.Append("| id | shape | ours 1t ms | % of peak | ORT / ours | PyTorch / ours | ours 2t ms | 2t / 1t speed-up | ORT / ours | PyTorch / ours | ours / L2 bound, 1t, 2t |\n");
+        md.Append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+        foreach (CompareShape shape in report.Runs.Select(r => r.Shape).Distinct())
+        {
+            ShapeRun? one = report.Runs.FirstOrDefault(r => r.Shape == shape && r.Threads == 1);
+            ShapeRun? two = report.Runs.FirstOrDefault(r => r.Shape == shape && r.Threads == 2);
+            double? ours1 = Ms(one?.Ours), ours2 = Ms(two?.Ours);
+            string peak = ours1 is { } t ? Invariant($"{100 * shape.Flops / (t * 1e6) / limits.PeakGflops1:0}") : NotAvailable;
+            string bound = shape.WeightBytesPerStep is { } bytes
+                ? $"{Ratio(ours1, BoundMs(shape, bytes, limits.L2GBps1))}, {Ratio(ours2, BoundMs(shape, bytes, limits.L2GBps2))}"
+                : "–";
+            md.Append(Invariant($"| {shape.Id} | {shape.Description} | {Time(ours1)} | {peak} | {Ratio(Ms(one?.Ort), ours1)} | {Ratio(Ms(one?.PyTorch), ours1)} | "));
+            md.Append(Invariant($"{Time(ours2)} | {Ratio(ours1, ours2)} | {Ratio(Ms(two?.Ort), ours2)} | {Ratio(Ms(two?.PyTorch), ours2)} | {bound} |\n"));
+        }
+
+        md.Append(End);
+        return md.ToString();
+    }
+
+    private const string NotAvailable = "n/a";
+
+    private static double? Ms(WorkerResult? result) => result is { IsOk: true } ? result.MedianMs : null;
+
+    private static double BoundMs(CompareShape shape, double bytesPerStep, double gbps) => shape.Shape.Steps * bytesPerStep / (gbps * 1e9) * 1e3;
+
+    private static string Ratio(double? numerator, double? denominator) =>
+        numerator is { } n && denominator is { } d ? Invariant($"{n / d:0.00}") : NotAvailable;
+
+    /// <summary>Three significant digits, never in exponent form (as in compare.md).</summary>
+    private static string Time(double? ms) => ms switch
+    {
+        null => NotAvailable,
+        >= 100 => Invariant($"{ms:0}"),
+        >= 10 => Invariant($"{ms:0.0}"),
+        >= 1 => Invariant($"{ms:0.00}"),
+        _ => ms.Value.ToString("G3", CultureInfo.InvariantCulture),
+    };
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
