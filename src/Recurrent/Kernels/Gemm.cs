@@ -341,7 +341,7 @@ internal static partial class Gemm
                 {
                     int jcEnd = Math.Min(endPanel, jc + blockPanels);
 
-                    // W beyond L2 (and L3's easy reach): this block's tiles bring the next block's KC × 32 slices into L2,
+                    // Large W (PrefetchWeightsFromBytes): this block's tiles bring the next block's KC × 32 slices into L2,
                     // a share per tile, one line per kk, so the next block does not start by waiting for memory.
                     int nextLines = prefetchNext ? (Math.Min(endPanel, jcEnd + blockPanels) - jcEnd) * sliceLines : 0;
                     int blockTiles = ((mcCur + mr - 1) / mr) * (jcEnd - jc);
