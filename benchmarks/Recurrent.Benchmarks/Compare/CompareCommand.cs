@@ -51,32 +51,49 @@ internal static class CompareCommand
         DirectoryInfo temp = Directory.CreateTempSubdirectory("recurrent-compare-");
         try
         {
+            var casePaths = new string[options.Shapes.Length];
             for (int i = 0; i < options.Shapes.Length; i++)
             {
                 CompareShape shape = options.Shapes[i];
-                string label = Invariant($"[{i + 1,2}/{options.Shapes.Length}] {shape.Id}");
-                Progress($"{label} {shape.Description}: writing the case (our Forward gives the reference outputs)");
-                string casePath = Path.Combine(temp.FullName, $"{shape.Id}.safetensors");
-                CaseFile.Create(casePath, shape);
-                foreach (int threads in options.Threads)
+                Progress(Invariant($"[{i + 1,2}/{options.Shapes.Length}] {shape.Id} {shape.Description}: writing the case (our Forward gives the reference outputs)"));
+                casePaths[i] = Path.Combine(temp.FullName, $"{shape.Id}.safetensors");
+                CaseFile.Create(casePaths[i], shape);
+            }
+
+            // Each round runs the whole suite, the libraries one after the other per case (ours, ORT, PyTorch): a case's
+            // rounds lie a whole suite apart, so a slow stretch of the shared machine (they last from seconds to
+            // minutes) rarely covers all of one library's rounds; each library's fastest round is kept.
+            var results = new Dictionary<(int Shape, int Threads), (List<WorkerResult> Ours, List<WorkerResult> Ort, List<WorkerResult> Torch)>();
+            for (int round = 1; round <= options.Rounds; round++)
+            {
+                for (int i = 0; i < options.Shapes.Length; i++)
                 {
-                    // Rounds interleave the libraries (ours, ORT, PyTorch, ours, ...), so a disturbance of the machine
-                    // that lasts a few seconds hits one round of one library, and the fastest round of each is kept.
-                    var ours = new List<WorkerResult>();
-                    var ort = new List<WorkerResult>();
-                    var torch = new List<WorkerResult>();
-                    for (int round = 1; round <= options.Rounds; round++)
+                    CompareShape shape = options.Shapes[i];
+                    foreach (int threads in options.Threads)
                     {
-                        string where = Invariant($"{label} {threads}t") + (options.Rounds > 1 ? Invariant($" r{round}") : "");
-                        ours.Add(Report(where, "ours", RunWorker(CompareWorker.Ours, shape, casePath, threads, options.Timing)));
-                        ort.Add(Report(where, "ORT", RunWorker(CompareWorker.Ort, shape, casePath, threads, options.Timing)));
+                        if (!results.TryGetValue((i, threads), out var lists))
+                        {
+                            lists = ([], [], []);
+                            results[(i, threads)] = lists;
+                        }
+
+                        string where = Invariant($"[{i + 1,2}/{options.Shapes.Length}] {shape.Id} {threads}t") + (options.Rounds > 1 ? Invariant($" r{round}") : "");
+                        lists.Ours.Add(Report(where, "ours", RunWorker(CompareWorker.Ours, shape, casePaths[i], threads, options.Timing)));
+                        lists.Ort.Add(Report(where, "ORT", RunWorker(CompareWorker.Ort, shape, casePaths[i], threads, options.Timing)));
                         if (pytorch is not null)
                         {
-                            torch.Add(Report(where, "PyTorch", pytorch.Run(casePath, threads, Tolerance, options.Timing)));
+                            lists.Torch.Add(Report(where, "PyTorch", pytorch.Run(casePaths[i], threads, Tolerance, options.Timing)));
                         }
                     }
+                }
+            }
 
-                    runs.Add(new ShapeRun(shape, threads, WorkerResult.Fastest(ours), WorkerResult.Fastest(ort), pytorch is null ? null : WorkerResult.Fastest(torch)));
+            for (int i = 0; i < options.Shapes.Length; i++)
+            {
+                foreach (int threads in options.Threads)
+                {
+                    var (ours, ort, torch) = results[(i, threads)];
+                    runs.Add(new ShapeRun(options.Shapes[i], threads, WorkerResult.Fastest(ours), WorkerResult.Fastest(ort), pytorch is null ? null : WorkerResult.Fastest(torch)));
                 }
             }
         }

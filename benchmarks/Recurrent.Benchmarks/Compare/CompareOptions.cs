@@ -15,7 +15,7 @@ internal sealed record CompareOptions(bool Quick, CompareShape[] Shapes, int[] T
         "  --quick    fewer repetitions and one round (a smoke run)\n" +
         "  --shapes   shape ids of the suite, comma-separated (default: all)\n" +
         "  --threads  thread counts, comma-separated (default: 1,2)\n" +
-        "  --rounds   times each library runs each case, interleaved; its fastest round is reported (default: 2, 1 to 9)\n" +
+        "  --rounds   passes over the suite; each library's fastest round of a case is reported (default: 2, 1 to 9)\n" +
         "  --readme   also put the condensed table into README.md (between its compare-table markers)";
 
     public TimingPolicy Timing => Quick ? TimingPolicy.Quick : TimingPolicy.Full;

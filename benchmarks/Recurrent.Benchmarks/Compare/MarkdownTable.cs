@@ -33,7 +33,7 @@ internal static class MarkdownTable
             : $"| PyTorch | not available ({report.PyTorchUnavailableReason}) |");
         string rounds = report.Rounds == 1
             ? "one round"
-            : Invariant($"{report.Rounds} rounds, the libraries interleaved (ours, ORT, PyTorch, then again), each library's fastest round reported");
+            : Invariant($"{report.Rounds} rounds, each over the whole suite (so a case's rounds lie minutes apart), the libraries one after the other per case, each library's fastest round reported");
         md.AppendLine($"| timing | each library in a process of its own, one at a time, per shape and thread count: {report.Timing.Describe()}; {rounds}; each library's outputs are checked against ours first |");
         md.AppendLine("| inputs | every library runs the same weights (our layer's seeded initialisation, handed over as a SafeTensors file) on the same seeded input, sequence-first, from zero states |");
         md.AppendLine();
