@@ -364,12 +364,17 @@ internal static partial class Gemm
                             ref float s = ref fromC ? ref dst : ref hasBias ? ref Unsafe.Add(ref bias, col) : ref s_zeros[0];
                             nint srcStride = fromC ? ldc : 0;
 
-                            // The next lines to prefetch, within one slice (slices of different panels lie apart).
-                            int aheadLines = Math.Min(Math.Min(linesPerTile, kc), sliceLines - (nextLine % sliceLines));
-                            aheadLines = Math.Max(0, Math.Min(aheadLines, nextLines - nextLine));
-                            ref float ahead = ref aheadLines == 0 ? ref wp : ref Unsafe.Add(
-                                ref panels, ((jcEnd + (nextLine / sliceLines)) * panelStride) + (pc * nr) + ((nextLine % sliceLines) * 16));
-                            nextLine += aheadLines;
+                            // The next lines to prefetch, within one slice (slices of different panels lie apart). Nothing to
+                            // work out per tile when there are none (small W, or this block's share already asked for).
+                            int aheadLines = 0;
+                            ref float ahead = ref wp;
+                            if (nextLine < nextLines)
+                            {
+                                int inSlice = nextLine % sliceLines;
+                                aheadLines = Math.Min(Math.Min(linesPerTile, kc), Math.Min(sliceLines - inSlice, nextLines - nextLine));
+                                ahead = ref Unsafe.Add(ref panels, ((jcEnd + (nextLine / sliceLines)) * panelStride) + (pc * nr) + (inSlice * 16));
+                                nextLine += aheadLines;
+                            }
                             if (nc == nr)
                             {
                                 TKernel.Tile(rows, ref ap, ref wp, kc, ref s, srcStride, ref dst, ldc, ref ahead, aheadLines);
