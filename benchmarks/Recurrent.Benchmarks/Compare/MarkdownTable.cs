@@ -169,7 +169,7 @@ internal static class MarkdownTable
         _ => "failed",
     };
 
-    private static string Ratio(double? numerator, double? denominator) =>
+    internal static string Ratio(double? numerator, double? denominator) =>
         numerator is { } n && denominator is { } d ? Invariant($"{n / d:0.00}") : "n/a";
 
     private static string Memory(WorkerResult result) => result.PeakMiB is { } peak
@@ -179,7 +179,7 @@ internal static class MarkdownTable
     private static string Diff(double diff) => diff == 0 ? "0" : Invariant($"{diff:0.0E0}");
 
     /// <summary>Three significant digits, never in exponent form: 0.0991, 2.71, 71.7, 279, 1009.</summary>
-    private static string Number(double value) => value switch
+    internal static string Number(double value) => value switch
     {
         >= 100 => Invariant($"{value:0}"),
         >= 10 => Invariant($"{value:0.0}"),

@@ -64,18 +64,9 @@ internal static class ReadmeTable
 
     private static double BoundMs(CompareShape shape, double bytesPerStep, double gbps) => shape.Shape.Steps * bytesPerStep / (gbps * 1e9) * 1e3;
 
-    private static string Ratio(double? numerator, double? denominator) =>
-        numerator is { } n && denominator is { } d ? Invariant($"{n / d:0.00}") : NotAvailable;
+    private static string Ratio(double? numerator, double? denominator) => MarkdownTable.Ratio(numerator, denominator);
 
-    /// <summary>Three significant digits, never in exponent form (as in compare.md).</summary>
-    private static string Time(double? ms) => ms switch
-    {
-        null => NotAvailable,
-        >= 100 => Invariant($"{ms:0}"),
-        >= 10 => Invariant($"{ms:0.0}"),
-        >= 1 => Invariant($"{ms:0.00}"),
-        _ => ms.Value.ToString("G3", CultureInfo.InvariantCulture),
-    };
+    private static string Time(double? ms) => ms is { } value ? MarkdownTable.Number(value) : NotAvailable;
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
