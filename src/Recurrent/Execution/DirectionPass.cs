@@ -63,6 +63,15 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
     private int _parts;
     private int _stepParts;
 
+    /// <summary>Steps this pass has run over its lifetime (every layer, direction and call on its workspace): step k
+    /// from here streams W in <see cref="OrderOf"/>(k), so consecutive steps alternate, across calls too (a
+    /// streaming caller's one-step calls). Written by the calling thread only between phases.</summary>
+    private long _stepsRun;
+
+    /// <summary><see cref="_stepsRun"/> when the current block began: the block's step k is lifetime step
+    /// <c>_blockStartStep + k</c>.</summary>
+    private long _blockStartStep;
+
     // The current phase.
     private Phase _phase;
     private int _first;
@@ -101,6 +110,9 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
         _stepParts = SplitBatch(schedule, _parts);
     }
 
+    /// <summary>The order in which the block's step <paramref name="k"/> (0 = its first) streams its weights.</summary>
+    private PanelOrder OrderOf(int k) => ((_blockStartStep + k) & 1) == 0 ? PanelOrder.Ascending : PanelOrder.Descending;
+
     private enum Phase
     {
         Project,
@@ -118,6 +130,8 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
         _firstRow = _schedule.Offset(first);
         _blockRows = _schedule.Offset(end - 1) + _schedule.Rows(end - 1) - _firstRow;
 
+        _blockStartStep = _stepsRun;
+        _stepsRun += end - first;
         _phase = Phase.Project;
         double projectFlops = 2.0 * _blockRows * gateWidth * _inputWidth;
         int projectParts = projectFlops >= MinParallelFlops ? Math.Min(_parts, _weights.InputWeights.PanelCount) : 1;
@@ -184,7 +198,7 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
         var input = new ReadOnlySpan<float>(_input, _inputLength);
         Gemm.Multiply(
             input[(_firstRow * _inputWidth)..], _inputWidth, _blockRows, w, _weights.InputBias,
-            _workspace.Gates, _config.GateWidth, accumulate: false, firstPanel, endPanel - firstPanel);
+            _workspace.Gates, _config.GateWidth, accumulate: false, firstPanel, endPanel - firstPanel, OrderOf(0));
     }
 
     /// <summary>The block's time loop for this part's sequences. <paramref name="parts"/> is 1 (part 0 owns the whole
@@ -201,7 +215,7 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
             int rows = Math.Min(_schedule.Rows(t), endSequence) - firstSequence;
             if (rows > 0)
             {
-                RunStep(t, _schedule.Offset(t) - _firstRow + firstSequence, firstSequence, rows);
+                RunStep(t, _schedule.Offset(t) - _firstRow + firstSequence, firstSequence, rows, OrderOf(i - _first));
             }
         }
     }
@@ -210,8 +224,9 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
     /// Step t for sequences [first, first + rows): their gate rows start at <paramref name="gateRow"/> of the gate
     /// buffer. Invariant: row n of the hidden (and cell) state is sequence n's state after the last step it has taken.
     /// </summary>
-    private void RunStep(int t, int gateRow, int first, int rows)
+    private void RunStep(int t, int gateRow, int first, int rows, PanelOrder order)
     {
+        int allPanels = _weights.HiddenWeights.PanelCount;
         LayerConfig config = _config;
         DirectionWeights weights = _weights;
         Workspace workspace = _workspace;
@@ -223,24 +238,24 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
         switch (config.CellType)
         {
             case CellType.Rnn:
-                Gemm.Multiply(hidden, outputSize, rows, weights.HiddenWeights, [], gates, gateWidth, accumulate: true);
+                Gemm.Multiply(hidden, outputSize, rows, weights.HiddenWeights, [], gates, gateWidth, accumulate: true, 0, allPanels, order);
                 GateMath.RnnStep(gates, hidden, outputSize, rows, hiddenSize, config.Nonlinearity);
                 break;
             case CellType.Gru:
                 Span<float> recurrent = workspace.RecurrentGates.AsSpan(first * gateWidth, rows * gateWidth);
-                Gemm.Multiply(hidden, outputSize, rows, weights.HiddenWeights, weights.RecurrentBias, recurrent, gateWidth, accumulate: false);
+                Gemm.Multiply(hidden, outputSize, rows, weights.HiddenWeights, weights.RecurrentBias, recurrent, gateWidth, accumulate: false, 0, allPanels, order);
 
                 // Each row reads its h before writing h' over it.
                 GateMath.GruStep(gates, recurrent, hidden, outputSize, hidden, outputSize, rows, hiddenSize);
                 break;
             default:
                 Span<float> cell = workspace.Cell.AsSpan(first * hiddenSize, rows * hiddenSize);
-                Gemm.Multiply(hidden, outputSize, rows, weights.HiddenWeights, [], gates, gateWidth, accumulate: true);
+                Gemm.Multiply(hidden, outputSize, rows, weights.HiddenWeights, [], gates, gateWidth, accumulate: true, 0, allPanels, order);
                 if (weights.ProjectionWeights is { } projection)
                 {
                     Span<float> unprojected = workspace.Unprojected.AsSpan(first * hiddenSize, rows * hiddenSize);
                     GateMath.LstmStep(gates, cell, unprojected, hiddenSize, rows, hiddenSize);
-                    Gemm.Multiply(unprojected, hiddenSize, rows, projection, [], hidden, outputSize, accumulate: false);
+                    Gemm.Multiply(unprojected, hiddenSize, rows, projection, [], hidden, outputSize, accumulate: false, 0, projection.PanelCount, order);
                 }
                 else
                 {
@@ -285,6 +300,7 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
             int t = reverse ? _end - 1 - (i - _first) : i;
             int rows = _schedule.Rows(t);
             bool fromMain = (i - _first) % 2 == 0;
+            PanelOrder order = OrderOf(i - _first);
             Span<float> current = fromMain ? workspace.Hidden : workspace.HiddenAlternate;
             Span<float> next = fromMain ? workspace.HiddenAlternate : workspace.Hidden;
             int gateRow = _schedule.Offset(t) - _firstRow;
@@ -294,26 +310,28 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
             switch (config.CellType)
             {
                 case CellType.Rnn:
-                    Gemm.Multiply(h, outputSize, rows, weights.HiddenWeights, [], gates, gateWidth, accumulate: true, firstPanel, panelCount);
+                    Gemm.Multiply(h, outputSize, rows, weights.HiddenWeights, [], gates, gateWidth, accumulate: true, firstPanel, panelCount, order);
                     GateMath.RnnStep(gates, hNext, outputSize, rows, hiddenSize, config.Nonlinearity, firstUnit, units);
                     break;
                 case CellType.Gru:
                     Span<float> recurrent = workspace.RecurrentGates.AsSpan(0, rows * gateWidth);
-                    for (int g = 0; g < 3; g++)
+                    for (int chunk = 0; chunk < 3; chunk++)
                     {
+                        int g = order == PanelOrder.Ascending ? chunk : 2 - chunk;
                         Gemm.Multiply(
                             h, outputSize, rows, weights.HiddenWeights, weights.RecurrentBias, recurrent, gateWidth, accumulate: false,
-                            firstPanel + (g * hiddenSize / PackedMatrix.PanelWidth), panelCount);
+                            firstPanel + (g * hiddenSize / PackedMatrix.PanelWidth), panelCount, order);
                     }
 
                     GateMath.GruStep(gates, recurrent, h, outputSize, hNext, outputSize, rows, hiddenSize, firstUnit, units);
                     break;
                 default:
-                    for (int g = 0; g < 4; g++)
+                    for (int chunk = 0; chunk < 4; chunk++)
                     {
+                        int g = order == PanelOrder.Ascending ? chunk : 3 - chunk;
                         Gemm.Multiply(
                             h, outputSize, rows, weights.HiddenWeights, [], gates, gateWidth, accumulate: true,
-                            firstPanel + (g * hiddenSize / PackedMatrix.PanelWidth), panelCount);
+                            firstPanel + (g * hiddenSize / PackedMatrix.PanelWidth), panelCount, order);
                     }
 
                     GateMath.LstmStep(gates, workspace.Cell, hNext, outputSize, rows, hiddenSize, firstUnit, units);

@@ -53,7 +53,9 @@ namespace Recurrent.Kernels;
 /// (Vector512, Vector256) therefore have a "row" kernel that reads A unpacked and covers several panels at once
 /// (on Vector512: 4 panels = 8 zmm chains per row for m ≤ 2, 2 panels for m = 3..4), over the whole k in one go.
 /// It computes exactly the same chains.
-/// Remaining panels (fewer than a group, or the partial last one) go through the blocked loops.
+/// Remaining panels (fewer than a group, or the partial last one) go through the blocked loops. The caller chooses the
+/// order in which the groups stream W (<see cref="PanelOrder"/>): a time loop alternates it step by step, so that the
+/// lines of W_hh one step read last, still in L2, are the first the next step reads.
 /// </para>
 /// <para>
 /// Threads. Later callers split the panel range (<c>firstPanel</c>, <c>panelCount</c>) across threads; each call packs
@@ -121,27 +123,33 @@ internal static partial class Gemm
 
     /// <summary>As <see cref="Multiply(ReadOnlySpan{float}, int, int, PackedMatrix, ReadOnlySpan{float}, Span{float}, int, bool)"/>,
     /// restricted to the output columns of panels [firstPanel, firstPanel + panelCount).</summary>
-    public static void Multiply(ReadOnlySpan<float> a, int lda, int m, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool accumulate, int firstPanel, int panelCount)
-        => Multiply(BestPath, a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount);
+    /// <remarks><paramref name="order"/> is the order in which a row-kernel product streams the panels of W (the
+    /// blocked loops of larger m always ascend); it never changes the result.</remarks>
+    public static void Multiply(
+        ReadOnlySpan<float> a, int lda, int m, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool accumulate, int firstPanel, int panelCount,
+        PanelOrder order = PanelOrder.Ascending)
+        => Multiply(BestPath, a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
 
     /// <summary>The panel-range product on an explicit path (every path runs on any machine; unaccelerated vector
     /// widths are emulated by the runtime, slowly but exactly).</summary>
-    internal static void Multiply(KernelPath path, ReadOnlySpan<float> a, int lda, int m, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool accumulate, int firstPanel, int panelCount)
+    internal static void Multiply(
+        KernelPath path, ReadOnlySpan<float> a, int lda, int m, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool accumulate, int firstPanel, int panelCount,
+        PanelOrder order = PanelOrder.Ascending)
     {
         Validate(a, lda, m, w, bias, c, ldc, firstPanel, panelCount);
         switch (path)
         {
             case KernelPath.Vector512:
-                Run<Vector512Kernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount);
+                Run<Vector512Kernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
                 break;
             case KernelPath.Vector256:
-                Run<Vector256Kernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount);
+                Run<Vector256Kernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
                 break;
             case KernelPath.Vector128:
-                Run<Vector128Kernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount);
+                Run<Vector128Kernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
                 break;
             case KernelPath.Scalar:
-                Run<ScalarKernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount);
+                Run<ScalarKernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(path), path, "Unknown kernel path.");
@@ -227,7 +235,9 @@ internal static partial class Gemm
 #pragma warning restore CA1812
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run<TKernel>(ReadOnlySpan<float> a, int lda, int m, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool accumulate, int firstPanel, int panelCount)
+    private static void Run<TKernel>(
+        ReadOnlySpan<float> a, int lda, int m, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool accumulate, int firstPanel, int panelCount,
+        PanelOrder order)
         where TKernel : struct, IGemmKernel
     {
         if (m == 0 || panelCount == 0)
@@ -265,29 +275,55 @@ internal static partial class Gemm
             return;
         }
 
-        int p = firstPanel;
         int group = TKernel.RowKernelPanels(m);
-        if (group > 0)
+        if (group == 0)
         {
-            // Small m: groups of full panels through the multi-panel row kernel, unpacked A, whole k.
-            int fullEnd = Math.Min(endPanel, n / PackedMatrix.PanelWidth);
-            nint panelStride = w.PanelStride;
-            for (; p + group <= fullEnd; p += group)
-            {
-                int col = p * PackedMatrix.PanelWidth;
-                ref float dst = ref Unsafe.Add(ref cRef, col);
-                ref float src = ref accumulate ? ref dst : ref hasBias ? ref Unsafe.Add(ref biasRef, col) : ref s_zeros[0];
-                nint srcStride = accumulate ? ldc : 0;
-                TKernel.RowTile(m, ref aRef, lda, ref Unsafe.Add(ref w.DataReference, p * panelStride), panelStride, k, ref src, srcStride, ref dst, ldc);
-            }
-
-            if (p == endPanel)
-            {
-                return;
-            }
+            RunBlocked<TKernel>(ref aRef, lda, m, w, ref biasRef, hasBias, ref cRef, ldc, accumulate, firstPanel, endPanel);
+            return;
         }
 
-        RunBlocked<TKernel>(ref aRef, lda, m, w, ref biasRef, hasBias, ref cRef, ldc, accumulate, p, endPanel);
+        // Small m: groups of full panels through the multi-panel row kernel (unpacked A, whole k); the panels left
+        // over (fewer than a group, or the partial last one) through the blocked loops. Descending runs the same
+        // pieces back to front.
+        int fullEnd = Math.Min(endPanel, n / PackedMatrix.PanelWidth);
+        int groupsEnd = firstPanel + ((fullEnd - firstPanel) / group * group);
+        if (order == PanelOrder.Descending)
+        {
+            if (groupsEnd < endPanel)
+            {
+                RunBlocked<TKernel>(ref aRef, lda, m, w, ref biasRef, hasBias, ref cRef, ldc, accumulate, groupsEnd, endPanel);
+            }
+
+            for (int p = groupsEnd - group; p >= firstPanel; p -= group)
+            {
+                RowGroup<TKernel>(ref aRef, lda, m, w, ref biasRef, hasBias, ref cRef, ldc, accumulate, p);
+            }
+
+            return;
+        }
+
+        for (int p = firstPanel; p < groupsEnd; p += group)
+        {
+            RowGroup<TKernel>(ref aRef, lda, m, w, ref biasRef, hasBias, ref cRef, ldc, accumulate, p);
+        }
+
+        if (groupsEnd < endPanel)
+        {
+            RunBlocked<TKernel>(ref aRef, lda, m, w, ref biasRef, hasBias, ref cRef, ldc, accumulate, groupsEnd, endPanel);
+        }
+    }
+
+    /// <summary>One row-kernel call: all m rows times the group of full panels starting at panel <paramref name="p"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowGroup<TKernel>(ref float a, nint lda, int m, PackedMatrix w, ref float bias, bool hasBias, ref float c, nint ldc, bool accumulate, int p)
+        where TKernel : struct, IGemmKernel
+    {
+        nint panelStride = w.PanelStride;
+        int col = p * PackedMatrix.PanelWidth;
+        ref float dst = ref Unsafe.Add(ref c, col);
+        ref float src = ref accumulate ? ref dst : ref hasBias ? ref Unsafe.Add(ref bias, col) : ref s_zeros[0];
+        nint srcStride = accumulate ? ldc : 0;
+        TKernel.RowTile(m, ref a, lda, ref Unsafe.Add(ref w.DataReference, p * panelStride), panelStride, w.Cols, ref src, srcStride, ref dst, ldc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

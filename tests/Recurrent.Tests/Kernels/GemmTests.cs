@@ -178,6 +178,47 @@ public class GemmTests
         }
     }
 
+    /// <summary>Descending panel order (row-kernel products stream W back to front) gives the ascending bits, writes
+    /// only the range's columns, and reads or writes nothing else; over row-kernel groups with leftover and partial
+    /// panels, blocked products (which ignore the order), accumulate and bias.</summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void DescendingPanelOrder_IsBitIdentical(string pathName)
+    {
+        KernelPath path = Enum.Parse<KernelPath>(pathName);
+        var rng = new Random(19 + (int)path);
+        foreach ((int m, int n, int k) in new[] { (1, 300, 2 * KC + 1), (1, 512, 64), (2, 300, 129), (3, 97, KC + 7), (4, 300, KC + 1), (13, 97, 33) })
+        {
+            int panels = (n + 31) / 32;
+            float[] a = RandomArray(rng, m * k);
+            var packed = PackedMatrix.Pack(RandomArray(rng, n * k), n, k);
+            float[] bias = RandomArray(rng, n);
+            float[] start = RandomArray(rng, m * n);
+            foreach ((int first, int count) in new[] { (0, panels), (1, panels - 1), (0, panels - 1), (panels - 1, 1), (2, Math.Max(0, panels - 3)) })
+            {
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    float[] ascending = (float[])start.Clone(), descending = (float[])start.Clone();
+                    Gemm.Multiply(path, a, k, m, packed, accumulate ? default : bias, ascending, n, accumulate, first, count, PanelOrder.Ascending);
+                    Gemm.Multiply(path, a, k, m, packed, accumulate ? default : bias, descending, n, accumulate, first, count, PanelOrder.Descending);
+                    string what = $"{path} m={m} n={n} k={k} panels [{first}, {first + count}) accumulate={accumulate}";
+                    AssertBitsEqual(ascending, descending, what);
+
+                    // Columns outside the range keep their starting values (in both orders, as they are equal).
+                    int col0 = first * 32, col1 = Math.Min(n, (first + count) * 32);
+                    for (int i = 0; i < m; i++)
+                    {
+                        for (int j = 0; j < n; j++)
+                        {
+                            bool inRange = j >= col0 && j < col1;
+                            Assert.True(inRange || BitConverter.SingleToInt32Bits(descending[(i * n) + j]) == BitConverter.SingleToInt32Bits(start[(i * n) + j]), $"column {j} outside the range changed: {what}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Paths))]
     public void ResultDoesNotDependOnM_IsBitIdentical(string pathName)

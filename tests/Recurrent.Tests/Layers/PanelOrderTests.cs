@@ -1,0 +1,61 @@
+using System.Numerics.Tensors;
+using static Recurrent.Tests.TestTensors;
+
+namespace Recurrent.Tests.Layers;
+
+/// <summary>
+/// At batch 1..4 consecutive steps stream W_hh in alternating panel order, counted over the workspace's lifetime, so
+/// a call may start in either order. Results must not depend on it: a second call (starting in the other order) and
+/// one-step streaming calls give the first call's bits.
+/// </summary>
+public class PanelOrderTests
+{
+    public static TheoryData<CellType, int, int> Layers() => new()
+    {
+        // cell, batch, projSize. H = 40: 160 LSTM gate columns = 5 panels (a row-kernel group and a leftover panel).
+        { CellType.Lstm, 1, 0 },
+        { CellType.Lstm, 2, 0 },
+        { CellType.Lstm, 1, 24 },
+        { CellType.Gru, 1, 0 },
+        { CellType.Gru, 3, 0 },
+        { CellType.Rnn, 1, 0 },
+        { CellType.Rnn, 4, 0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Layers))]
+    public void RepeatedAndStreamedCalls_StartingInEitherOrder_GiveTheSameBits(CellType cell, int batch, int projSize)
+    {
+        RecurrentLayer Make() => RecurrentLayer.Create(new RecurrentLayerOptions
+        {
+            CellType = cell, InputSize = 36, HiddenSize = 40, ProjSize = projSize, Seed = 5,
+        }).Eval();
+        int hOut = projSize > 0 ? projSize : 40;
+        Tensor<float> x = Randn(1, 7, batch, 36), h0 = Randn(2, 1, batch, hOut), c0 = Randn(3, 1, batch, 40);
+
+        // 7 steps: the first call's steps alternate from ascending, the second call's (on the same workspace) from
+        // descending.
+        RecurrentLayer layer = Make();
+        float[][] first = LayerResults.Forward(layer, x, h0, c0);
+        float[][] second = LayerResults.Forward(layer, x, h0, c0);
+        LayerResults.AssertBitIdentical(first, second, "the second call, starting in the other order");
+        LayerResults.AssertBitIdentical(first, LayerResults.Forward(Make(), x, h0, c0), "a fresh layer");
+
+        // One step per call: each call's single step (and its input product) flips the order.
+        RecurrentState state = layer.CreateState(batch);
+        h0.AsTensorSpan().CopyTo(state.Hidden.AsTensorSpan());
+        if (state.Cell is { } cellState)
+        {
+            c0.AsTensorSpan().CopyTo(cellState.AsTensorSpan());
+        }
+
+        var streamed = new List<float>();
+        for (int t = 0; t < 7; t++)
+        {
+            streamed.AddRange(ToArray(layer.Step(Tensor.Create(ToArray(x).AsSpan(t * batch * 36, batch * 36).ToArray(), [1, batch, 36]), state)));
+        }
+
+        Assert.True(first[0].SequenceEqual(streamed), "one-step calls differ from the whole-sequence call");
+        Assert.True(first[1].SequenceEqual(ToArray(state.Hidden)), "h after one-step calls differs");
+    }
+}
