@@ -290,9 +290,10 @@ internal static class GateMath
         _ = gates[(batch * 4 * h) - 1]; // every gathered index below is under batch·4H
         Span<float> lanes = stackalloc float[6 * TL.Count]; // i, f, g, o, c, h'
         Span<float> cellLanes = lanes[(4 * w)..(5 * w)], hiddenLanes = lanes[(5 * w)..];
+        int wholeRows = h <= w / 2 ? LstmWholeRowsPerVector<TL, TV>(gates, cell, hidden, hiddenStride, batch, h, hiddenLanes) : 0;
         ref float gate = ref MemoryMarshal.GetReference(gates);
         ref float lane = ref MemoryMarshal.GetReference(lanes);
-        for (int q0 = 0, n = 0, j = 0; q0 < cells; q0 += w)
+        for (int q0 = wholeRows * h, n = wholeRows, j = 0; q0 < cells; q0 += w)
         {
             int count = Math.Min(w, cells - q0), firstRow = n, firstUnit = j;
             for (int l = 0; l < count; l++)
@@ -410,6 +411,76 @@ internal static class GateMath
                 (row, unit) = (row + 1, 0);
             }
         }
+    }
+
+    /// <summary>
+    /// The first rows of <see cref="LstmAcrossRows{TL, TV}"/> when at least two rows fit a vector (H ≤ width / 2):
+    /// r = ⌊width / H⌋ whole rows per vector, lanes [kH, (k + 1)H) holding row n + k. Each gate's vector is r plain
+    /// loads merged by lane (load k starts at row n + k's gate minus kH floats, so its lane kH is that gate's first
+    /// unit), not a scalar gather. c and h' are written back as whole vectors whose lanes past rH keep the values they
+    /// had (read, merged, stored: those lanes belong to rows of this call, not yet computed). Stops before a piece
+    /// whose loads or stores would leave the spans; returns the rows done.
+    /// </summary>
+    private static int LstmWholeRowsPerVector<TL, TV>(
+        ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int batch, int h, Span<float> hiddenLanes)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        int w = TL.Count, r = w / h, used = r * h, gateRow = 4 * h;
+        Span<float> laneIndex = stackalloc float[w];
+        for (int l = 0; l < w; l++)
+        {
+            laneIndex[l] = l;
+        }
+
+        TV index = TL.Load(laneIndex);
+        TV usedLanes = TL.LessThan(index, TL.Create(used));
+        bool hiddenBackToBack = hiddenStride == h;
+        int n = 0;
+        for (; n + r <= batch; n += r)
+        {
+            // The farthest reads: gate o's last load (row n + r − 1), and whole vectors of c and h' from row n.
+            int gateStart = n * gateRow, cellStart = n * h;
+            if (gateStart + (3 * used) + w > gates.Length || cellStart + w > cell.Length || (hiddenBackToBack && cellStart + w > hidden.Length))
+            {
+                break;
+            }
+
+            TV cOld = TL.Load(cell[cellStart..]);
+            var (cNext, hNext) = Lstm<TL, TV>(
+                RowsOfGate<TL, TV>(gates, gateStart, h, r, index), RowsOfGate<TL, TV>(gates, gateStart + h, h, r, index),
+                RowsOfGate<TL, TV>(gates, gateStart + (2 * h), h, r, index), RowsOfGate<TL, TV>(gates, gateStart + (3 * h), h, r, index),
+                cOld);
+            TL.Store(TL.ConditionalSelect(usedLanes, cNext, cOld), cell[cellStart..]);
+            if (hiddenBackToBack)
+            {
+                TL.Store(TL.ConditionalSelect(usedLanes, hNext, TL.Load(hidden[cellStart..])), hidden[cellStart..]);
+            }
+            else
+            {
+                TL.Store(hNext, hiddenLanes);
+                ScatterRows(hiddenLanes[..used], hidden, hiddenStride, h, n, 0);
+            }
+        }
+
+        return n;
+    }
+
+    /// <summary>One gate of r consecutive rows in one vector: lanes [kH, (k + 1)H) = row k's H values, the rows
+    /// 4H floats apart from <paramref name="start"/> (row 0's gate). Lanes from rH on hold whatever the last load read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV RowsOfGate<TL, TV>(ReadOnlySpan<float> gates, int start, int h, int r, TV index)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        TV rows = TL.Load(gates[start..]);
+        for (int k = 1; k < r; k++)
+        {
+            // Row k's gate is at start + 4kH; loading from kH floats earlier puts its first unit in lane kH.
+            rows = TL.ConditionalSelect(TL.GreaterThanOrEqual(index, TL.Create(k * h)), TL.Load(gates[(start + (3 * k * h))..]), rows);
+        }
+
+        return rows;
     }
 
     /// <summary>Writes lanes [0, <paramref name="count"/>) of <paramref name="value"/> to the start of

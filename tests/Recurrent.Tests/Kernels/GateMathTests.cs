@@ -177,9 +177,10 @@ public class GateMathTests
     [Fact]
     public void LstmStep_RowsOneByOneOrTogether_BitIdentical()
     {
+        // Batch 64 (the tutorial's): several whole rows per vector for H ≤ width / 2, the last rows gathered.
+        foreach (int batch in new[] { 5, 64 })
         for (int h = 1; h <= MaxH; h++)
         {
-            const int batch = 5;
             float[] gates = Random(7, batch * 4 * h, 5f), cellTogether = Random(8, batch * h, 2f);
             float[] cellApart = (float[])cellTogether.Clone();
             float[] hiddenTogether = new float[batch * h], hiddenApart = new float[batch * h];
@@ -238,9 +239,9 @@ public class GateMathTests
     [Fact]
     public void LstmStep_RowsStoredApart_SameAsOneByOne_GapsUntouched()
     {
+        foreach (int batch in new[] { 7, 40 })
         for (int h = 1; h <= MaxH; h++)
         {
-            const int batch = 7;
             int stride = (2 * h) + 1;
             float[] gates = Random(13, batch * 4 * h, 5f), cellTogether = Random(14, batch * h, 2f);
             float[] cellApart = (float[])cellTogether.Clone();
