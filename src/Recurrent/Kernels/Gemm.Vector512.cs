@@ -12,9 +12,10 @@ namespace Recurrent.Kernels;
 // does two FMAs. MR = 12: 24 accumulators + 2 W vectors + 1 broadcast = 27 of the 32 zmm registers. (MR 8, 12
 // and 14 measured within noise of each other on Zen 4, whose FMA units saturate with 8 chains; 12 keeps the W
 // loads per FMA low for cores with two 512-bit FMA ports.) Row tails (< MR rows) use the same generic kernel
-// instantiated for fewer rows (TRows is a compile-time constant, so the JIT drops the unused accumulators); column
-// tails are handled by the caller with a 32-wide scratch tile, and the zero padding of the last panel makes the
-// extra columns harmless.
+// instantiated for fewer rows (TRows is a compile-time constant, so the JIT drops the unused accumulators). A column
+// tail (the partial last panel) runs the same kernel instantiated with masked loads and stores of C (TPanel), so it
+// reads and writes only the valid columns; the zero padding of the last panel makes the extra lanes harmless. Without
+// AVX-512 (Vector512 emulated) the caller uses a 32-wide scratch tile instead.
 //
 // Row kernel (m ≤ 2): 4 consecutive panels at once with unpacked A, 8 accumulators per row (16 for m = 2), so even
 // batch 1 has 8 independent FMA chains while W streams through at 512 bytes per kk from 4 sequential streams.
@@ -40,51 +41,62 @@ internal static partial class Gemm
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
+            => TileRows<FullPanel>(rows, ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, PackedMatrix.PanelWidth);
+
+        public static bool MasksPartialPanels => Avx512F.IsSupported;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void PartialTile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, int columns)
+            => TileRows<PartialPanel>(rows, ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref dst, 0, columns);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void TileRows<TPanel>(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines, int columns)
+            where TPanel : struct, IPanelColumns
         {
             AssertRows(rows, Vector512RowBlock);
             switch (rows)
             {
                 case 1:
-                    Tile512<R1>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile512<R1, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
                     break;
                 case 2:
-                    Tile512<R2>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile512<R2, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
                     break;
                 case 3:
-                    Tile512<R3>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile512<R3, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
                     break;
                 case 4:
-                    Tile512<R4>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile512<R4, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
                     break;
                 case 5:
-                    Tile512<R5>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile512<R5, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
                     break;
                 case 6:
-                    Tile512<R6>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile512<R6, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
                     break;
                 case 7:
-                    Tile512<R7>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile512<R7, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
                     break;
                 case 8:
-                    Tile512<R8>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile512<R8, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
                     break;
                 case 9:
-                    Tile512<R9>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile512<R9, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
                     break;
                 case 10:
-                    Tile512<R10>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile512<R10, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
                     break;
                 case 11:
-                    Tile512<R11>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile512<R11, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
                     break;
                 case 12:
-                    Tile512<R12>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile512<R12, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
                     break;
                 case 13:
-                    Tile512<R13>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile512<R13, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
                     break;
                 case 14:
-                    Tile512<R14>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile512<R14, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
                     break;
                 default:
                     throw new UnreachableException();
@@ -117,9 +129,18 @@ internal static partial class Gemm
 
     /// <summary>Vector512 micro-kernel: a TRows × 32 tile of C in TRows × 2 accumulators (c{row}{vector}).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile512<TRows>(ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
+    private static void Tile512<TRows, TPanel>(ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines, int columns)
         where TRows : struct, IRowCount
+        where TPanel : struct, IPanelColumns
     {
+        // A partial panel reads and writes only C's first `columns` columns (masked; lanes past them start at 0).
+        Vector512<float> maskA = default, maskB = default;
+        if (TPanel.Partial)
+        {
+            maskA = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(columns)).AsSingle();
+            maskB = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(columns - 16)).AsSingle();
+        }
+
         Vector512<float> c0a = default, c0b = default;
         Vector512<float> c1a = default, c1b = default;
         Vector512<float> c2a = default, c2b = default;
@@ -139,99 +160,99 @@ internal static partial class Gemm
         if (TRows.Value > 0)
         {
             ref float s = ref src;
-            c0a = Vector512.LoadUnsafe(ref s);
-            c0b = Vector512.LoadUnsafe(ref s, 16);
+            c0a = LoadPart<TPanel>(ref s, 0, maskA);
+            c0b = LoadPart<TPanel>(ref s, 16, maskB);
         }
 
         if (TRows.Value > 1)
         {
             ref float s = ref Unsafe.Add(ref src, srcStride);
-            c1a = Vector512.LoadUnsafe(ref s);
-            c1b = Vector512.LoadUnsafe(ref s, 16);
+            c1a = LoadPart<TPanel>(ref s, 0, maskA);
+            c1b = LoadPart<TPanel>(ref s, 16, maskB);
         }
 
         if (TRows.Value > 2)
         {
             ref float s = ref Unsafe.Add(ref src, 2 * srcStride);
-            c2a = Vector512.LoadUnsafe(ref s);
-            c2b = Vector512.LoadUnsafe(ref s, 16);
+            c2a = LoadPart<TPanel>(ref s, 0, maskA);
+            c2b = LoadPart<TPanel>(ref s, 16, maskB);
         }
 
         if (TRows.Value > 3)
         {
             ref float s = ref Unsafe.Add(ref src, 3 * srcStride);
-            c3a = Vector512.LoadUnsafe(ref s);
-            c3b = Vector512.LoadUnsafe(ref s, 16);
+            c3a = LoadPart<TPanel>(ref s, 0, maskA);
+            c3b = LoadPart<TPanel>(ref s, 16, maskB);
         }
 
         if (TRows.Value > 4)
         {
             ref float s = ref Unsafe.Add(ref src, 4 * srcStride);
-            c4a = Vector512.LoadUnsafe(ref s);
-            c4b = Vector512.LoadUnsafe(ref s, 16);
+            c4a = LoadPart<TPanel>(ref s, 0, maskA);
+            c4b = LoadPart<TPanel>(ref s, 16, maskB);
         }
 
         if (TRows.Value > 5)
         {
             ref float s = ref Unsafe.Add(ref src, 5 * srcStride);
-            c5a = Vector512.LoadUnsafe(ref s);
-            c5b = Vector512.LoadUnsafe(ref s, 16);
+            c5a = LoadPart<TPanel>(ref s, 0, maskA);
+            c5b = LoadPart<TPanel>(ref s, 16, maskB);
         }
 
         if (TRows.Value > 6)
         {
             ref float s = ref Unsafe.Add(ref src, 6 * srcStride);
-            c6a = Vector512.LoadUnsafe(ref s);
-            c6b = Vector512.LoadUnsafe(ref s, 16);
+            c6a = LoadPart<TPanel>(ref s, 0, maskA);
+            c6b = LoadPart<TPanel>(ref s, 16, maskB);
         }
 
         if (TRows.Value > 7)
         {
             ref float s = ref Unsafe.Add(ref src, 7 * srcStride);
-            c7a = Vector512.LoadUnsafe(ref s);
-            c7b = Vector512.LoadUnsafe(ref s, 16);
+            c7a = LoadPart<TPanel>(ref s, 0, maskA);
+            c7b = LoadPart<TPanel>(ref s, 16, maskB);
         }
 
         if (TRows.Value > 8)
         {
             ref float s = ref Unsafe.Add(ref src, 8 * srcStride);
-            c8a = Vector512.LoadUnsafe(ref s);
-            c8b = Vector512.LoadUnsafe(ref s, 16);
+            c8a = LoadPart<TPanel>(ref s, 0, maskA);
+            c8b = LoadPart<TPanel>(ref s, 16, maskB);
         }
 
         if (TRows.Value > 9)
         {
             ref float s = ref Unsafe.Add(ref src, 9 * srcStride);
-            c9a = Vector512.LoadUnsafe(ref s);
-            c9b = Vector512.LoadUnsafe(ref s, 16);
+            c9a = LoadPart<TPanel>(ref s, 0, maskA);
+            c9b = LoadPart<TPanel>(ref s, 16, maskB);
         }
 
         if (TRows.Value > 10)
         {
             ref float s = ref Unsafe.Add(ref src, 10 * srcStride);
-            c10a = Vector512.LoadUnsafe(ref s);
-            c10b = Vector512.LoadUnsafe(ref s, 16);
+            c10a = LoadPart<TPanel>(ref s, 0, maskA);
+            c10b = LoadPart<TPanel>(ref s, 16, maskB);
         }
 
         if (TRows.Value > 11)
         {
             ref float s = ref Unsafe.Add(ref src, 11 * srcStride);
-            c11a = Vector512.LoadUnsafe(ref s);
-            c11b = Vector512.LoadUnsafe(ref s, 16);
+            c11a = LoadPart<TPanel>(ref s, 0, maskA);
+            c11b = LoadPart<TPanel>(ref s, 16, maskB);
         }
 
         if (TRows.Value > 12)
         {
             ref float s = ref Unsafe.Add(ref src, 12 * srcStride);
-            c12a = Vector512.LoadUnsafe(ref s);
-            c12b = Vector512.LoadUnsafe(ref s, 16);
+            c12a = LoadPart<TPanel>(ref s, 0, maskA);
+            c12b = LoadPart<TPanel>(ref s, 16, maskB);
         }
 
         if (TRows.Value > 13)
         {
             ref float s = ref Unsafe.Add(ref src, 13 * srcStride);
-            c13a = Vector512.LoadUnsafe(ref s);
-            c13b = Vector512.LoadUnsafe(ref s, 16);
+            c13a = LoadPart<TPanel>(ref s, 0, maskA);
+            c13b = LoadPart<TPanel>(ref s, 16, maskB);
         }
 
         for (int kk = 0; kk < kc; kk++)
@@ -345,100 +366,136 @@ internal static partial class Gemm
         if (TRows.Value > 0)
         {
             ref float d = ref dst;
-            c0a.StoreUnsafe(ref d);
-            c0b.StoreUnsafe(ref d, 16);
+            StorePart<TPanel>(c0a, ref d, 0, maskA);
+            StorePart<TPanel>(c0b, ref d, 16, maskB);
         }
 
         if (TRows.Value > 1)
         {
             ref float d = ref Unsafe.Add(ref dst, ldc);
-            c1a.StoreUnsafe(ref d);
-            c1b.StoreUnsafe(ref d, 16);
+            StorePart<TPanel>(c1a, ref d, 0, maskA);
+            StorePart<TPanel>(c1b, ref d, 16, maskB);
         }
 
         if (TRows.Value > 2)
         {
             ref float d = ref Unsafe.Add(ref dst, 2 * ldc);
-            c2a.StoreUnsafe(ref d);
-            c2b.StoreUnsafe(ref d, 16);
+            StorePart<TPanel>(c2a, ref d, 0, maskA);
+            StorePart<TPanel>(c2b, ref d, 16, maskB);
         }
 
         if (TRows.Value > 3)
         {
             ref float d = ref Unsafe.Add(ref dst, 3 * ldc);
-            c3a.StoreUnsafe(ref d);
-            c3b.StoreUnsafe(ref d, 16);
+            StorePart<TPanel>(c3a, ref d, 0, maskA);
+            StorePart<TPanel>(c3b, ref d, 16, maskB);
         }
 
         if (TRows.Value > 4)
         {
             ref float d = ref Unsafe.Add(ref dst, 4 * ldc);
-            c4a.StoreUnsafe(ref d);
-            c4b.StoreUnsafe(ref d, 16);
+            StorePart<TPanel>(c4a, ref d, 0, maskA);
+            StorePart<TPanel>(c4b, ref d, 16, maskB);
         }
 
         if (TRows.Value > 5)
         {
             ref float d = ref Unsafe.Add(ref dst, 5 * ldc);
-            c5a.StoreUnsafe(ref d);
-            c5b.StoreUnsafe(ref d, 16);
+            StorePart<TPanel>(c5a, ref d, 0, maskA);
+            StorePart<TPanel>(c5b, ref d, 16, maskB);
         }
 
         if (TRows.Value > 6)
         {
             ref float d = ref Unsafe.Add(ref dst, 6 * ldc);
-            c6a.StoreUnsafe(ref d);
-            c6b.StoreUnsafe(ref d, 16);
+            StorePart<TPanel>(c6a, ref d, 0, maskA);
+            StorePart<TPanel>(c6b, ref d, 16, maskB);
         }
 
         if (TRows.Value > 7)
         {
             ref float d = ref Unsafe.Add(ref dst, 7 * ldc);
-            c7a.StoreUnsafe(ref d);
-            c7b.StoreUnsafe(ref d, 16);
+            StorePart<TPanel>(c7a, ref d, 0, maskA);
+            StorePart<TPanel>(c7b, ref d, 16, maskB);
         }
 
         if (TRows.Value > 8)
         {
             ref float d = ref Unsafe.Add(ref dst, 8 * ldc);
-            c8a.StoreUnsafe(ref d);
-            c8b.StoreUnsafe(ref d, 16);
+            StorePart<TPanel>(c8a, ref d, 0, maskA);
+            StorePart<TPanel>(c8b, ref d, 16, maskB);
         }
 
         if (TRows.Value > 9)
         {
             ref float d = ref Unsafe.Add(ref dst, 9 * ldc);
-            c9a.StoreUnsafe(ref d);
-            c9b.StoreUnsafe(ref d, 16);
+            StorePart<TPanel>(c9a, ref d, 0, maskA);
+            StorePart<TPanel>(c9b, ref d, 16, maskB);
         }
 
         if (TRows.Value > 10)
         {
             ref float d = ref Unsafe.Add(ref dst, 10 * ldc);
-            c10a.StoreUnsafe(ref d);
-            c10b.StoreUnsafe(ref d, 16);
+            StorePart<TPanel>(c10a, ref d, 0, maskA);
+            StorePart<TPanel>(c10b, ref d, 16, maskB);
         }
 
         if (TRows.Value > 11)
         {
             ref float d = ref Unsafe.Add(ref dst, 11 * ldc);
-            c11a.StoreUnsafe(ref d);
-            c11b.StoreUnsafe(ref d, 16);
+            StorePart<TPanel>(c11a, ref d, 0, maskA);
+            StorePart<TPanel>(c11b, ref d, 16, maskB);
         }
 
         if (TRows.Value > 12)
         {
             ref float d = ref Unsafe.Add(ref dst, 12 * ldc);
-            c12a.StoreUnsafe(ref d);
-            c12b.StoreUnsafe(ref d, 16);
+            StorePart<TPanel>(c12a, ref d, 0, maskA);
+            StorePart<TPanel>(c12b, ref d, 16, maskB);
         }
 
         if (TRows.Value > 13)
         {
             ref float d = ref Unsafe.Add(ref dst, 13 * ldc);
-            c13a.StoreUnsafe(ref d);
-            c13b.StoreUnsafe(ref d, 16);
+            StorePart<TPanel>(c13a, ref d, 0, maskA);
+            StorePart<TPanel>(c13b, ref d, 16, maskB);
         }
+    }
+
+    /// <summary>The 16 floats of C at <paramref name="offset"/> from <paramref name="row"/>: a plain load for a full panel;
+    /// for a partial one, only the lanes of <paramref name="mask"/> (the others 0, their memory not touched).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe Vector512<float> LoadPart<TPanel>(ref float row, nint offset, Vector512<float> mask)
+        where TPanel : struct, IPanelColumns
+    {
+        if (TPanel.Partial && Avx512F.IsSupported)
+        {
+            fixed (float* at = &Unsafe.Add(ref row, offset))
+            {
+                return Avx512F.MaskLoad(at, mask, Vector512<float>.Zero);
+            }
+        }
+
+        return Vector512.LoadUnsafe(ref row, (nuint)offset);
+    }
+
+    /// <summary>Stores 16 floats of C at <paramref name="offset"/> from <paramref name="row"/>, for a partial panel only
+    /// the lanes of <paramref name="mask"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StorePart<TPanel>(Vector512<float> value, ref float row, nint offset, Vector512<float> mask)
+        where TPanel : struct, IPanelColumns
+    {
+        if (TPanel.Partial && Avx512F.IsSupported)
+        {
+            fixed (float* at = &Unsafe.Add(ref row, offset))
+            {
+                Avx512F.MaskStore(at, mask, value);
+            }
+
+            return;
+        }
+
+        value.StoreUnsafe(ref row, (nuint)offset);
     }
 
     /// <summary>

@@ -44,8 +44,9 @@ namespace Recurrent.Kernels;
 /// Blocking constants: <see cref="BlockK"/> = KC; MC (per path, ≈ <see cref="BlockMTarget"/> rows) targets L2 (the
 /// packed MC × KC block of A is reused by every panel block); NC (≈ <see cref="BlockNBytes"/> of W) targets L2 too
 /// (the KC × NC block is reused by every micro-panel of A in loop 1). A column tail (n not a multiple of 32) runs the
-/// same micro-kernel on a 32-wide scratch tile (starting from a zero-padded bias, or from C copied in) and copies the
-/// valid columns out; a row tail (fewer than MR rows left) uses the same micro-kernel instantiated for fewer rows.
+/// same micro-kernel with its loads and stores of C masked to the valid columns where the path can mask (Vector512 on
+/// AVX-512), else on a 32-wide scratch tile (starting from a zero-padded bias, or from C copied in) whose valid columns
+/// are copied out; a row tail (fewer than MR rows left) uses the same micro-kernel instantiated for fewer rows.
 /// </para>
 /// <para>
 /// Small m (the recurrent product at batch 1..4). A 1 × 32 tile has only 32/lanes independent FMA chains, which
@@ -202,12 +203,31 @@ internal static partial class Gemm
         /// (16 floats apart) to be brought into L2 (one per kk; the Vector512 kernel does, the narrower paths ignore it).
         static abstract void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines);
 
+        /// <summary>Whether <see cref="PartialTile"/> works on this machine; otherwise a partial last panel goes through
+        /// a 32-wide scratch tile.</summary>
+        static virtual bool MasksPartialPanels => false;
+
+        /// <summary>
+        /// <see cref="Tile"/> for a partial last panel: reads (from src, when its stride is not 0) and writes only the
+        /// first <paramref name="columns"/> (&lt; 32) columns of each row, so no scratch tile or copies are needed.
+        /// Called only when <see cref="MasksPartialPanels"/>.
+        /// </summary>
+        static virtual void PartialTile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, int columns)
+            => throw new UnreachableException();
+
         /// <summary>
         /// Row kernel: <paramref name="rows"/> rows (RowKernelPanels(rows) &gt; 0) of unpacked A times RowKernelPanels(rows) full
         /// consecutive panels, whole k. Panel q of row i starts from <c>src[i * srcStride + 32q ..]</c> and ends in
         /// <c>dst[i * ldc + 32q ..]</c>.
         /// </summary>
         static abstract void RowTile(int rows, ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc);
+    }
+
+    /// <summary>Compile-time choice between a micro-kernel for whole 32-column panels and one for a partial last panel,
+    /// whose loads and stores of C are masked to its columns.</summary>
+    private interface IPanelColumns
+    {
+        static abstract bool Partial { get; }
     }
 
     /// <summary>Compile-time row count for the generic micro-kernels: the JIT specialises a method per struct type
@@ -232,6 +252,8 @@ internal static partial class Gemm
     private readonly struct R12 : IRowCount { public static int Value => 12; }
     private readonly struct R13 : IRowCount { public static int Value => 13; }
     private readonly struct R14 : IRowCount { public static int Value => 14; }
+    private readonly struct FullPanel : IPanelColumns { public static bool Partial => false; }
+    private readonly struct PartialPanel : IPanelColumns { public static bool Partial => true; }
 #pragma warning restore CA1812
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -344,7 +366,7 @@ internal static partial class Gemm
 
         // Scratch tile for a partial last panel (n % 32 != 0): the micro-kernel always produces 32 columns.
         bool partialLast = endPanel * nr > n;
-        Span<float> scratch = partialLast ? stackalloc float[MaxRowBlock * nr] : default;
+        Span<float> scratch = partialLast && !TKernel.MasksPartialPanels ? stackalloc float[MaxRowBlock * nr] : default;
 
         // The partial panel's bias, zero-padded to 32 columns: its tiles start from it directly (stride 0), with no copy.
         Span<float> lastBias = partialLast && hasBias ? stackalloc float[nr] : default;
@@ -414,6 +436,13 @@ internal static partial class Gemm
                             if (nc == nr)
                             {
                                 TKernel.Tile(rows, ref ap, ref wp, kc, ref s, srcStride, ref dst, ldc, ref ahead, aheadLines);
+                            }
+                            else if (TKernel.MasksPartialPanels)
+                            {
+                                // Straight from and to C (masked to its nc columns); a first K block without C starts from
+                                // the zero-padded bias (or zeros), read whole with stride 0.
+                                ref float start = ref fromC ? ref s : ref hasBias ? ref MemoryMarshal.GetReference(lastBias) : ref s_zeros[0];
+                                TKernel.PartialTile(rows, ref ap, ref wp, kc, ref start, srcStride, ref dst, ldc, nc);
                             }
                             else
                             {
