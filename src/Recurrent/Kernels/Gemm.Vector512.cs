@@ -47,7 +47,16 @@ internal static partial class Gemm
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void PartialTile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, int columns)
-            => TileRows<PartialPanel>(rows, ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref dst, 0, columns);
+        {
+            if (columns <= 16)
+            {
+                TileRows<NarrowPanel>(rows, ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref dst, 0, columns);
+            }
+            else
+            {
+                TileRows<PartialPanel>(rows, ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref dst, 0, columns);
+            }
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static void TileRows<TPanel>(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines, int columns)
@@ -264,99 +273,99 @@ internal static partial class Gemm
 
             PrefetchPanelAhead(ref panel);
             Vector512<float> w0 = Vector512.LoadUnsafe(ref panel);
-            Vector512<float> w1 = Vector512.LoadUnsafe(ref panel, 16);
+            Vector512<float> w1 = TPanel.Narrow ? default : Vector512.LoadUnsafe(ref panel, 16);
             Vector512<float> b = Vector512.Create(packedA);
             c0a = Vector512.FusedMultiplyAdd(b, w0, c0a);
-            c0b = Vector512.FusedMultiplyAdd(b, w1, c0b);
+            c0b = UpperHalf<TPanel>(b, w1, c0b);
             if (TRows.Value > 1)
             {
                 b = Vector512.Create(Unsafe.Add(ref packedA, 1 * PackedRowStride));
                 c1a = Vector512.FusedMultiplyAdd(b, w0, c1a);
-                c1b = Vector512.FusedMultiplyAdd(b, w1, c1b);
+                c1b = UpperHalf<TPanel>(b, w1, c1b);
             }
 
             if (TRows.Value > 2)
             {
                 b = Vector512.Create(Unsafe.Add(ref packedA, 2 * PackedRowStride));
                 c2a = Vector512.FusedMultiplyAdd(b, w0, c2a);
-                c2b = Vector512.FusedMultiplyAdd(b, w1, c2b);
+                c2b = UpperHalf<TPanel>(b, w1, c2b);
             }
 
             if (TRows.Value > 3)
             {
                 b = Vector512.Create(Unsafe.Add(ref packedA, 3 * PackedRowStride));
                 c3a = Vector512.FusedMultiplyAdd(b, w0, c3a);
-                c3b = Vector512.FusedMultiplyAdd(b, w1, c3b);
+                c3b = UpperHalf<TPanel>(b, w1, c3b);
             }
 
             if (TRows.Value > 4)
             {
                 b = Vector512.Create(Unsafe.Add(ref packedA, 4 * PackedRowStride));
                 c4a = Vector512.FusedMultiplyAdd(b, w0, c4a);
-                c4b = Vector512.FusedMultiplyAdd(b, w1, c4b);
+                c4b = UpperHalf<TPanel>(b, w1, c4b);
             }
 
             if (TRows.Value > 5)
             {
                 b = Vector512.Create(Unsafe.Add(ref packedA, 5 * PackedRowStride));
                 c5a = Vector512.FusedMultiplyAdd(b, w0, c5a);
-                c5b = Vector512.FusedMultiplyAdd(b, w1, c5b);
+                c5b = UpperHalf<TPanel>(b, w1, c5b);
             }
 
             if (TRows.Value > 6)
             {
                 b = Vector512.Create(Unsafe.Add(ref packedA, 6 * PackedRowStride));
                 c6a = Vector512.FusedMultiplyAdd(b, w0, c6a);
-                c6b = Vector512.FusedMultiplyAdd(b, w1, c6b);
+                c6b = UpperHalf<TPanel>(b, w1, c6b);
             }
 
             if (TRows.Value > 7)
             {
                 b = Vector512.Create(Unsafe.Add(ref packedA, 7 * PackedRowStride));
                 c7a = Vector512.FusedMultiplyAdd(b, w0, c7a);
-                c7b = Vector512.FusedMultiplyAdd(b, w1, c7b);
+                c7b = UpperHalf<TPanel>(b, w1, c7b);
             }
 
             if (TRows.Value > 8)
             {
                 b = Vector512.Create(Unsafe.Add(ref packedA, 8 * PackedRowStride));
                 c8a = Vector512.FusedMultiplyAdd(b, w0, c8a);
-                c8b = Vector512.FusedMultiplyAdd(b, w1, c8b);
+                c8b = UpperHalf<TPanel>(b, w1, c8b);
             }
 
             if (TRows.Value > 9)
             {
                 b = Vector512.Create(Unsafe.Add(ref packedA, 9 * PackedRowStride));
                 c9a = Vector512.FusedMultiplyAdd(b, w0, c9a);
-                c9b = Vector512.FusedMultiplyAdd(b, w1, c9b);
+                c9b = UpperHalf<TPanel>(b, w1, c9b);
             }
 
             if (TRows.Value > 10)
             {
                 b = Vector512.Create(Unsafe.Add(ref packedA, 10 * PackedRowStride));
                 c10a = Vector512.FusedMultiplyAdd(b, w0, c10a);
-                c10b = Vector512.FusedMultiplyAdd(b, w1, c10b);
+                c10b = UpperHalf<TPanel>(b, w1, c10b);
             }
 
             if (TRows.Value > 11)
             {
                 b = Vector512.Create(Unsafe.Add(ref packedA, 11 * PackedRowStride));
                 c11a = Vector512.FusedMultiplyAdd(b, w0, c11a);
-                c11b = Vector512.FusedMultiplyAdd(b, w1, c11b);
+                c11b = UpperHalf<TPanel>(b, w1, c11b);
             }
 
             if (TRows.Value > 12)
             {
                 b = Vector512.Create(Unsafe.Add(ref packedA, 12 * PackedRowStride));
                 c12a = Vector512.FusedMultiplyAdd(b, w0, c12a);
-                c12b = Vector512.FusedMultiplyAdd(b, w1, c12b);
+                c12b = UpperHalf<TPanel>(b, w1, c12b);
             }
 
             if (TRows.Value > 13)
             {
                 b = Vector512.Create(Unsafe.Add(ref packedA, 13 * PackedRowStride));
                 c13a = Vector512.FusedMultiplyAdd(b, w0, c13a);
-                c13b = Vector512.FusedMultiplyAdd(b, w1, c13b);
+                c13b = UpperHalf<TPanel>(b, w1, c13b);
             }
 
             packedA = ref Unsafe.Add(ref packedA, 1);
@@ -468,6 +477,11 @@ internal static partial class Gemm
     private static unsafe Vector512<float> LoadPart<TPanel>(ref float row, nint offset, Vector512<float> mask)
         where TPanel : struct, IPanelColumns
     {
+        if (TPanel.Narrow && offset != 0)
+        {
+            return Vector512<float>.Zero;
+        }
+
         if (TPanel.Partial && Avx512F.IsSupported)
         {
             fixed (float* at = &Unsafe.Add(ref row, offset))
@@ -479,12 +493,24 @@ internal static partial class Gemm
         return Vector512.LoadUnsafe(ref row, (nuint)offset);
     }
 
+    /// <summary>The FMA of the upper 16 columns of a tile row; none for a narrow panel (≤ 16 columns), whose upper
+    /// half is never loaded, computed or stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> UpperHalf<TPanel>(Vector512<float> a, Vector512<float> w, Vector512<float> accumulator)
+        where TPanel : struct, IPanelColumns
+        => TPanel.Narrow ? accumulator : Vector512.FusedMultiplyAdd(a, w, accumulator);
+
     /// <summary>Stores 16 floats of C at <paramref name="offset"/> from <paramref name="row"/>, for a partial panel only
     /// the lanes of <paramref name="mask"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void StorePart<TPanel>(Vector512<float> value, ref float row, nint offset, Vector512<float> mask)
         where TPanel : struct, IPanelColumns
     {
+        if (TPanel.Narrow && offset != 0)
+        {
+            return;
+        }
+
         if (TPanel.Partial && Avx512F.IsSupported)
         {
             fixed (float* at = &Unsafe.Add(ref row, offset))

@@ -224,10 +224,13 @@ internal static partial class Gemm
     }
 
     /// <summary>Compile-time choice between a micro-kernel for whole 32-column panels and one for a partial last panel,
-    /// whose loads and stores of C are masked to its columns.</summary>
+    /// whose loads and stores of C are masked to its columns (and which skips the upper 16 columns when none is valid).</summary>
     private interface IPanelColumns
     {
         static abstract bool Partial { get; }
+
+        /// <summary>At most 16 columns: only the first of a tile row's two vectors is computed.</summary>
+        static abstract bool Narrow { get; }
     }
 
     /// <summary>Compile-time row count for the generic micro-kernels: the JIT specialises a method per struct type
@@ -252,8 +255,9 @@ internal static partial class Gemm
     private readonly struct R12 : IRowCount { public static int Value => 12; }
     private readonly struct R13 : IRowCount { public static int Value => 13; }
     private readonly struct R14 : IRowCount { public static int Value => 14; }
-    private readonly struct FullPanel : IPanelColumns { public static bool Partial => false; }
-    private readonly struct PartialPanel : IPanelColumns { public static bool Partial => true; }
+    private readonly struct FullPanel : IPanelColumns { public static bool Partial => false; public static bool Narrow => false; }
+    private readonly struct PartialPanel : IPanelColumns { public static bool Partial => true; public static bool Narrow => false; }
+    private readonly struct NarrowPanel : IPanelColumns { public static bool Partial => true; public static bool Narrow => true; }
 #pragma warning restore CA1812
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
