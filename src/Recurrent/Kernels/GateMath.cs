@@ -69,6 +69,11 @@ internal static class GateMath
             Span<float> c = cell.Slice(n * h, h);
             Span<float> destination = hidden.Slice(n * hiddenStride, h);
             int j = firstUnit;
+            for (; j <= end - (2 * w); j += 2 * w)
+            {
+                LstmPair<TL, TV>(row, c, destination, h, j);
+            }
+
             for (; j <= end - w; j += w)
             {
                 var (cNext, hNext) = Lstm<TL, TV>(
@@ -158,6 +163,11 @@ internal static class GateMath
             ReadOnlySpan<float> hPrev = previous.Slice(n * previousStride, h);
             Span<float> destination = hidden.Slice(n * hiddenStride, h);
             int j = firstUnit;
+            for (; j <= end - (2 * w); j += 2 * w)
+            {
+                GruPair<TL, TV>(x, hh, hPrev, destination, h, j);
+            }
+
             for (; j <= end - w; j += w)
             {
                 TL.Store(
@@ -437,6 +447,35 @@ internal static class GateMath
         TV usedLanes = TL.LessThan(index, TL.Create(used));
         bool hiddenBackToBack = hiddenStride == h;
         int n = 0;
+
+        // Two pieces side by side while they fit (the gate math is latency-bound on one vector). The first piece's
+        // whole-vector stores reach into the second's first cells with their old values, so they go first.
+        for (; n + (2 * r) <= batch; n += 2 * r)
+        {
+            int gateStart = n * gateRow, cellStart = n * h, gateStart2 = gateStart + (r * gateRow), cellStart2 = cellStart + used;
+            if (gateStart2 + (3 * used) + w > gates.Length || cellStart2 + w > cell.Length || (hiddenBackToBack && cellStart2 + w > hidden.Length))
+            {
+                break;
+            }
+
+            VectorMath.Sigmoid2<TL, TV>(
+                RowsOfGate<TL, TV>(gates, gateStart, h, r, index), RowsOfGate<TL, TV>(gates, gateStart2, h, r, index), out TV i1, out TV i2);
+            VectorMath.Sigmoid2<TL, TV>(
+                RowsOfGate<TL, TV>(gates, gateStart + h, h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + h, h, r, index), out TV f1, out TV f2);
+            VectorMath.Tanh2<TL, TV>(
+                RowsOfGate<TL, TV>(gates, gateStart + (2 * h), h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + (2 * h), h, r, index), out TV g1, out TV g2);
+            VectorMath.Sigmoid2<TL, TV>(
+                RowsOfGate<TL, TV>(gates, gateStart + (3 * h), h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + (3 * h), h, r, index), out TV o1, out TV o2);
+            TV cOld1 = TL.Load(cell[cellStart..]), cOld2 = TL.Load(cell[cellStart2..]);
+            TV c1 = TL.FusedMultiplyAdd(f1, cOld1, TL.Multiply(i1, g1));
+            TV c2 = TL.FusedMultiplyAdd(f2, cOld2, TL.Multiply(i2, g2));
+            VectorMath.Tanh2<TL, TV>(c1, c2, out TV t1, out TV t2);
+            TL.Store(TL.ConditionalSelect(usedLanes, c1, cOld1), cell[cellStart..]);
+            TL.Store(TL.ConditionalSelect(usedLanes, c2, TL.Load(cell[cellStart2..])), cell[cellStart2..]);
+            StoreWholeRows<TL, TV>(TL.Multiply(o1, t1), hidden, hiddenStride, h, n, used, usedLanes, hiddenLanes);
+            StoreWholeRows<TL, TV>(TL.Multiply(o2, t2), hidden, hiddenStride, h, n + r, used, usedLanes, hiddenLanes);
+        }
+
         for (; n + r <= batch; n += r)
         {
             // The farthest reads: gate o's last load (row n + r − 1), and whole vectors of c and h' from row n.
@@ -452,18 +491,29 @@ internal static class GateMath
                 RowsOfGate<TL, TV>(gates, gateStart + (2 * h), h, r, index), RowsOfGate<TL, TV>(gates, gateStart + (3 * h), h, r, index),
                 cOld);
             TL.Store(TL.ConditionalSelect(usedLanes, cNext, cOld), cell[cellStart..]);
-            if (hiddenBackToBack)
-            {
-                TL.Store(TL.ConditionalSelect(usedLanes, hNext, TL.Load(hidden[cellStart..])), hidden[cellStart..]);
-            }
-            else
-            {
-                TL.Store(hNext, hiddenLanes);
-                ScatterRows(hiddenLanes[..used], hidden, hiddenStride, h, n, 0);
-            }
+            StoreWholeRows<TL, TV>(hNext, hidden, hiddenStride, h, n, used, usedLanes, hiddenLanes);
         }
 
         return n;
+    }
+
+    /// <summary>h' of a piece of whole rows from row <paramref name="n"/> (its first <paramref name="used"/> lanes):
+    /// one merged whole-vector store when rows are back to back, else scattered row by row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreWholeRows<TL, TV>(TV value, Span<float> hidden, int hiddenStride, int h, int n, int used, TV usedLanes, Span<float> hiddenLanes)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        if (hiddenStride == h)
+        {
+            Span<float> at = hidden[(n * h)..];
+            TL.Store(TL.ConditionalSelect(usedLanes, value, TL.Load(at)), at);
+        }
+        else
+        {
+            TL.Store(value, hiddenLanes);
+            ScatterRows(hiddenLanes[..used], hidden, hiddenStride, h, n, 0);
+        }
     }
 
     /// <summary>One gate of r consecutive rows in one vector: lanes [kH, (k + 1)H) = row k's H values, the rows
@@ -497,6 +547,26 @@ internal static class GateMath
         }
     }
 
+    /// <summary>Units [j, j + 2·width) of one row as two vectors computed side by side (<see cref="VectorMath.Sigmoid2"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LstmPair<TL, TV>(ReadOnlySpan<float> row, Span<float> c, Span<float> destination, int h, int j)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        int w = TL.Count, k = j + w;
+        VectorMath.Sigmoid2<TL, TV>(TL.Load(row[j..]), TL.Load(row[k..]), out TV i1, out TV i2);
+        VectorMath.Sigmoid2<TL, TV>(TL.Load(row[(h + j)..]), TL.Load(row[(h + k)..]), out TV f1, out TV f2);
+        VectorMath.Tanh2<TL, TV>(TL.Load(row[((2 * h) + j)..]), TL.Load(row[((2 * h) + k)..]), out TV g1, out TV g2);
+        VectorMath.Sigmoid2<TL, TV>(TL.Load(row[((3 * h) + j)..]), TL.Load(row[((3 * h) + k)..]), out TV o1, out TV o2);
+        TV c1 = TL.FusedMultiplyAdd(f1, TL.Load(c[j..]), TL.Multiply(i1, g1));
+        TV c2 = TL.FusedMultiplyAdd(f2, TL.Load(c[k..]), TL.Multiply(i2, g2));
+        VectorMath.Tanh2<TL, TV>(c1, c2, out TV t1, out TV t2);
+        TL.Store(c1, c[j..]);
+        TL.Store(c2, c[k..]);
+        TL.Store(TL.Multiply(o1, t1), destination[j..]);
+        TL.Store(TL.Multiply(o2, t2), destination[k..]);
+    }
+
     /// <summary>One piece of LSTM units: (c', h') from the four pre-activations and c.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (TV Cell, TV Hidden) Lstm<TL, TV>(TV input, TV forget, TV candidate, TV output, TV cell)
@@ -520,6 +590,27 @@ internal static class GateMath
     private static TV GruOutOfLine<TL, TV>(TV xReset, TV xUpdate, TV xNew, TV hReset, TV hUpdate, TV hNew, TV previous)
         where TL : struct, IFloatLanes<TV>
         where TV : struct => Gru<TL, TV>(xReset, xUpdate, xNew, hReset, hUpdate, hNew, previous);
+
+    /// <summary>Units [j, j + 2·width) of one GRU row as two vectors side by side (<see cref="VectorMath.Sigmoid2"/>);
+    /// each lane as <see cref="Gru{TL, TV}"/>. Reads all of its h before writing h' (which may be h itself).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GruPair<TL, TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> hh, ReadOnlySpan<float> previous, Span<float> destination, int h, int j)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        int k = j + TL.Count;
+        VectorMath.Sigmoid2<TL, TV>(TL.Add(TL.Load(x[j..]), TL.Load(hh[j..])), TL.Add(TL.Load(x[k..]), TL.Load(hh[k..])), out TV reset1, out TV reset2);
+        VectorMath.Sigmoid2<TL, TV>(
+            TL.Add(TL.Load(x[(h + j)..]), TL.Load(hh[(h + j)..])), TL.Add(TL.Load(x[(h + k)..]), TL.Load(hh[(h + k)..])), out TV update1, out TV update2);
+        VectorMath.Tanh2<TL, TV>(
+            TL.FusedMultiplyAdd(reset1, TL.Load(hh[((2 * h) + j)..]), TL.Load(x[((2 * h) + j)..])),
+            TL.FusedMultiplyAdd(reset2, TL.Load(hh[((2 * h) + k)..]), TL.Load(x[((2 * h) + k)..])),
+            out TV candidate1, out TV candidate2);
+        TV next1 = TL.FusedMultiplyAdd(TL.Subtract(TL.Load(previous[j..]), candidate1), update1, candidate1);
+        TV next2 = TL.FusedMultiplyAdd(TL.Subtract(TL.Load(previous[k..]), candidate2), update2, candidate2);
+        TL.Store(next1, destination[j..]);
+        TL.Store(next2, destination[k..]);
+    }
 
     /// <summary>One piece of GRU units: h' from the x-part (r, z, n), the h-part (r, z, n) and h.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -128,6 +128,84 @@ internal static class VectorMath
         return TL.ConditionalSelect(TL.GreaterThanOrEqual(ax, TL.Create(TanhPolynomialBelow)), large, small);
     }
 
+    /// <summary><see cref="Sigmoid{TL, TV}"/> of two vectors, each step issued for both back to back (the chain is
+    /// latency-bound on one vector). Lane results are exactly Sigmoid's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Sigmoid2<TL, TV>(TV x1, TV x2, out TV y1, out TV y2)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        TV from = TL.Create(ClampedExpFrom), to = TL.Create(ClampedExpTo), one = TL.Create(1f);
+        TV c1 = TL.MinNative(TL.MaxNative(TL.Negate(x1), from), to);
+        TV c2 = TL.MinNative(TL.MaxNative(TL.Negate(x2), from), to);
+        ExpClamped2<TL, TV>(c1, c2, out TV e1, out TV e2);
+        TV r1 = TL.Divide(one, TL.Add(one, e1));
+        TV r2 = TL.Divide(one, TL.Add(one, e2));
+        y1 = TL.ConditionalSelect(TL.Equals(x1, x1), r1, x1);
+        y2 = TL.ConditionalSelect(TL.Equals(x2, x2), r2, x2);
+    }
+
+    /// <summary><see cref="Tanh{TL, TV}"/> of two vectors, interleaved as <see cref="Sigmoid2{TL, TV}"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Tanh2<TL, TV>(TV x1, TV x2, out TV y1, out TV y2)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        TV z1 = TL.Multiply(x1, x1);
+        TV z2 = TL.Multiply(x2, x2);
+        TV p1 = TL.FusedMultiplyAdd(TL.Create(-5.70498872745e-3f), z1, TL.Create(2.06390887954e-2f));
+        TV p2 = TL.FusedMultiplyAdd(TL.Create(-5.70498872745e-3f), z2, TL.Create(2.06390887954e-2f));
+        p1 = TL.FusedMultiplyAdd(p1, z1, TL.Create(-5.37397155531e-2f));
+        p2 = TL.FusedMultiplyAdd(p2, z2, TL.Create(-5.37397155531e-2f));
+        p1 = TL.FusedMultiplyAdd(p1, z1, TL.Create(1.33314422036e-1f));
+        p2 = TL.FusedMultiplyAdd(p2, z2, TL.Create(1.33314422036e-1f));
+        p1 = TL.FusedMultiplyAdd(p1, z1, TL.Create(-3.33332819422e-1f));
+        p2 = TL.FusedMultiplyAdd(p2, z2, TL.Create(-3.33332819422e-1f));
+        TV small1 = TL.FusedMultiplyAdd(TL.Multiply(p1, z1), x1, x1);
+        TV small2 = TL.FusedMultiplyAdd(TL.Multiply(p2, z2), x2, x2);
+
+        TV ax1 = TL.Abs(x1), ax2 = TL.Abs(x2);
+        TV one = TL.Create(1f), two = TL.Create(2f), limit = TL.Create(ClampedExpTo), signBit = TL.Create(-0f), below = TL.Create(TanhPolynomialBelow);
+        ExpClamped2<TL, TV>(TL.MinNative(TL.Add(ax1, ax1), limit), TL.MinNative(TL.Add(ax2, ax2), limit), out TV e1, out TV e2);
+        TV large1 = TL.Subtract(one, TL.Divide(two, TL.Add(e1, one)));
+        TV large2 = TL.Subtract(one, TL.Divide(two, TL.Add(e2, one)));
+        large1 = TL.ConditionalSelect(signBit, x1, large1);
+        large2 = TL.ConditionalSelect(signBit, x2, large2);
+        y1 = TL.ConditionalSelect(TL.GreaterThanOrEqual(ax1, below), large1, small1);
+        y2 = TL.ConditionalSelect(TL.GreaterThanOrEqual(ax2, below), large2, small2);
+    }
+
+    /// <summary><see cref="ExpClamped{TL, TV}"/> of two vectors, interleaved.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ExpClamped2<TL, TV>(TV x1, TV x2, out TV y1, out TV y2)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        TV log2e = TL.Create(1.44269504088896341f);
+        TV n1 = TL.Round(TL.Multiply(x1, log2e));
+        TV n2 = TL.Round(TL.Multiply(x2, log2e));
+        TV r1 = TL.FusedMultiplyAdd(n1, TL.Create(-0.693359375f), x1);
+        TV r2 = TL.FusedMultiplyAdd(n2, TL.Create(-0.693359375f), x2);
+        r1 = TL.FusedMultiplyAdd(n1, TL.Create(2.12194440e-4f), r1);
+        r2 = TL.FusedMultiplyAdd(n2, TL.Create(2.12194440e-4f), r2);
+
+        TV p1 = TL.FusedMultiplyAdd(TL.Create(1.9875691500e-4f), r1, TL.Create(1.3981999507e-3f));
+        TV p2 = TL.FusedMultiplyAdd(TL.Create(1.9875691500e-4f), r2, TL.Create(1.3981999507e-3f));
+        p1 = TL.FusedMultiplyAdd(p1, r1, TL.Create(8.3334519073e-3f));
+        p2 = TL.FusedMultiplyAdd(p2, r2, TL.Create(8.3334519073e-3f));
+        p1 = TL.FusedMultiplyAdd(p1, r1, TL.Create(4.1665795894e-2f));
+        p2 = TL.FusedMultiplyAdd(p2, r2, TL.Create(4.1665795894e-2f));
+        p1 = TL.FusedMultiplyAdd(p1, r1, TL.Create(1.6666665459e-1f));
+        p2 = TL.FusedMultiplyAdd(p2, r2, TL.Create(1.6666665459e-1f));
+        p1 = TL.FusedMultiplyAdd(p1, r1, TL.Create(5.0000001201e-1f));
+        p2 = TL.FusedMultiplyAdd(p2, r2, TL.Create(5.0000001201e-1f));
+        TV one = TL.Create(1f);
+        TV e1 = TL.FusedMultiplyAdd(p1, TL.Multiply(r1, r1), TL.Add(r1, one));
+        TV e2 = TL.FusedMultiplyAdd(p2, TL.Multiply(r2, r2), TL.Add(r2, one));
+        y1 = TL.Multiply(TL.Add(e1, e1), TL.Pow2Minus1(n1));
+        y2 = TL.Multiply(TL.Add(e2, e2), TL.Pow2Minus1(n2));
+    }
+
     /// <summary>max(x, 0), NaN for NaN (as torch.relu).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Relu<TL, TV>(TV x)

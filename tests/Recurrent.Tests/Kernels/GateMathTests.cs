@@ -107,6 +107,41 @@ public class GateMathTests
         }
     }
 
+    /// <summary>The two-vector forms the gate math uses for pieces of two vectors give, lane by lane, the one-vector
+    /// forms' bits: over a sweep of the whole float range (both signs, every exponent) and the special values.</summary>
+    [Fact]
+    public void PairedSigmoidAndTanh_SameBitsAsSingle()
+    {
+        var values = new List<float> { 0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon, -float.Epsilon, 0.625f, -0.625f, 86f, -86f, 88.8f, -88.8f, 1e30f, -1e30f };
+        var rng = new Random(23);
+        for (int i = 0; i < 20000; i++)
+        {
+            values.Add(BitConverter.Int32BitsToSingle(rng.Next()) * (i % 2 == 0 ? 1 : -1));
+            values.Add((float)((rng.NextDouble() * 40) - 20));
+            values.Add((float)((rng.NextDouble() * 2) - 1)); // tanh's polynomial branch is |x| < 0.625
+        }
+
+        float[] all = [.. values];
+        for (int i = 0; i + 32 <= all.Length; i += 32)
+        {
+            var a = Vector512.Create(all.AsSpan(i, 16));
+            var b = Vector512.Create(all.AsSpan(i + 16, 16));
+            VectorMath.Sigmoid2<Lanes512, Vector512<float>>(a, b, out var sa, out var sb);
+            VectorMath.Tanh2<Lanes512, Vector512<float>>(a, b, out var ta, out var tb);
+            AssertSameBits(VectorMath.Sigmoid<Lanes512, Vector512<float>>(a), sa, "sigmoid");
+            AssertSameBits(VectorMath.Sigmoid<Lanes512, Vector512<float>>(b), sb, "sigmoid");
+            AssertSameBits(VectorMath.Tanh<Lanes512, Vector512<float>>(a), ta, "tanh");
+            AssertSameBits(VectorMath.Tanh<Lanes512, Vector512<float>>(b), tb, "tanh");
+        }
+
+        static void AssertSameBits(Vector512<float> expected, Vector512<float> actual, string what)
+        {
+            Assert.True(
+                Vector512.EqualsAll(expected.AsInt32(), actual.AsInt32()),
+                $"{what}: paired {actual} differs from single {expected}");
+        }
+    }
+
     [Fact]
     public void LstmStep_EveryWidth_MatchesDoubleFormula()
     {
