@@ -79,6 +79,12 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
     private int _firstRow;
     private int _blockRows;
 
+    /// <summary>Steps run as one joined product (<see cref="RunJoinedStep"/>), process-wide (lets tests see that the path ran).</summary>
+    private static long s_joinedSteps;
+
+    /// <summary>Steps run as one joined product so far, process-wide.</summary>
+    internal static long JoinedSteps => Interlocked.Read(ref s_joinedSteps);
+
     /// <summary>Time-loop phases run split by units so far, process-wide.</summary>
     internal static long UnitSplitPhases => Interlocked.Read(ref s_unitSplitPhases);
 
@@ -132,13 +138,21 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
 
         _blockStartStep = _stepsRun;
         _stepsRun += end - first;
-        _phase = Phase.Project;
         double projectFlops = 2.0 * _blockRows * gateWidth * _inputWidth;
         int projectParts = projectFlops >= MinParallelFlops ? Math.Min(_parts, _weights.InputWeights.PanelCount) : 1;
-        HelperThreads.Run(this, projectParts, helpers, helperCount);
-
         double stepFlops = 2.0 * _blockRows * gateWidth * _config.OutputSize;
         bool parallel = stepFlops >= MinParallelFlops;
+
+        // One step on one thread (a streaming call, or a one-step sequence): its input and recurrent products as one pass
+        // over the joined weights, which streams them as one sequence (see PanelOrder) instead of two.
+        if (end - first == 1 && (_parts == 1 || (projectParts == 1 && !parallel)) && _weights.JoinedWeights is { } joined)
+        {
+            RunJoinedStep(joined);
+            return;
+        }
+
+        _phase = Phase.Project;
+        HelperThreads.Run(this, projectParts, helpers, helperCount);
 
         // Split by units into no more parts than there are threads: parts meet at a barrier, so none may run after another.
         double firstStepFlops = 2.0 * _schedule.Rows(first) * gateWidth * _config.OutputSize;
@@ -201,6 +215,30 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
             _workspace.Gates, _config.GateWidth, accumulate: false, firstPanel, endPanel - firstPanel, OrderOf(0));
     }
 
+    /// <summary>
+    /// The block's single step (RNN, LSTM) as gates = [x_t | h]·[W_ih | W_hh]ᵀ + folded bias: the same chain per gate as
+    /// the input product followed by the recurrent one (bias, then x's terms, then h's), so the same bits.
+    /// </summary>
+    private void RunJoinedStep(PackedMatrix joined)
+    {
+        Interlocked.Increment(ref s_joinedSteps);
+        int t = _first, rows = _schedule.Rows(t);
+        int inputWidth = _inputWidth, outputSize = _config.OutputSize, width = inputWidth + outputSize;
+        Span<float> joinedInputs = _workspace.JoinedInputs.AsSpan(0, rows * width);
+        ReadOnlySpan<float> input = new ReadOnlySpan<float>(_input, _inputLength).Slice(_firstRow * inputWidth, rows * inputWidth);
+        ReadOnlySpan<float> hidden = _workspace.Hidden;
+        for (int n = 0; n < rows; n++)
+        {
+            input.Slice(n * inputWidth, inputWidth).CopyTo(joinedInputs.Slice(n * width, inputWidth));
+            hidden.Slice(n * outputSize, outputSize).CopyTo(joinedInputs.Slice((n * width) + inputWidth, outputSize));
+        }
+
+        Gemm.Multiply(
+            joinedInputs, width, rows, joined, _weights.InputBias, _workspace.Gates, _config.GateWidth, accumulate: false,
+            0, joined.PanelCount, OrderOf(0));
+        RunStep(t, 0, 0, rows, OrderOf(0), gatesDone: true);
+    }
+
     /// <summary>The block's time loop for this part's sequences. <paramref name="parts"/> is 1 (part 0 owns the whole
     /// batch) or the split's part count.</summary>
     private void RunSteps(int part, int parts)
@@ -215,7 +253,7 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
             int rows = Math.Min(_schedule.Rows(t), endSequence) - firstSequence;
             if (rows > 0)
             {
-                RunStep(t, _schedule.Offset(t) - _firstRow + firstSequence, firstSequence, rows, OrderOf(i - _first));
+                RunStep(t, _schedule.Offset(t) - _firstRow + firstSequence, firstSequence, rows, OrderOf(i - _first), gatesDone: false);
             }
         }
     }
@@ -223,8 +261,9 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
     /// <summary>
     /// Step t for sequences [first, first + rows): their gate rows start at <paramref name="gateRow"/> of the gate
     /// buffer. Invariant: row n of the hidden (and cell) state is sequence n's state after the last step it has taken.
+    /// <paramref name="gatesDone"/>: the gates already include h's product (RNN, LSTM: <see cref="RunJoinedStep"/>).
     /// </summary>
-    private void RunStep(int t, int gateRow, int first, int rows, PanelOrder order)
+    private void RunStep(int t, int gateRow, int first, int rows, PanelOrder order, bool gatesDone)
     {
         int allPanels = _weights.HiddenWeights.PanelCount;
         LayerConfig config = _config;
@@ -238,7 +277,11 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
         switch (config.CellType)
         {
             case CellType.Rnn:
-                Gemm.Multiply(hidden, outputSize, rows, weights.HiddenWeights, [], gates, gateWidth, accumulate: true, 0, allPanels, order);
+                if (!gatesDone)
+                {
+                    Gemm.Multiply(hidden, outputSize, rows, weights.HiddenWeights, [], gates, gateWidth, accumulate: true, 0, allPanels, order);
+                }
+
                 GateMath.RnnStep(gates, hidden, outputSize, rows, hiddenSize, config.Nonlinearity);
                 break;
             case CellType.Gru:
@@ -250,7 +293,11 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
                 break;
             default:
                 Span<float> cell = workspace.Cell.AsSpan(first * hiddenSize, rows * hiddenSize);
-                Gemm.Multiply(hidden, outputSize, rows, weights.HiddenWeights, [], gates, gateWidth, accumulate: true, 0, allPanels, order);
+                if (!gatesDone)
+                {
+                    Gemm.Multiply(hidden, outputSize, rows, weights.HiddenWeights, [], gates, gateWidth, accumulate: true, 0, allPanels, order);
+                }
+
                 if (weights.ProjectionWeights is { } projection)
                 {
                     Span<float> unprojected = workspace.Unprojected.AsSpan(first * hiddenSize, rows * hiddenSize);

@@ -64,6 +64,7 @@ internal sealed class Workspace
         HiddenAlternate = parallelism > 1 ? new float[batch * config.OutputSize] : [];
         Cell = config.CellType == CellType.Lstm ? new float[batch * config.HiddenSize] : [];
         Unprojected = config.ProjSize > 0 ? new float[batch * config.HiddenSize] : [];
+        JoinedInputs = config.CellType == CellType.Gru ? [] : new float[batch * (Math.Max(config.InputSize, config.OutputWidth) + config.OutputSize)];
 
         // Layer k writes layer buffer k % 2 and layer k + 1 reads it; the last layer writes the caller's output.
         int intermediateLayers = reverseScratch ? 0 : Math.Min(config.NumLayers - 1, 2);
@@ -82,7 +83,7 @@ internal sealed class Workspace
     public LayerConfig Config { get; }
 
     /// <summary>Floats held by all the buffers together.</summary>
-    public long HeldFloats => (long)Gates.Length + RecurrentGates.Length + Hidden.Length + HiddenAlternate.Length + Cell.Length + Unprojected.Length +
+    public long HeldFloats => (long)Gates.Length + RecurrentGates.Length + Hidden.Length + HiddenAlternate.Length + Cell.Length + Unprojected.Length + JoinedInputs.Length +
         LayerOutputs.Sum(buffer => (long)buffer.Length) + (Reverse?.HeldFloats ?? 0);
 
     /// <summary>Parts a phase may be cut into: the caller's thread and up to Parallelism − 1 helpers.</summary>
@@ -130,6 +131,10 @@ internal sealed class Workspace
     /// <summary>LSTM with projection: o * tanh(c') before W_hr, (N, H). Empty otherwise.</summary>
     public float[] Unprojected { get; }
 
+    /// <summary>RNN and LSTM: the rows [x_t | h] of a step run as one product with the joined weights, (N, H_in + H_out)
+    /// for the widest layer input. Empty for GRU.</summary>
+    public float[] JoinedInputs { get; }
+
     /// <summary>Outputs of the layers below the last, (rows, D*H_out) each.</summary>
     public float[][] LayerOutputs { get; }
 
@@ -139,7 +144,7 @@ internal sealed class Workspace
     {
         bool sameWidths = config.GateWidth == Config.GateWidth && config.OutputSize == Config.OutputSize &&
             config.HiddenSize == Config.HiddenSize && config.OutputWidth == Config.OutputWidth && config.CellType == Config.CellType &&
-            config.ProjSize == Config.ProjSize && Math.Min(config.NumLayers - 1, 2) <= LayerOutputs.Length;
+            config.ProjSize == Config.ProjSize && config.InputSize == Config.InputSize && Math.Min(config.NumLayers - 1, 2) <= LayerOutputs.Length;
         return sameWidths && parallelism == Parallelism && Fits(schedule);
     }
 

@@ -23,7 +23,13 @@ namespace Recurrent.Kernels;
 /// packed data starts at the first 64-byte boundary inside it, so every 32-float group is cache-line aligned and
 /// 512/256/128-bit loads never split a line.
 /// </para>
-/// <para>The object is immutable after <see cref="Pack"/> and may be shared between threads.</para>
+/// <para>
+/// Side by side. <see cref="PackSideBySide"/> packs two matrices with the same rows, [A | B], as one whose panels hold
+/// A's columns then B's, and returns views of the A and B parts: each is a PackedMatrix of its own columns whose panels
+/// lie <see cref="PanelStride"/> = (colsA + colsB)·32 floats apart instead of Cols·32. A product may then read x·Aᵀ, h·Bᵀ
+/// or, in one pass, [x | h]·[A | B]ᵀ from the same storage.
+/// </para>
+/// <para>The object is immutable after packing and may be shared between threads.</para>
 /// </remarks>
 internal sealed class PackedMatrix
 {
@@ -36,13 +42,14 @@ internal sealed class PackedMatrix
     private readonly float[] _storage;
     private readonly int _offset;
 
-    private PackedMatrix(float[] storage, int offset, int rows, int cols)
+    private PackedMatrix(float[] storage, int offset, int rows, int cols, int panelStride)
     {
         _storage = storage;
         _offset = offset;
         Rows = rows;
         Cols = cols;
         PanelCount = (rows + PanelWidth - 1) / PanelWidth;
+        PanelStride = panelStride;
     }
 
     /// <summary>Rows of W = output features = columns of C (n).</summary>
@@ -54,11 +61,12 @@ internal sealed class PackedMatrix
     /// <summary>⌈Rows / 32⌉.</summary>
     public int PanelCount { get; }
 
-    /// <summary>Floats per panel: <c>Cols * 32</c>.</summary>
-    internal int PanelStride => Cols * PanelWidth;
+    /// <summary>Floats from one panel's start to the next: <c>Cols * 32</c>, more for a side-by-side view.</summary>
+    internal int PanelStride { get; }
 
-    /// <summary>The packed floats, <c>PanelCount * Cols * 32</c> of them, in the layout described on the type.</summary>
-    internal ReadOnlySpan<float> Data => new(_storage, _offset, PanelCount * PanelStride);
+    /// <summary>The packed floats from the first panel's start to the last one's end (for a side-by-side view this spans
+    /// the other part's columns between panels too), in the layout described on the type.</summary>
+    internal ReadOnlySpan<float> Data => new(_storage, _offset, PanelCount == 0 ? 0 : ((PanelCount - 1) * PanelStride) + (Cols * PanelWidth));
 
     /// <summary>Reference to the first packed float (valid to form even when <see cref="Data"/> is empty).</summary>
     internal ref float DataReference => ref _storage[_offset];
@@ -74,6 +82,27 @@ internal sealed class PackedMatrix
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(cols);
+        if (weights.Length < (long)rows * cols)
+        {
+            throw new ArgumentException($"Expected at least {(long)rows * cols} weights, got {weights.Length}.", nameof(weights));
+        }
+
+        return PackSideBySide(weights, cols, [], 0, rows).Joined;
+    }
+
+    /// <summary>
+    /// Packs [A | B] (rows × (colsA + colsB); A and B row-major, rows × colsA and rows × colsB) into one storage and
+    /// returns it with views of its A and B columns (see the type's remarks).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative or the packed size overflows.</exception>
+    /// <exception cref="ArgumentException">A or B holds fewer floats than its dimensions need.</exception>
+    public static (PackedMatrix Joined, PackedMatrix Left, PackedMatrix Right) PackSideBySide(
+        ReadOnlySpan<float> left, int leftCols, ReadOnlySpan<float> right, int rightCols, int rows)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(leftCols);
+        ArgumentOutOfRangeException.ThrowIfNegative(rightCols);
+        long cols = (long)leftCols + rightCols;
         long panels = (rows + (long)PanelWidth - 1) / PanelWidth;
         long packedLength = panels * cols * PanelWidth;
         const int slack = AlignmentBytes / sizeof(float);
@@ -82,9 +111,14 @@ internal sealed class PackedMatrix
             throw new ArgumentOutOfRangeException(nameof(rows), "The packed matrix would be too large.");
         }
 
-        if (weights.Length < (long)rows * cols)
+        if (left.Length < (long)rows * leftCols)
         {
-            throw new ArgumentException($"Expected at least {(long)rows * cols} weights, got {weights.Length}.", nameof(weights));
+            throw new ArgumentException($"Expected at least {(long)rows * leftCols} weights, got {left.Length}.", nameof(left));
+        }
+
+        if (right.Length < (long)rows * rightCols)
+        {
+            throw new ArgumentException($"Expected at least {(long)rows * rightCols} weights, got {right.Length}.", nameof(right));
         }
 
         // Zero-initialised, so the padding rows of the last panel are zero without extra work.
@@ -92,22 +126,33 @@ internal sealed class PackedMatrix
         nint address = Marshal.UnsafeAddrOfPinnedArrayElement(storage, 0);
         int offset = (int)((AlignmentBytes - (address & (AlignmentBytes - 1))) & (AlignmentBytes - 1)) / sizeof(float);
 
-        var packed = new PackedMatrix(storage, offset, rows, cols);
+        int stride = (int)cols * PanelWidth;
+        var joined = new PackedMatrix(storage, offset, rows, (int)cols, stride);
         Span<float> dst = storage.AsSpan(offset, (int)packedLength);
-        for (int p = 0; p < packed.PanelCount; p++)
+        for (int p = 0; p < joined.PanelCount; p++)
         {
-            Span<float> panel = dst.Slice(p * packed.PanelStride, packed.PanelStride);
-            int panelRows = Math.Min(PanelWidth, rows - p * PanelWidth);
+            Span<float> panel = dst.Slice(p * stride, stride);
+            int panelRows = Math.Min(PanelWidth, rows - (p * PanelWidth));
             for (int j = 0; j < panelRows; j++)
             {
-                ReadOnlySpan<float> row = weights.Slice((p * PanelWidth + j) * cols, cols);
-                for (int kk = 0; kk < cols; kk++)
-                {
-                    panel[kk * PanelWidth + j] = row[kk];
-                }
+                int row = (p * PanelWidth) + j;
+                Scatter(left.Slice(row * leftCols, leftCols), panel, j);
+                Scatter(right.Slice(row * rightCols, rightCols), panel[(leftCols * PanelWidth)..], j);
             }
         }
 
-        return packed;
+        // Views: the same panels, each part's columns (B's start leftCols·32 floats, a multiple of 64 bytes, in).
+        return (joined,
+            new PackedMatrix(storage, offset, rows, leftCols, stride),
+            new PackedMatrix(storage, offset + (leftCols * PanelWidth), rows, rightCols, stride));
+
+        // Row j of a panel: its column kk at kk·32 + j.
+        static void Scatter(ReadOnlySpan<float> row, Span<float> panel, int j)
+        {
+            for (int kk = 0; kk < row.Length; kk++)
+            {
+                panel[(kk * PanelWidth) + j] = row[kk];
+            }
+        }
     }
 }

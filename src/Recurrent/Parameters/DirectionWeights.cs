@@ -12,6 +12,10 @@ namespace Recurrent.Parameters;
 /// recurrent product needs none. For GRU the reset gate multiplies (h W_hnᵀ + b_hn), so b_hn cannot move: the r and z
 /// chunks of <see cref="InputBias"/> hold b_i + b_h, its n chunk holds b_in alone, and <see cref="RecurrentBias"/> is
 /// zero except for b_hn in the n chunk.
+/// <para>
+/// Storage: for RNN and LSTM, W_ih and W_hh are packed side by side in one storage (<see cref="JoinedWeights"/>), of
+/// which <see cref="InputWeights"/> and <see cref="HiddenWeights"/> are views: no more memory than packing them apart.
+/// </para>
 /// </remarks>
 internal sealed class DirectionWeights
 {
@@ -19,8 +23,18 @@ internal sealed class DirectionWeights
     {
         int gateWidth = config.GateWidth;
         int hidden = config.HiddenSize;
-        InputWeights = PackedMatrix.Pack(inputWeights, gateWidth, config.LayerInputSize(layer));
-        HiddenWeights = PackedMatrix.Pack(hiddenWeights, gateWidth, config.OutputSize);
+        if (config.CellType == CellType.Gru)
+        {
+            // GRU's recurrent product needs its own buffer (r multiplies h W_hnᵀ + b_hn), so it is never joined.
+            InputWeights = PackedMatrix.Pack(inputWeights, gateWidth, config.LayerInputSize(layer));
+            HiddenWeights = PackedMatrix.Pack(hiddenWeights, gateWidth, config.OutputSize);
+        }
+        else
+        {
+            (JoinedWeights, InputWeights, HiddenWeights) = PackedMatrix.PackSideBySide(
+                inputWeights, config.LayerInputSize(layer), hiddenWeights, config.OutputSize, gateWidth);
+        }
+
         ProjectionWeights = projectionWeights is null ? null : PackedMatrix.Pack(projectionWeights, config.ProjSize, hidden);
 
         if (inputBias is null || hiddenBias is null)
@@ -49,6 +63,10 @@ internal sealed class DirectionWeights
             RecurrentBias = [];
         }
     }
+
+    /// <summary>RNN and LSTM: [W_ih | W_hh] packed side by side, for one step's whole product [x | h]·[W_ih | W_hh]ᵀ in
+    /// one pass (<see cref="InputWeights"/> and <see cref="HiddenWeights"/> are views of it). Null for GRU.</summary>
+    public PackedMatrix? JoinedWeights { get; }
 
     /// <summary>W_ih packed; rows G*H, columns the layer's input size.</summary>
     public PackedMatrix InputWeights { get; }

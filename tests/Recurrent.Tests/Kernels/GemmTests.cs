@@ -219,6 +219,52 @@ public class GemmTests
         }
     }
 
+    /// <summary>
+    /// [A | B] packed side by side: each view multiplies as A or B packed alone, and one pass of [x | h]·[A | B]ᵀ + bias
+    /// gives the bits of x·Aᵀ + bias followed by accumulating h·Bᵀ (the chain runs over A's columns, then B's), as a
+    /// single streaming step relies on. Row-kernel and blocked row counts, partial panels, K blocks on either side.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void SideBySide_ViewsAndJoinedProduct_BitIdenticalToSeparate(string pathName)
+    {
+        KernelPath path = Enum.Parse<KernelPath>(pathName);
+        var rng = new Random(29 + (int)path);
+        foreach ((int m, int n, int ka, int kb) in new[] { (1, 300, 40, 70), (2, 160, KC + 3, 33), (4, 97, 17, KC + 1), (13, 200, 5, 10), (1, 20, 10, 5) })
+        {
+            float[] wa = RandomArray(rng, n * ka), wb = RandomArray(rng, n * kb), bias = RandomArray(rng, n);
+            float[] x = RandomArray(rng, m * ka), h = RandomArray(rng, m * kb);
+            (PackedMatrix joined, PackedMatrix left, PackedMatrix right) = PackedMatrix.PackSideBySide(wa, ka, wb, kb, n);
+            Assert.Equal((ka, kb, ka + kb), (left.Cols, right.Cols, joined.Cols));
+            Assert.Equal(0, right.DataAddress % PackedMatrix.AlignmentBytes);
+            PackedMatrix aAlone = PackedMatrix.Pack(wa, n, ka), bAlone = PackedMatrix.Pack(wb, n, kb);
+            string what = $"{path} m={m} n={n} ka={ka} kb={kb}";
+
+            // Separately: C = x·Aᵀ + bias, then C += h·Bᵀ.
+            float[] separate = new float[m * n];
+            Gemm.Multiply(path, x, ka, m, aAlone, bias, separate, n, false, 0, aAlone.PanelCount);
+            Gemm.Multiply(path, h, kb, m, bAlone, default, separate, n, true, 0, bAlone.PanelCount);
+
+            // The same through the views.
+            float[] viaViews = new float[m * n];
+            Gemm.Multiply(path, x, ka, m, left, bias, viaViews, n, false, 0, left.PanelCount);
+            Gemm.Multiply(path, h, kb, m, right, default, viaViews, n, true, 0, right.PanelCount);
+            AssertBitsEqual(separate, viaViews, what + " (views)");
+
+            // One pass over [x | h].
+            float[] xh = new float[m * (ka + kb)];
+            for (int i = 0; i < m; i++)
+            {
+                x.AsSpan(i * ka, ka).CopyTo(xh.AsSpan(i * (ka + kb)));
+                h.AsSpan(i * kb, kb).CopyTo(xh.AsSpan((i * (ka + kb)) + ka));
+            }
+
+            float[] oneCall = new float[m * n];
+            Gemm.Multiply(path, xh, ka + kb, m, joined, bias, oneCall, n, false, 0, joined.PanelCount);
+            AssertBitsEqual(separate, oneCall, what + " (joined)");
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Paths))]
     public void ResultDoesNotDependOnM_IsBitIdentical(string pathName)

@@ -6,8 +6,10 @@ namespace Recurrent.Tests.Layers;
 /// <summary>
 /// At batch 1..4 consecutive steps stream W_hh in alternating panel order, counted over the workspace's lifetime, so
 /// a call may start in either order. Results must not depend on it: a second call (starting in the other order) and
-/// one-step streaming calls give the first call's bits.
+/// one-step streaming calls give the first call's bits. One-step calls of RNN and LSTM run as a single product over the
+/// joined [W_ih | W_hh], which must also give the same bits.
 /// </summary>
+[Collection(HelperThreadsCollection.Name)] // alone, so the process-wide JoinedSteps counter moves only for this test
 public class PanelOrderTests
 {
     public static TheoryData<CellType, int, int> Layers() => new()
@@ -50,11 +52,14 @@ public class PanelOrderTests
         }
 
         var streamed = new List<float>();
+        long joinedBefore = Recurrent.Execution.DirectionPass.JoinedSteps;
         for (int t = 0; t < 7; t++)
         {
             streamed.AddRange(ToArray(layer.Step(Tensor.Create(ToArray(x).AsSpan(t * batch * 36, batch * 36).ToArray(), [1, batch, 36]), state)));
         }
 
+        // RNN and LSTM run each one-step call as one product over [W_ih | W_hh] (GRU cannot).
+        Assert.Equal(cell != CellType.Gru, Recurrent.Execution.DirectionPass.JoinedSteps > joinedBefore);
         Assert.True(first[0].SequenceEqual(streamed), "one-step calls differ from the whole-sequence call");
         Assert.True(first[1].SequenceEqual(ToArray(state.Hidden)), "h after one-step calls differs");
     }
