@@ -122,6 +122,7 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
     private enum Phase
     {
         Project,
+        JoinedStepByUnits,
         StepsBySequence,
         StepsByUnits,
     }
@@ -145,10 +146,29 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
 
         // One step on one thread (a streaming call, or a one-step sequence): its input and recurrent products as one pass
         // over the joined weights, which streams them as one sequence (see PanelOrder) instead of two.
-        if (end - first == 1 && (_parts == 1 || (projectParts == 1 && !parallel)) && _weights.JoinedWeights is { } joined)
+        if (end - first == 1 && _weights.JoinedWeights is { } joined)
         {
-            RunJoinedStep(joined);
-            return;
+            if (_parts == 1 || (projectParts == 1 && !parallel))
+            {
+                RunJoinedStep(joined);
+                return;
+            }
+
+            // On two threads each part takes its units' panels of every gate chunk of the joined product, then their gate
+            // math: one hand-off per step (not one for the input product and one for the step) and no barrier, since
+            // every part reads h from the joined rows and writes only its own units of h'.
+            double joinedFlops = 2.0 * _schedule.Rows(first) * gateWidth * (_inputWidth + _config.OutputSize);
+            bool splitJoined = parallel && _schedule.Batch < UnitSplitBelowBatch && joinedFlops >= MinUnitSplitStepFlops;
+            int joinedParts = splitJoined ? SplitUnits(_config, _weights, Math.Min(_parts, helperCount + 1)) : 1;
+            if (joinedParts > 1)
+            {
+                FillJoinedInputs();
+                _phase = Phase.JoinedStepByUnits;
+                Interlocked.Increment(ref s_joinedSteps);
+                Interlocked.Increment(ref s_unitSplitPhases);
+                HelperThreads.Run(this, joinedParts, helpers, helperCount);
+                return;
+            }
         }
 
         _phase = Phase.Project;
@@ -184,6 +204,9 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
         {
             case Phase.Project:
                 ProjectInputs(part, parts);
+                break;
+            case Phase.JoinedStepByUnits:
+                RunJoinedStepByUnits(part);
                 break;
             case Phase.StepsBySequence:
                 RunSteps(part, parts);
@@ -222,7 +245,18 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
     private void RunJoinedStep(PackedMatrix joined)
     {
         Interlocked.Increment(ref s_joinedSteps);
-        int t = _first, rows = _schedule.Rows(t);
+        FillJoinedInputs();
+        int t = _first, rows = _schedule.Rows(t), width = _inputWidth + _config.OutputSize;
+        Gemm.Multiply(
+            _workspace.JoinedInputs.AsSpan(0, rows * width), width, rows, joined, _weights.InputBias, _workspace.Gates, _config.GateWidth,
+            accumulate: false, 0, joined.PanelCount, OrderOf(0));
+        RunStep(t, 0, 0, rows, OrderOf(0), gatesDone: true);
+    }
+
+    /// <summary>The one-step block's rows [x_t | h] into <see cref="Workspace.JoinedInputs"/>, (rows, H_in + H_out).</summary>
+    private void FillJoinedInputs()
+    {
+        int rows = _schedule.Rows(_first);
         int inputWidth = _inputWidth, outputSize = _config.OutputSize, width = inputWidth + outputSize;
         Span<float> joinedInputs = _workspace.JoinedInputs.AsSpan(0, rows * width);
         ReadOnlySpan<float> input = new ReadOnlySpan<float>(_input, _inputLength).Slice(_firstRow * inputWidth, rows * inputWidth);
@@ -232,11 +266,50 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
             input.Slice(n * inputWidth, inputWidth).CopyTo(joinedInputs.Slice(n * width, inputWidth));
             hidden.Slice(n * outputSize, outputSize).CopyTo(joinedInputs.Slice((n * width) + inputWidth, outputSize));
         }
+    }
 
-        Gemm.Multiply(
-            joinedInputs, width, rows, joined, _weights.InputBias, _workspace.Gates, _config.GateWidth, accumulate: false,
-            0, joined.PanelCount, OrderOf(0));
-        RunStep(t, 0, 0, rows, OrderOf(0), gatesDone: true);
+    /// <summary>
+    /// This part's units of the one-step block (<see cref="SplitUnits"/>): their panels of each gate chunk of the joined
+    /// product, their gate math, their h' (straight into h: every part reads h from the joined rows, filled before the
+    /// phase) and their output columns.
+    /// </summary>
+    private void RunJoinedStepByUnits(int part)
+    {
+        LayerConfig config = _config;
+        DirectionWeights weights = _weights;
+        Workspace workspace = _workspace;
+        PackedMatrix joined = weights.JoinedWeights!;
+        int gateWidth = config.GateWidth, hiddenSize = config.HiddenSize, outputSize = config.OutputSize, width = _inputWidth + outputSize;
+        int firstUnit = _unitSplits[part], units = _unitSplits[part + 1] - firstUnit;
+        int firstPanel = firstUnit / PackedMatrix.PanelWidth, panelCount = units / PackedMatrix.PanelWidth;
+        int t = _first, rows = _schedule.Rows(t), chunks = gateWidth / hiddenSize;
+        PanelOrder order = OrderOf(0);
+        ReadOnlySpan<float> joinedInputs = workspace.JoinedInputs.AsSpan(0, rows * width);
+        Span<float> gates = workspace.Gates.AsSpan(0, rows * gateWidth);
+        Span<float> hidden = workspace.Hidden.AsSpan(0, rows * outputSize);
+        for (int chunk = 0; chunk < chunks; chunk++)
+        {
+            int g = order == PanelOrder.Ascending ? chunk : chunks - 1 - chunk;
+            Gemm.Multiply(
+                joinedInputs, width, rows, joined, weights.InputBias, gates, gateWidth, accumulate: false,
+                firstPanel + (g * hiddenSize / PackedMatrix.PanelWidth), panelCount, order);
+        }
+
+        if (config.CellType == CellType.Rnn)
+        {
+            GateMath.RnnStep(gates, hidden, outputSize, rows, hiddenSize, config.Nonlinearity, firstUnit, units);
+        }
+        else
+        {
+            GateMath.LstmStep(gates, workspace.Cell, hidden, outputSize, rows, hiddenSize, firstUnit, units);
+        }
+
+        int outputWidth = config.OutputWidth;
+        Span<float> stepOutput = new Span<float>(_output, _outputLength)[((_schedule.Offset(t) * outputWidth) + (_direction * outputSize) + firstUnit)..];
+        for (int n = 0; n < rows; n++)
+        {
+            hidden.Slice((n * outputSize) + firstUnit, units).CopyTo(stepOutput.Slice(n * outputWidth, units));
+        }
     }
 
     /// <summary>The block's time loop for this part's sequences. <paramref name="parts"/> is 1 (part 0 owns the whole

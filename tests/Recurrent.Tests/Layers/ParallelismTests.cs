@@ -117,7 +117,7 @@ public class ParallelismTests
         LayerResults.AssertBitIdentical(serial, parallel, "two threads against one");
     }
 
-    /// <summary>Streaming one step per call on two threads: each call's step splits the units (and its input product).</summary>
+    /// <summary>Streaming one step per call on two threads: each call's step, one product over the joined weights, splits the units.</summary>
     [Fact]
     public void Step_OneStepPerCallOnTwoThreads_BitIdenticalToForward()
     {
@@ -128,14 +128,16 @@ public class ParallelismTests
         lstm.MaxDegreeOfParallelism = 2;
         RecurrentState state = lstm.CreateState(batchSize: 1);
         var output = new float[12 * 256];
-        long before = DirectionPass.UnitSplitPhases;
+        long before = DirectionPass.UnitSplitPhases, joinedBefore = DirectionPass.JoinedSteps;
         for (int t = 0; t < 12; t++)
         {
             var step = new ReadOnlyTensorSpan<float>(ToArray(x).AsSpan(t * 256, 256), [1, 1, 256], default);
             lstm.Step(step, state, new TensorSpan<float>(output.AsSpan(t * 256, 256), [1, 1, 256], default));
         }
 
+        // Each call's step: one product over [W_ih | W_hh], its panels split by units between the threads.
         Assert.True(DirectionPass.UnitSplitPhases > before, "the steps did not run split by units");
+        Assert.True(DirectionPass.JoinedSteps - joinedBefore >= 2 * 12, "the steps did not run as joined products");
         Assert.True(ToArray(expected).SequenceEqual(output), "streamed output differs from Forward");
         Assert.True(ToArray(expectedH).SequenceEqual(ToArray(state.Hidden)), "h differs from Forward");
         Assert.True(ToArray(expectedC).SequenceEqual(ToArray(state.Cell!)), "c differs from Forward");
