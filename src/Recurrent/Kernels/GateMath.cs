@@ -74,9 +74,10 @@ internal static class GateMath
                 LstmPair<TL, TV>(row, c, destination, h, j);
             }
 
+            // At most one whole vector is left after the pairs; its math out of line keeps the pairs' inlined.
             for (; j <= end - w; j += w)
             {
-                var (cNext, hNext) = Lstm<TL, TV>(
+                var (cNext, hNext) = LstmOutOfLine<TL, TV>(
                     TL.Load(row[j..]), TL.Load(row[(h + j)..]), TL.Load(row[((2 * h) + j)..]),
                     TL.Load(row[((3 * h) + j)..]), TL.Load(c[j..]));
                 TL.Store(cNext, c[j..]);
@@ -171,7 +172,7 @@ internal static class GateMath
             for (; j <= end - w; j += w)
             {
                 TL.Store(
-                    Gru<TL, TV>(
+                    GruOutOfLine<TL, TV>(
                         TL.Load(x[j..]), TL.Load(x[(h + j)..]), TL.Load(x[((2 * h) + j)..]),
                         TL.Load(hh[j..]), TL.Load(hh[(h + j)..]), TL.Load(hh[((2 * h) + j)..]),
                         TL.Load(hPrev[j..])),
@@ -452,28 +453,13 @@ internal static class GateMath
         // whole-vector stores reach into the second's first cells with their old values, so they go first.
         for (; n + (2 * r) <= batch; n += 2 * r)
         {
-            int gateStart = n * gateRow, cellStart = n * h, gateStart2 = gateStart + (r * gateRow), cellStart2 = cellStart + used;
+            int gateStart2 = (n + r) * gateRow, cellStart2 = (n + r) * h;
             if (gateStart2 + (3 * used) + w > gates.Length || cellStart2 + w > cell.Length || (hiddenBackToBack && cellStart2 + w > hidden.Length))
             {
                 break;
             }
 
-            VectorMath.Sigmoid2<TL, TV>(
-                RowsOfGate<TL, TV>(gates, gateStart, h, r, index), RowsOfGate<TL, TV>(gates, gateStart2, h, r, index), out TV i1, out TV i2);
-            VectorMath.Sigmoid2<TL, TV>(
-                RowsOfGate<TL, TV>(gates, gateStart + h, h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + h, h, r, index), out TV f1, out TV f2);
-            VectorMath.Tanh2<TL, TV>(
-                RowsOfGate<TL, TV>(gates, gateStart + (2 * h), h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + (2 * h), h, r, index), out TV g1, out TV g2);
-            VectorMath.Sigmoid2<TL, TV>(
-                RowsOfGate<TL, TV>(gates, gateStart + (3 * h), h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + (3 * h), h, r, index), out TV o1, out TV o2);
-            TV cOld1 = TL.Load(cell[cellStart..]), cOld2 = TL.Load(cell[cellStart2..]);
-            TV c1 = TL.FusedMultiplyAdd(f1, cOld1, TL.Multiply(i1, g1));
-            TV c2 = TL.FusedMultiplyAdd(f2, cOld2, TL.Multiply(i2, g2));
-            VectorMath.Tanh2<TL, TV>(c1, c2, out TV t1, out TV t2);
-            TL.Store(TL.ConditionalSelect(usedLanes, c1, cOld1), cell[cellStart..]);
-            TL.Store(TL.ConditionalSelect(usedLanes, c2, TL.Load(cell[cellStart2..])), cell[cellStart2..]);
-            StoreWholeRows<TL, TV>(TL.Multiply(o1, t1), hidden, hiddenStride, h, n, used, usedLanes, hiddenLanes);
-            StoreWholeRows<TL, TV>(TL.Multiply(o2, t2), hidden, hiddenStride, h, n + r, used, usedLanes, hiddenLanes);
+            LstmWholeRowsPair<TL, TV>(gates, cell, hidden, hiddenStride, h, r, n, index, usedLanes, hiddenLanes);
         }
 
         for (; n + r <= batch; n += r)
@@ -485,8 +471,9 @@ internal static class GateMath
                 break;
             }
 
+            // At most one such piece per call (after the pairs): the math out of line keeps the pairs' inlined.
             TV cOld = TL.Load(cell[cellStart..]);
-            var (cNext, hNext) = Lstm<TL, TV>(
+            var (cNext, hNext) = LstmOutOfLine<TL, TV>(
                 RowsOfGate<TL, TV>(gates, gateStart, h, r, index), RowsOfGate<TL, TV>(gates, gateStart + h, h, r, index),
                 RowsOfGate<TL, TV>(gates, gateStart + (2 * h), h, r, index), RowsOfGate<TL, TV>(gates, gateStart + (3 * h), h, r, index),
                 cOld);
@@ -495,6 +482,34 @@ internal static class GateMath
         }
 
         return n;
+    }
+
+    /// <summary>Two pieces of <see cref="LstmWholeRowsPerVector{TL, TV}"/> side by side, rows [n, n + 2r) (the caller
+    /// checked that their loads and stores stay in the spans). A call of its own, as <see cref="LstmPair{TL, TV}"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void LstmWholeRowsPair<TL, TV>(
+        ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int h, int r, int n, TV index, TV usedLanes, Span<float> hiddenLanes)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        int used = r * h, gateRow = 4 * h;
+        int gateStart = n * gateRow, cellStart = n * h, gateStart2 = gateStart + (r * gateRow), cellStart2 = cellStart + used;
+        VectorMath.Sigmoid2<TL, TV>(
+            RowsOfGate<TL, TV>(gates, gateStart, h, r, index), RowsOfGate<TL, TV>(gates, gateStart2, h, r, index), out TV i1, out TV i2);
+        VectorMath.Sigmoid2<TL, TV>(
+            RowsOfGate<TL, TV>(gates, gateStart + h, h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + h, h, r, index), out TV f1, out TV f2);
+        VectorMath.Tanh2<TL, TV>(
+            RowsOfGate<TL, TV>(gates, gateStart + (2 * h), h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + (2 * h), h, r, index), out TV g1, out TV g2);
+        VectorMath.Sigmoid2<TL, TV>(
+            RowsOfGate<TL, TV>(gates, gateStart + (3 * h), h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + (3 * h), h, r, index), out TV o1, out TV o2);
+        TV cOld1 = TL.Load(cell[cellStart..]), cOld2 = TL.Load(cell[cellStart2..]);
+        TV c1 = TL.FusedMultiplyAdd(f1, cOld1, TL.Multiply(i1, g1));
+        TV c2 = TL.FusedMultiplyAdd(f2, cOld2, TL.Multiply(i2, g2));
+        VectorMath.Tanh2<TL, TV>(c1, c2, out TV t1, out TV t2);
+        TL.Store(TL.ConditionalSelect(usedLanes, c1, cOld1), cell[cellStart..]);
+        TL.Store(TL.ConditionalSelect(usedLanes, c2, TL.Load(cell[cellStart2..])), cell[cellStart2..]);
+        StoreWholeRows<TL, TV>(TL.Multiply(o1, t1), hidden, hiddenStride, h, n, used, usedLanes, hiddenLanes);
+        StoreWholeRows<TL, TV>(TL.Multiply(o2, t2), hidden, hiddenStride, h, n + r, used, usedLanes, hiddenLanes);
     }
 
     /// <summary>h' of a piece of whole rows from row <paramref name="n"/> (its first <paramref name="used"/> lanes):
@@ -547,8 +562,9 @@ internal static class GateMath
         }
     }
 
-    /// <summary>Units [j, j + 2·width) of one row as two vectors computed side by side (<see cref="VectorMath.Sigmoid2"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>Units [j, j + 2·width) of one row as two vectors computed side by side (<see cref="VectorMath.Sigmoid2"/>).
+    /// A call of its own: inlined into the row loop, its math would exhaust the JIT's inlining budget there.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void LstmPair<TL, TV>(ReadOnlySpan<float> row, Span<float> c, Span<float> destination, int h, int j)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
@@ -578,8 +594,9 @@ internal static class GateMath
         return (next, TL.Multiply(VectorMath.Sigmoid<TL, TV>(output), VectorMath.Tanh<TL, TV>(next)));
     }
 
-    /// <summary><see cref="Lstm{TL, TV}"/> as a call, for the last piece of a row: inlining every copy of the gate math
-    /// into one method exhausts the JIT's inlining budget, which then leaves the lane operations themselves as calls.</summary>
+    /// <summary><see cref="Lstm{TL, TV}"/> as a call, for the pieces of a row after its pairs (one vector, then the last
+    /// partial one): inlining every copy of the gate math into one method exhausts the JIT's inlining budget, which then
+    /// leaves the lane operations themselves as calls.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static (TV Cell, TV Hidden) LstmOutOfLine<TL, TV>(TV input, TV forget, TV candidate, TV output, TV cell)
         where TL : struct, IFloatLanes<TV>
@@ -592,8 +609,9 @@ internal static class GateMath
         where TV : struct => Gru<TL, TV>(xReset, xUpdate, xNew, hReset, hUpdate, hNew, previous);
 
     /// <summary>Units [j, j + 2·width) of one GRU row as two vectors side by side (<see cref="VectorMath.Sigmoid2"/>);
-    /// each lane as <see cref="Gru{TL, TV}"/>. Reads all of its h before writing h' (which may be h itself).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// each lane as <see cref="Gru{TL, TV}"/>. Reads all of its h before writing h' (which may be h itself). A call of its
+    /// own, as <see cref="LstmPair{TL, TV}"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void GruPair<TL, TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> hh, ReadOnlySpan<float> previous, Span<float> destination, int h, int j)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
