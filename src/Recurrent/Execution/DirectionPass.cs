@@ -20,12 +20,16 @@ namespace Recurrent.Execution;
 /// overwrites h that another part is still reading; the barrier after each step makes the new h complete before any
 /// part reads it.
 /// <para>
+/// A block of one step (a streaming call, a one-step sequence) of an RNN or LSTM is a single phase instead: its input
+/// and recurrent products as one product over the joined weights (DirectionPass.JoinedStep.cs).
+/// </para>
+/// <para>
 /// The buffers are held as pointers because the parts run on other threads, where spans cannot go. They are valid
 /// between <see cref="Begin"/> and the end of the caller's <c>fixed</c> scope, which outlasts every phase
 /// (<see cref="HelperThreads.Run"/> returns only when all parts have finished).
 /// </para>
 /// </remarks>
-internal sealed unsafe class DirectionPass : IPartitionedWork
+internal sealed unsafe partial class DirectionPass : IPartitionedWork
 {
     /// <summary>A phase runs in parts only if it has at least this many FLOPs (~3–5 µs of work): below that the
     /// hand-off to a spinning helper costs more than it saves.</summary>
@@ -78,12 +82,6 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
     private int _end;
     private int _firstRow;
     private int _blockRows;
-
-    /// <summary>Steps run as one joined product (<see cref="RunJoinedStep"/>), process-wide (lets tests see that the path ran).</summary>
-    private static long s_joinedSteps;
-
-    /// <summary>Steps run as one joined product so far, process-wide.</summary>
-    internal static long JoinedSteps => Interlocked.Read(ref s_joinedSteps);
 
     /// <summary>Time-loop phases run split by units so far, process-wide.</summary>
     internal static long UnitSplitPhases => Interlocked.Read(ref s_unitSplitPhases);
@@ -236,80 +234,6 @@ internal sealed unsafe class DirectionPass : IPartitionedWork
         Gemm.Multiply(
             input[(_firstRow * _inputWidth)..], _inputWidth, _blockRows, w, _weights.InputBias,
             _workspace.Gates, _config.GateWidth, accumulate: false, firstPanel, endPanel - firstPanel, OrderOf(0));
-    }
-
-    /// <summary>
-    /// The block's single step (RNN, LSTM) as gates = [x_t | h]·[W_ih | W_hh]ᵀ + folded bias: the same chain per gate as
-    /// the input product followed by the recurrent one (bias, then x's terms, then h's), so the same bits.
-    /// </summary>
-    private void RunJoinedStep(PackedMatrix joined)
-    {
-        Interlocked.Increment(ref s_joinedSteps);
-        FillJoinedInputs();
-        int t = _first, rows = _schedule.Rows(t), width = _inputWidth + _config.OutputSize;
-        Gemm.Multiply(
-            _workspace.JoinedInputs.AsSpan(0, rows * width), width, rows, joined, _weights.InputBias, _workspace.Gates, _config.GateWidth,
-            accumulate: false, 0, joined.PanelCount, OrderOf(0));
-        RunStep(t, 0, 0, rows, OrderOf(0), gatesDone: true);
-    }
-
-    /// <summary>The one-step block's rows [x_t | h] into <see cref="Workspace.JoinedInputs"/>, (rows, H_in + H_out).</summary>
-    private void FillJoinedInputs()
-    {
-        int rows = _schedule.Rows(_first);
-        int inputWidth = _inputWidth, outputSize = _config.OutputSize, width = inputWidth + outputSize;
-        Span<float> joinedInputs = _workspace.JoinedInputs.AsSpan(0, rows * width);
-        ReadOnlySpan<float> input = new ReadOnlySpan<float>(_input, _inputLength).Slice(_firstRow * inputWidth, rows * inputWidth);
-        ReadOnlySpan<float> hidden = _workspace.Hidden;
-        for (int n = 0; n < rows; n++)
-        {
-            input.Slice(n * inputWidth, inputWidth).CopyTo(joinedInputs.Slice(n * width, inputWidth));
-            hidden.Slice(n * outputSize, outputSize).CopyTo(joinedInputs.Slice((n * width) + inputWidth, outputSize));
-        }
-    }
-
-    /// <summary>
-    /// This part's units of the one-step block (<see cref="SplitUnits"/>): their panels of each gate chunk of the joined
-    /// product, their gate math, their h' (straight into h: every part reads h from the joined rows, filled before the
-    /// phase) and their output columns.
-    /// </summary>
-    private void RunJoinedStepByUnits(int part)
-    {
-        LayerConfig config = _config;
-        DirectionWeights weights = _weights;
-        Workspace workspace = _workspace;
-        PackedMatrix joined = weights.JoinedWeights!;
-        int gateWidth = config.GateWidth, hiddenSize = config.HiddenSize, outputSize = config.OutputSize, width = _inputWidth + outputSize;
-        int firstUnit = _unitSplits[part], units = _unitSplits[part + 1] - firstUnit;
-        int firstPanel = firstUnit / PackedMatrix.PanelWidth, panelCount = units / PackedMatrix.PanelWidth;
-        int t = _first, rows = _schedule.Rows(t), chunks = gateWidth / hiddenSize;
-        PanelOrder order = OrderOf(0);
-        ReadOnlySpan<float> joinedInputs = workspace.JoinedInputs.AsSpan(0, rows * width);
-        Span<float> gates = workspace.Gates.AsSpan(0, rows * gateWidth);
-        Span<float> hidden = workspace.Hidden.AsSpan(0, rows * outputSize);
-        for (int chunk = 0; chunk < chunks; chunk++)
-        {
-            int g = order == PanelOrder.Ascending ? chunk : chunks - 1 - chunk;
-            Gemm.Multiply(
-                joinedInputs, width, rows, joined, weights.InputBias, gates, gateWidth, accumulate: false,
-                firstPanel + (g * hiddenSize / PackedMatrix.PanelWidth), panelCount, order);
-        }
-
-        if (config.CellType == CellType.Rnn)
-        {
-            GateMath.RnnStep(gates, hidden, outputSize, rows, hiddenSize, config.Nonlinearity, firstUnit, units);
-        }
-        else
-        {
-            GateMath.LstmStep(gates, workspace.Cell, hidden, outputSize, rows, hiddenSize, firstUnit, units);
-        }
-
-        int outputWidth = config.OutputWidth;
-        Span<float> stepOutput = new Span<float>(_output, _outputLength)[((_schedule.Offset(t) * outputWidth) + (_direction * outputSize) + firstUnit)..];
-        for (int n = 0; n < rows; n++)
-        {
-            hidden.Slice((n * outputSize) + firstUnit, units).CopyTo(stepOutput.Slice(n * outputWidth, units));
-        }
     }
 
     /// <summary>The block's time loop for this part's sequences. <paramref name="parts"/> is 1 (part 0 owns the whole
