@@ -64,7 +64,7 @@ internal sealed class Workspace
         HiddenAlternate = parallelism > 1 ? new float[batch * config.OutputSize] : [];
         Cell = config.CellType == CellType.Lstm ? new float[batch * config.HiddenSize] : [];
         Unprojected = config.ProjSize > 0 ? new float[batch * config.HiddenSize] : [];
-        JoinedInputs = config.CellType == CellType.Gru ? [] : new float[batch * (Math.Max(config.InputSize, config.OutputWidth) + config.OutputSize)];
+        JoinedInputs = new float[JoinedInputFloats(config, batch)];
 
         // Layer k writes layer buffer k % 2 and layer k + 1 reads it; the last layer writes the caller's output.
         int intermediateLayers = reverseScratch ? 0 : Math.Min(config.NumLayers - 1, 2);
@@ -144,9 +144,13 @@ internal sealed class Workspace
     {
         bool sameWidths = config.GateWidth == Config.GateWidth && config.OutputSize == Config.OutputSize &&
             config.HiddenSize == Config.HiddenSize && config.OutputWidth == Config.OutputWidth && config.CellType == Config.CellType &&
-            config.ProjSize == Config.ProjSize && config.InputSize == Config.InputSize && Math.Min(config.NumLayers - 1, 2) <= LayerOutputs.Length;
+            config.ProjSize == Config.ProjSize && JoinedInputFloats(config, schedule.Batch) <= JoinedInputs.Length && Math.Min(config.NumLayers - 1, 2) <= LayerOutputs.Length;
         return sameWidths && parallelism == Parallelism && Fits(schedule);
     }
+
+    /// <summary>Floats of <see cref="JoinedInputs"/> for a layer shaped as <paramref name="config"/> at this batch.</summary>
+    private static int JoinedInputFloats(LayerConfig config, int batch) =>
+        config.CellType == CellType.Gru ? 0 : checked(batch * (Math.Max(config.InputSize, config.OutputWidth) + config.OutputSize));
 
     /// <summary>Whether this workspace can run <paramref name="schedule"/> (same batch, no more rows, blocks that fit).</summary>
     public bool Fits(StepSchedule schedule)
