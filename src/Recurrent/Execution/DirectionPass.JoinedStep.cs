@@ -41,11 +41,8 @@ internal sealed unsafe partial class DirectionPass
         Span<float> joinedInputs = _workspace.JoinedInputs.AsSpan(0, rows * width);
         ReadOnlySpan<float> input = new ReadOnlySpan<float>(_input, _inputLength).Slice(_firstRow * inputWidth, rows * inputWidth);
         ReadOnlySpan<float> hidden = _workspace.Hidden;
-        for (int n = 0; n < rows; n++)
-        {
-            input.Slice(n * inputWidth, inputWidth).CopyTo(joinedInputs.Slice(n * width, inputWidth));
-            hidden.Slice(n * outputSize, outputSize).CopyTo(joinedInputs.Slice((n * width) + inputWidth, outputSize));
-        }
+        StridedRows.Copy(input, inputWidth, joinedInputs, width, rows, inputWidth);
+        StridedRows.Copy(hidden, outputSize, joinedInputs[inputWidth..], width, rows, outputSize);
     }
 
     /// <summary>
@@ -86,9 +83,6 @@ internal sealed unsafe partial class DirectionPass
 
         int outputWidth = config.OutputWidth;
         Span<float> stepOutput = new Span<float>(_output, _outputLength)[((_schedule.Offset(t) * outputWidth) + (_direction * outputSize) + firstUnit)..];
-        for (int n = 0; n < rows; n++)
-        {
-            hidden.Slice((n * outputSize) + firstUnit, units).CopyTo(stepOutput.Slice(n * outputWidth, units));
-        }
+        StridedRows.Copy(hidden[firstUnit..], outputSize, stepOutput, outputWidth, rows, units);
     }
 }

@@ -318,10 +318,7 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
         }
         else
         {
-            for (int n = 0; n < rows; n++)
-            {
-                hidden.Slice(n * outputSize, outputSize).CopyTo(stepOutput.Slice(n * outputWidth, outputSize));
-            }
+            StridedRows.Copy(hidden, outputSize, stepOutput, outputWidth, rows, outputSize);
         }
     }
 
@@ -390,10 +387,7 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
 
             int outputWidth = config.OutputWidth;
             Span<float> stepOutput = output[((_schedule.Offset(t) * outputWidth) + (_direction * outputSize) + firstUnit)..];
-            for (int n = 0; n < rows; n++)
-            {
-                hNext.Slice((n * outputSize) + firstUnit, units).CopyTo(stepOutput.Slice(n * outputWidth, units));
-            }
+            StridedRows.Copy(hNext[firstUnit..], outputSize, stepOutput, outputWidth, rows, units);
 
             _barrier.SignalAndWait(parts);
         }

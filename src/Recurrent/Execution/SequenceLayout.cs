@@ -11,10 +11,8 @@ internal static class SequenceLayout
     {
         for (int i = 0; i < outer; i++)
         {
-            for (int j = 0; j < inner; j++)
-            {
-                source.Slice((i * inner + j) * features, features).CopyTo(destination.Slice((j * outer + i) * features, features));
-            }
+            // Source rows (i, 0..inner) are back to back; their destinations (0..inner, i) lie outer rows apart.
+            StridedRows.Copy(source[(i * inner * features)..], features, destination[(i * features)..], outer * features, inner, features);
         }
     }
 }
