@@ -88,12 +88,27 @@ internal static class CompareCommand
                 }
             }
 
+            // Then, at 1 thread, ours and ONNX Runtime in one process, a run of each in turn: both see the same moments
+            // of the machine, so their ratio does not depend on which stretch each library's rounds fell in. (Not at 2
+            // threads: there each library's idle pool threads would take time from the other's.)
+            var paired = new Dictionary<int, WorkerResult>();
+            if (options.Threads.Contains(1))
+            {
+                for (int i = 0; i < options.Shapes.Length; i++)
+                {
+                    string where = Invariant($"[{i + 1,2}/{options.Shapes.Length}] {options.Shapes[i].Id} 1t paired");
+                    paired[i] = ReportPaired(where, RunWorker(CompareWorker.Paired, options.Shapes[i], casePaths[i], 1, options.PairedTiming));
+                }
+            }
+
             for (int i = 0; i < options.Shapes.Length; i++)
             {
                 foreach (int threads in options.Threads)
                 {
                     var (ours, ort, torch) = results[(i, threads)];
-                    runs.Add(new ShapeRun(options.Shapes[i], threads, WorkerResult.Fastest(ours), WorkerResult.Fastest(ort), pytorch is null ? null : WorkerResult.Fastest(torch)));
+                    runs.Add(new ShapeRun(
+                        options.Shapes[i], threads, WorkerResult.Fastest(ours), WorkerResult.Fastest(ort), pytorch is null ? null : WorkerResult.Fastest(torch),
+                        threads == 1 ? paired.GetValueOrDefault(i) : null));
                 }
             }
         }
@@ -155,6 +170,17 @@ internal static class CompareCommand
     }
 
     /// <summary>One progress line per library result; a failed check is shouted, since the table only says "failed".</summary>
+    private static WorkerResult ReportPaired(string where, WorkerResult result)
+    {
+        if (!result.IsOk)
+        {
+            return Report(where, "ours+ORT", result);
+        }
+
+        Progress(Invariant($"{where} ours {result.MedianMs:0.####} ms, ORT {result.PeerMedianMs:0.####} ms, ORT / ours {result.PairRatio:0.00} (median of {result.Runs} pairs)"));
+        return result;
+    }
+
     private static WorkerResult Report(string where, string library, WorkerResult result)
     {
         string detail = result.Status switch

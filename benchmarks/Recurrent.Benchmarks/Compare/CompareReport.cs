@@ -1,7 +1,8 @@
 namespace Recurrent.Benchmarks.Compare;
 
 /// <summary>What each library reported for one shape at one thread count. <see cref="PyTorch"/> is null when PyTorch is not available.</summary>
-internal sealed record ShapeRun(CompareShape Shape, int Threads, WorkerResult Ours, WorkerResult Ort, WorkerResult? PyTorch)
+/// <param name="Paired">At 1 thread: ours and ONNX Runtime timed in alternation in one process; else null.</param>
+internal sealed record ShapeRun(CompareShape Shape, int Threads, WorkerResult Ours, WorkerResult Ort, WorkerResult? PyTorch, WorkerResult? Paired = null)
 {
     public IEnumerable<(string Library, WorkerResult Result)> Results()
     {
@@ -10,6 +11,11 @@ internal sealed record ShapeRun(CompareShape Shape, int Threads, WorkerResult Ou
         if (PyTorch is not null)
         {
             yield return ("PyTorch", PyTorch);
+        }
+
+        if (Paired is not null)
+        {
+            yield return ("ours and ONNX Runtime, paired", Paired);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Numerics.Tensors;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Recurrent.Benchmarks.Compare;
@@ -15,6 +16,9 @@ internal static class CompareWorker
     public const string Verb = "compare-worker";
     public const string Ours = "ours";
     public const string Ort = "ort";
+
+    /// <summary>Ours and ONNX Runtime in one process, timed in alternation (<see cref="RunTimer.MeasurePairs"/>).</summary>
+    public const string Paired = "paired";
 
     /// <summary>Arguments for one worker run: the library, the shape, its case file, threads, tolerance and timing.</summary>
     public static string[] Arguments(string library, CompareShape shape, string casePath, int threads, double tolerance, TimingPolicy timing) =>
@@ -58,7 +62,7 @@ internal static class CompareWorker
         TimingPolicy timing = TimingPolicy.FromArgs(named);
 
         // Baseline: the runtime and the library are loaded (ONNX Runtime's native library too), the case is not read yet.
-        if (library == Ort)
+        if (library is Ort or Paired)
         {
             _ = OrtEnv.Instance();
         }
@@ -69,6 +73,11 @@ internal static class CompareWorker
 
         double baselineMiB = PeakMiB();
         var (layer, input, expected) = CaseFile.Read(named["--case"], shape);
+        if (library == Paired)
+        {
+            return RunPaired(layer, input, expected, shape, threads, tolerance, timing, baselineMiB);
+        }
+
         string? unavailable = null;
         using ILibraryRunner? runner = library == Ort
             ? new OrtPeer(layer, input, shape.Streaming, threads)
@@ -99,6 +108,30 @@ internal static class CompareWorker
 
         return new WorkerResult(WorkerResult.Ok, Version: runner.Version, MedianMs: medianMs, Runs: runs,
             MaxAbsDiff: Math.Max(diff, finalDiff), BaselineMiB: baselineMiB, PeakMiB: PeakMiB());
+    }
+
+    /// <summary>Ours and ONNX Runtime on the same case in this process: both checked, then timed a run of each in turn.</summary>
+    private static WorkerResult RunPaired(
+        RecurrentLayer layer, Tensor<float> input, CaseOutputs expected, CompareShape shape, int threads, double tolerance, TimingPolicy timing, double baselineMiB)
+    {
+        using ILibraryRunner? ours = OursRunner.Create(layer, input, shape.Streaming, threads, out string? unavailable);
+        if (ours is null)
+        {
+            return new WorkerResult(WorkerResult.Unavailable, Reason: unavailable);
+        }
+
+        using var ort = new OrtPeer(layer, input, shape.Streaming, threads);
+        ours.Run();
+        ort.Run();
+        double diff = Math.Max(expected.MaxAbsDiff(ours.LastOutputs()), expected.MaxAbsDiff(ort.LastOutputs()));
+        if (!(diff <= tolerance))
+        {
+            return new WorkerResult(WorkerResult.CheckFailed, Reason: Invariant($"max |Δ| = {diff:0.00E0} > {tolerance:0E0}"), Version: ort.Version, MaxAbsDiff: diff);
+        }
+
+        var (oursMs, peerMs, ratio, pairs) = RunTimer.MeasurePairs(ours.Run, ort.Run, timing);
+        return new WorkerResult(WorkerResult.Ok, Version: ort.Version, MedianMs: oursMs, Runs: pairs, MaxAbsDiff: diff,
+            BaselineMiB: baselineMiB, PeakMiB: PeakMiB(), PeerMedianMs: peerMs, PairRatio: ratio);
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

@@ -43,6 +43,7 @@ internal static class MarkdownTable
             WriteThreadTable(md, report, threads);
         }
 
+        WritePairedTable(md, report);
         WriteChecks(md, report);
         WriteProblems(md, report);
         WriteNotes(md, report);
@@ -78,6 +79,30 @@ internal static class MarkdownTable
             md.Append(bound is { } b ? Invariant($"{Number(b)} | {Ratio(ours, b)} | ") : $"{NotApplicable} | {NotApplicable} | ");
             md.Append(Invariant($"{Memory(run.Ours)} | {Memory(run.Ort)} |"));
             md.AppendLine(torch ? Invariant($" {Memory(run.PyTorch!)} |") : "");
+        }
+
+        md.AppendLine();
+    }
+
+    /// <summary>1 thread, ours and ONNX Runtime timed in alternation in one process (when the run had 1 thread).</summary>
+    private static void WritePairedTable(StringBuilder md, CompareReport report)
+    {
+        var paired = report.Runs.Where(r => r.Paired is not null).ToList();
+        if (paired.Count == 0)
+        {
+            return;
+        }
+
+        md.AppendLine("## 1 thread, ours and ONNX Runtime in one process, a run of each in turn");
+        md.AppendLine();
+        md.AppendLine("| id | shape | ours ms | ORT ms | ORT / ours, median of the pairs | pairs |");
+        md.AppendLine("|---|---|--:|--:|--:|--:|");
+        foreach (ShapeRun run in paired)
+        {
+            WorkerResult result = run.Paired!;
+            md.AppendLine(result.IsOk
+                ? Invariant($"| {run.Shape.Id} | {run.Shape.Description} | {Number(result.MedianMs!.Value)} | {Number(result.PeerMedianMs!.Value)} | {result.PairRatio:0.00} | {result.Runs} |")
+                : $"| {run.Shape.Id} | {run.Shape.Description} | {Status(result)} | {Status(result)} | {Status(result)} | – |");
         }
 
         md.AppendLine();
@@ -145,6 +170,7 @@ internal static class MarkdownTable
         MachineLimits start = report.LimitsAtStart, end = report.LimitsAtEnd;
         md.AppendLine(Invariant($"- Two cores: in this run the two-core FMA peak was {start.PeakGflops2 / start.PeakGflops1:0.00}× the one-core one at the start and {end.PeakGflops2 / end.PeakGflops1:0.00}× at the end. On this VM that ratio changes from run to run and within a run, as if its two vCPUs were sometimes hyperthreads of one physical core and sometimes two cores: 2-thread times are noisier than 1-thread ones, and a 2-thread ratio far from its neighbours' is more likely the machine than the library."));
         md.AppendLine("- X / ours: X's time over ours; above 1 means ours is faster. The libraries run one after the other, seconds apart, on a shared and noisy machine: read ratios within one run, not absolute times, and expect a few tens of percent of drift between runs.");
+        md.AppendLine($"- One process, a run of each in turn (1 thread): after the rounds, ours and ONNX Runtime run in one process, alternately (which goes first alternates too), and each pair's ratio is taken ({TimingPolicy.Paired.Describe().Replace("timed runs", "timed pairs", StringComparison.Ordinal).Replace("the median run is reported", "the median ratio is reported", StringComparison.Ordinal)}); the median of those ratios compares the two at the same moments of the machine, so a slow stretch that falls on one library's round does not decide it. Not at 2 threads, where each library's idle pool threads would take time from the other.");
         md.AppendLine("- L2 bound (S1 and ST, batch 1, weights in L2): every step reads the weights once, W_hh (S1) or W_hh and W_ih (ST, whose one-step calls cannot hoist the input product), so L × those bytes / the measured L2 read bandwidth (of 1 or 2 cores) is a lower bound on the time. ours / bound: how far above it we are.");
         md.AppendLine("- peak MiB: the peak resident set (VmHWM) of the library's own process at the end of its run, which holds the runtime (.NET, or Python with torch), the library, the case's weights, input and expected outputs (for ONNX Runtime also our layer, which the model is exported from), and everything the warm-up and timed runs allocated and did not give back. In brackets: the growth over that process's own peak just before it read the case (runtime and library loaded), i.e. what this shape cost. For ours this includes garbage the GC had not yet collected.");
         md.AppendLine("- Spinning: both peers run with idle pool threads sleeping (ONNX Runtime `session.intra_op.allow_spinning` = 0, PyTorch OMP_WAIT_POLICY=PASSIVE). With their default spinning, a waiting thread takes the second vCPU from the working one on this machine: PyTorch at 2 threads ran 5 to 30 times slower than at 1 thread, ONNX Runtime 2 to 4 times slower on S1, S5 and ST. Neither setting changes anything at 1 thread.");

@@ -25,9 +25,52 @@ internal static class RunTimer
             totalSeconds += elapsed.TotalSeconds;
         }
 
-        times.Sort();
-        int middle = times.Count / 2;
-        double median = times.Count % 2 == 1 ? times[middle] : (times[middle - 1] + times[middle]) / 2;
-        return (median, times.Count);
+        return (Median(times), times.Count);
+    }
+
+    /// <summary>
+    /// Times two libraries in one process, a run of each in turn (which goes first alternates), so that both see the
+    /// same moments of a shared machine; the policy's run counts and seconds apply to the pairs.
+    /// </summary>
+    /// <returns>Each library's median time, the median over pairs of peer time / our time, and the pairs timed.</returns>
+    public static (double OursMs, double PeerMs, double PairRatio, int Pairs) MeasurePairs(Action ours, Action peer, TimingPolicy policy)
+    {
+        long warmupStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < policy.WarmupRuns || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < policy.WarmupSeconds; i++)
+        {
+            ours();
+            peer();
+        }
+
+        var oursTimes = new List<double>();
+        var peerTimes = new List<double>();
+        var ratios = new List<double>();
+        double totalSeconds = 0;
+        while ((ratios.Count < policy.MinRuns || totalSeconds < policy.MinSeconds) && ratios.Count < policy.MaxRuns)
+        {
+            bool oursFirst = ratios.Count % 2 == 0;
+            double first = Time(oursFirst ? ours : peer), second = Time(oursFirst ? peer : ours);
+            double oursMs = oursFirst ? first : second, peerMs = oursFirst ? second : first;
+            oursTimes.Add(oursMs);
+            peerTimes.Add(peerMs);
+            ratios.Add(peerMs / oursMs);
+            totalSeconds += (oursMs + peerMs) / 1e3;
+        }
+
+        return (Median(oursTimes), Median(peerTimes), Median(ratios), ratios.Count);
+    }
+
+    private static double Time(Action run)
+    {
+        long start = Stopwatch.GetTimestamp();
+        run();
+        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        int middle = values.Count / 2;
+        return values.Count % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
     }
 }

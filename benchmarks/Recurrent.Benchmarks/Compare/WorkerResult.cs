@@ -16,6 +16,8 @@ namespace Recurrent.Benchmarks.Compare;
 /// <param name="MaxAbsDiff">Largest |difference| from our reference outputs over output, h_n and c_n.</param>
 /// <param name="BaselineMiB">Peak resident set of the process once the runtime and the library are loaded, before the case is read.</param>
 /// <param name="PeakMiB">Peak resident set of the process at the end: the case's data, the library's working memory, and the runtime.</param>
+/// <param name="PeerMedianMs">Paired run (ours and ONNX Runtime in one process): the peer's median time; MedianMs is ours.</param>
+/// <param name="PairRatio">Paired run: the median over pairs of the peer's time over ours.</param>
 internal sealed record WorkerResult(
     string Status,
     string? Reason = null,
@@ -24,7 +26,9 @@ internal sealed record WorkerResult(
     int? Runs = null,
     double? MaxAbsDiff = null,
     [property: JsonPropertyName("baseline_mib")] double? BaselineMiB = null,
-    [property: JsonPropertyName("peak_mib")] double? PeakMiB = null)
+    [property: JsonPropertyName("peak_mib")] double? PeakMiB = null,
+    double? PeerMedianMs = null,
+    double? PairRatio = null)
 {
     public const string Ok = "ok";
     public const string Unavailable = "unavailable";
