@@ -494,22 +494,17 @@ internal static class GateMath
     {
         int used = r * h, gateRow = 4 * h;
         int gateStart = n * gateRow, cellStart = n * h, gateStart2 = gateStart + (r * gateRow), cellStart2 = cellStart + used;
-        VectorMath.Sigmoid2<TL, TV>(
-            RowsOfGate<TL, TV>(gates, gateStart, h, r, index), RowsOfGate<TL, TV>(gates, gateStart2, h, r, index), out TV i1, out TV i2);
-        VectorMath.Sigmoid2<TL, TV>(
-            RowsOfGate<TL, TV>(gates, gateStart + h, h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + h, h, r, index), out TV f1, out TV f2);
-        VectorMath.Tanh2<TL, TV>(
-            RowsOfGate<TL, TV>(gates, gateStart + (2 * h), h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + (2 * h), h, r, index), out TV g1, out TV g2);
-        VectorMath.Sigmoid2<TL, TV>(
-            RowsOfGate<TL, TV>(gates, gateStart + (3 * h), h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + (3 * h), h, r, index), out TV o1, out TV o2);
         TV cOld1 = TL.Load(cell[cellStart..]), cOld2 = TL.Load(cell[cellStart2..]);
-        TV c1 = TL.FusedMultiplyAdd(f1, cOld1, TL.Multiply(i1, g1));
-        TV c2 = TL.FusedMultiplyAdd(f2, cOld2, TL.Multiply(i2, g2));
-        VectorMath.Tanh2<TL, TV>(c1, c2, out TV t1, out TV t2);
+        Lstm2<TL, TV>(
+            RowsOfGate<TL, TV>(gates, gateStart, h, r, index), RowsOfGate<TL, TV>(gates, gateStart + h, h, r, index),
+            RowsOfGate<TL, TV>(gates, gateStart + (2 * h), h, r, index), RowsOfGate<TL, TV>(gates, gateStart + (3 * h), h, r, index), cOld1,
+            RowsOfGate<TL, TV>(gates, gateStart2, h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + h, h, r, index),
+            RowsOfGate<TL, TV>(gates, gateStart2 + (2 * h), h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + (3 * h), h, r, index), cOld2,
+            out TV c1, out TV h1, out TV c2, out TV h2);
         TL.Store(TL.ConditionalSelect(usedLanes, c1, cOld1), cell[cellStart..]);
         TL.Store(TL.ConditionalSelect(usedLanes, c2, TL.Load(cell[cellStart2..])), cell[cellStart2..]);
-        StoreWholeRows<TL, TV>(TL.Multiply(o1, t1), hidden, hiddenStride, h, n, used, usedLanes, hiddenLanes);
-        StoreWholeRows<TL, TV>(TL.Multiply(o2, t2), hidden, hiddenStride, h, n + r, used, usedLanes, hiddenLanes);
+        StoreWholeRows<TL, TV>(h1, hidden, hiddenStride, h, n, used, usedLanes, hiddenLanes);
+        StoreWholeRows<TL, TV>(h2, hidden, hiddenStride, h, n + r, used, usedLanes, hiddenLanes);
     }
 
     /// <summary>h' of a piece of whole rows from row <paramref name="n"/> (its first <paramref name="used"/> lanes):
@@ -569,18 +564,15 @@ internal static class GateMath
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        int w = TL.Count, k = j + w;
-        VectorMath.Sigmoid2<TL, TV>(TL.Load(row[j..]), TL.Load(row[k..]), out TV i1, out TV i2);
-        VectorMath.Sigmoid2<TL, TV>(TL.Load(row[(h + j)..]), TL.Load(row[(h + k)..]), out TV f1, out TV f2);
-        VectorMath.Tanh2<TL, TV>(TL.Load(row[((2 * h) + j)..]), TL.Load(row[((2 * h) + k)..]), out TV g1, out TV g2);
-        VectorMath.Sigmoid2<TL, TV>(TL.Load(row[((3 * h) + j)..]), TL.Load(row[((3 * h) + k)..]), out TV o1, out TV o2);
-        TV c1 = TL.FusedMultiplyAdd(f1, TL.Load(c[j..]), TL.Multiply(i1, g1));
-        TV c2 = TL.FusedMultiplyAdd(f2, TL.Load(c[k..]), TL.Multiply(i2, g2));
-        VectorMath.Tanh2<TL, TV>(c1, c2, out TV t1, out TV t2);
+        int k = j + TL.Count;
+        Lstm2<TL, TV>(
+            TL.Load(row[j..]), TL.Load(row[(h + j)..]), TL.Load(row[((2 * h) + j)..]), TL.Load(row[((3 * h) + j)..]), TL.Load(c[j..]),
+            TL.Load(row[k..]), TL.Load(row[(h + k)..]), TL.Load(row[((2 * h) + k)..]), TL.Load(row[((3 * h) + k)..]), TL.Load(c[k..]),
+            out TV c1, out TV h1, out TV c2, out TV h2);
         TL.Store(c1, c[j..]);
         TL.Store(c2, c[k..]);
-        TL.Store(TL.Multiply(o1, t1), destination[j..]);
-        TL.Store(TL.Multiply(o2, t2), destination[k..]);
+        TL.Store(h1, destination[j..]);
+        TL.Store(h2, destination[k..]);
     }
 
     /// <summary>One piece of LSTM units: (c', h') from the four pre-activations and c.</summary>
@@ -592,6 +584,27 @@ internal static class GateMath
         TV next = TL.FusedMultiplyAdd(
             VectorMath.Sigmoid<TL, TV>(forget), cell, TL.Multiply(VectorMath.Sigmoid<TL, TV>(input), VectorMath.Tanh<TL, TV>(candidate)));
         return (next, TL.Multiply(VectorMath.Sigmoid<TL, TV>(output), VectorMath.Tanh<TL, TV>(next)));
+    }
+
+    /// <summary><see cref="Lstm{TL, TV}"/> for two pieces side by side, each step of the math issued for both back to back
+    /// (<see cref="VectorMath.Sigmoid2"/>): the same lane arithmetic, so the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Lstm2<TL, TV>(
+        TV input1, TV forget1, TV candidate1, TV output1, TV cell1,
+        TV input2, TV forget2, TV candidate2, TV output2, TV cell2,
+        out TV nextCell1, out TV hidden1, out TV nextCell2, out TV hidden2)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        VectorMath.Sigmoid2<TL, TV>(input1, input2, out TV i1, out TV i2);
+        VectorMath.Sigmoid2<TL, TV>(forget1, forget2, out TV f1, out TV f2);
+        VectorMath.Tanh2<TL, TV>(candidate1, candidate2, out TV g1, out TV g2);
+        VectorMath.Sigmoid2<TL, TV>(output1, output2, out TV o1, out TV o2);
+        nextCell1 = TL.FusedMultiplyAdd(f1, cell1, TL.Multiply(i1, g1));
+        nextCell2 = TL.FusedMultiplyAdd(f2, cell2, TL.Multiply(i2, g2));
+        VectorMath.Tanh2<TL, TV>(nextCell1, nextCell2, out TV t1, out TV t2);
+        hidden1 = TL.Multiply(o1, t1);
+        hidden2 = TL.Multiply(o2, t2);
     }
 
     /// <summary><see cref="Lstm{TL, TV}"/> as a call, for the pieces of a row after its pairs (one vector, then the last
