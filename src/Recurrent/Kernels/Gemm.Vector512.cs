@@ -7,15 +7,14 @@ namespace Recurrent.Kernels;
 
 // Vector512 path of Gemm.
 // Lane layout. A panel row (32 packed W floats for one kk) is two zmm registers: w0 = columns 0..15, w1 = 16..31 of
-// the panel. The micro-kernel keeps an MR × 32 tile of C as 2·MR accumulators (row i: c{i}a = columns 0..15,
-// c{i}b = 16..31). Per kk it loads w0, w1 once and, for each row, broadcasts A[i, kk] from the packed micro-panel and
-// does two FMAs. MR = 12: 24 accumulators + 2 W vectors + 1 broadcast = 27 of the 32 zmm registers. (MR 8, 12
-// and 14 measured within noise of each other on Zen 4, whose FMA units saturate with 8 chains; 12 keeps the W
-// loads per FMA low for cores with two 512-bit FMA ports.) Row tails (< MR rows) use the same generic kernel
-// instantiated for fewer rows (TRows is a compile-time constant, so the JIT drops the unused accumulators). A column
-// tail (the partial last panel) runs the same kernel instantiated with masked loads and stores of C (TPanel), so it
-// reads and writes only the valid columns; the zero padding of the last panel makes the extra lanes harmless. Without
-// AVX-512 (Vector512 emulated) the caller uses a 32-wide scratch tile instead.
+// the panel. The blocked loops run pairs of full panels through the wide tile (Gemm.Vector512.WideTile.cs: MR = 6 rows
+// × 64 columns). This file's micro-kernel covers one panel: a TRows × 32 tile of C (TRows ≤ MR) as 2·TRows
+// accumulators (row i: c{i}a = columns 0..15, c{i}b = 16..31); per kk it loads w0, w1 once and, for each row,
+// broadcasts A[i, kk] from the packed micro-panel and does two FMAs. It serves a block's odd last panel and the partial
+// last panel of W. Row tails use the same generic kernel instantiated for fewer rows (TRows is a compile-time constant,
+// so the JIT drops the unused accumulators). The partial last panel runs it instantiated with masked loads and stores
+// of C (TPanel), so it reads and writes only the valid columns; the zero padding of the last panel makes the extra
+// lanes harmless. Without AVX-512 (Vector512 emulated) the caller uses a 32-wide scratch tile instead.
 //
 // Row kernel (m ≤ 2): 4 consecutive panels at once with unpacked A, 8 accumulators per row (16 for m = 2), so even
 // batch 1 has 8 independent FMA chains while W streams through at 512 bytes per kk from 4 sequential streams.
@@ -30,12 +29,19 @@ namespace Recurrent.Kernels;
 // stays within the rows × kc / rows × 32 ranges it describes.
 internal static partial class Gemm
 {
-    /// <summary>MR of the Vector512 path.</summary>
-    internal const int Vector512RowBlock = 12;
+    /// <summary>MR of the Vector512 path: rows of the wide tile (<see cref="WideTile512"/>) and at most those of
+    /// <see cref="Tile512"/>.</summary>
+    internal const int Vector512RowBlock = 6;
 
     private readonly struct Vector512Kernel : IGemmKernel
     {
         public static int RowBlock => Vector512RowBlock;
+
+        public static bool HasWideTile => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void WideTile(int rows, ref float packedA, ref float panel, nint panelStride, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
+            => WideTileRows(rows, ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
 
         public static int RowKernelPanels(int rows) => rows <= 2 ? 4 : rows <= 4 ? 2 : 0;
 
@@ -82,30 +88,6 @@ internal static partial class Gemm
                     break;
                 case 6:
                     Tile512<R6, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
-                    break;
-                case 7:
-                    Tile512<R7, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
-                    break;
-                case 8:
-                    Tile512<R8, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
-                    break;
-                case 9:
-                    Tile512<R9, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
-                    break;
-                case 10:
-                    Tile512<R10, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
-                    break;
-                case 11:
-                    Tile512<R11, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
-                    break;
-                case 12:
-                    Tile512<R12, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
-                    break;
-                case 13:
-                    Tile512<R13, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
-                    break;
-                case 14:
-                    Tile512<R14, TPanel>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines, columns);
                     break;
                 default:
                     throw new UnreachableException();
@@ -156,14 +138,6 @@ internal static partial class Gemm
         Vector512<float> c3a = default, c3b = default;
         Vector512<float> c4a = default, c4b = default;
         Vector512<float> c5a = default, c5b = default;
-        Vector512<float> c6a = default, c6b = default;
-        Vector512<float> c7a = default, c7b = default;
-        Vector512<float> c8a = default, c8b = default;
-        Vector512<float> c9a = default, c9b = default;
-        Vector512<float> c10a = default, c10b = default;
-        Vector512<float> c11a = default, c11b = default;
-        Vector512<float> c12a = default, c12b = default;
-        Vector512<float> c13a = default, c13b = default;
 
         // Initial tile: bias row (srcStride 0), zeros, or C.
         if (TRows.Value > 0)
@@ -206,62 +180,6 @@ internal static partial class Gemm
             ref float s = ref Unsafe.Add(ref src, 5 * srcStride);
             c5a = LoadPart<TPanel>(ref s, 0, maskA);
             c5b = LoadPart<TPanel>(ref s, 16, maskB);
-        }
-
-        if (TRows.Value > 6)
-        {
-            ref float s = ref Unsafe.Add(ref src, 6 * srcStride);
-            c6a = LoadPart<TPanel>(ref s, 0, maskA);
-            c6b = LoadPart<TPanel>(ref s, 16, maskB);
-        }
-
-        if (TRows.Value > 7)
-        {
-            ref float s = ref Unsafe.Add(ref src, 7 * srcStride);
-            c7a = LoadPart<TPanel>(ref s, 0, maskA);
-            c7b = LoadPart<TPanel>(ref s, 16, maskB);
-        }
-
-        if (TRows.Value > 8)
-        {
-            ref float s = ref Unsafe.Add(ref src, 8 * srcStride);
-            c8a = LoadPart<TPanel>(ref s, 0, maskA);
-            c8b = LoadPart<TPanel>(ref s, 16, maskB);
-        }
-
-        if (TRows.Value > 9)
-        {
-            ref float s = ref Unsafe.Add(ref src, 9 * srcStride);
-            c9a = LoadPart<TPanel>(ref s, 0, maskA);
-            c9b = LoadPart<TPanel>(ref s, 16, maskB);
-        }
-
-        if (TRows.Value > 10)
-        {
-            ref float s = ref Unsafe.Add(ref src, 10 * srcStride);
-            c10a = LoadPart<TPanel>(ref s, 0, maskA);
-            c10b = LoadPart<TPanel>(ref s, 16, maskB);
-        }
-
-        if (TRows.Value > 11)
-        {
-            ref float s = ref Unsafe.Add(ref src, 11 * srcStride);
-            c11a = LoadPart<TPanel>(ref s, 0, maskA);
-            c11b = LoadPart<TPanel>(ref s, 16, maskB);
-        }
-
-        if (TRows.Value > 12)
-        {
-            ref float s = ref Unsafe.Add(ref src, 12 * srcStride);
-            c12a = LoadPart<TPanel>(ref s, 0, maskA);
-            c12b = LoadPart<TPanel>(ref s, 16, maskB);
-        }
-
-        if (TRows.Value > 13)
-        {
-            ref float s = ref Unsafe.Add(ref src, 13 * srcStride);
-            c13a = LoadPart<TPanel>(ref s, 0, maskA);
-            c13b = LoadPart<TPanel>(ref s, 16, maskB);
         }
 
         for (int kk = 0; kk < kc; kk++)
@@ -312,62 +230,6 @@ internal static partial class Gemm
                 c5b = UpperHalf<TPanel>(b, w1, c5b);
             }
 
-            if (TRows.Value > 6)
-            {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 6 * PackedRowStride));
-                c6a = Vector512.FusedMultiplyAdd(b, w0, c6a);
-                c6b = UpperHalf<TPanel>(b, w1, c6b);
-            }
-
-            if (TRows.Value > 7)
-            {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 7 * PackedRowStride));
-                c7a = Vector512.FusedMultiplyAdd(b, w0, c7a);
-                c7b = UpperHalf<TPanel>(b, w1, c7b);
-            }
-
-            if (TRows.Value > 8)
-            {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 8 * PackedRowStride));
-                c8a = Vector512.FusedMultiplyAdd(b, w0, c8a);
-                c8b = UpperHalf<TPanel>(b, w1, c8b);
-            }
-
-            if (TRows.Value > 9)
-            {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 9 * PackedRowStride));
-                c9a = Vector512.FusedMultiplyAdd(b, w0, c9a);
-                c9b = UpperHalf<TPanel>(b, w1, c9b);
-            }
-
-            if (TRows.Value > 10)
-            {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 10 * PackedRowStride));
-                c10a = Vector512.FusedMultiplyAdd(b, w0, c10a);
-                c10b = UpperHalf<TPanel>(b, w1, c10b);
-            }
-
-            if (TRows.Value > 11)
-            {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 11 * PackedRowStride));
-                c11a = Vector512.FusedMultiplyAdd(b, w0, c11a);
-                c11b = UpperHalf<TPanel>(b, w1, c11b);
-            }
-
-            if (TRows.Value > 12)
-            {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 12 * PackedRowStride));
-                c12a = Vector512.FusedMultiplyAdd(b, w0, c12a);
-                c12b = UpperHalf<TPanel>(b, w1, c12b);
-            }
-
-            if (TRows.Value > 13)
-            {
-                b = Vector512.Create(Unsafe.Add(ref packedA, 13 * PackedRowStride));
-                c13a = Vector512.FusedMultiplyAdd(b, w0, c13a);
-                c13b = UpperHalf<TPanel>(b, w1, c13b);
-            }
-
             packedA = ref Unsafe.Add(ref packedA, 1);
             panel = ref Unsafe.Add(ref panel, PackedMatrix.PanelWidth);
         }
@@ -414,61 +276,6 @@ internal static partial class Gemm
             StorePart<TPanel>(c5b, ref d, 16, maskB);
         }
 
-        if (TRows.Value > 6)
-        {
-            ref float d = ref Unsafe.Add(ref dst, 6 * ldc);
-            StorePart<TPanel>(c6a, ref d, 0, maskA);
-            StorePart<TPanel>(c6b, ref d, 16, maskB);
-        }
-
-        if (TRows.Value > 7)
-        {
-            ref float d = ref Unsafe.Add(ref dst, 7 * ldc);
-            StorePart<TPanel>(c7a, ref d, 0, maskA);
-            StorePart<TPanel>(c7b, ref d, 16, maskB);
-        }
-
-        if (TRows.Value > 8)
-        {
-            ref float d = ref Unsafe.Add(ref dst, 8 * ldc);
-            StorePart<TPanel>(c8a, ref d, 0, maskA);
-            StorePart<TPanel>(c8b, ref d, 16, maskB);
-        }
-
-        if (TRows.Value > 9)
-        {
-            ref float d = ref Unsafe.Add(ref dst, 9 * ldc);
-            StorePart<TPanel>(c9a, ref d, 0, maskA);
-            StorePart<TPanel>(c9b, ref d, 16, maskB);
-        }
-
-        if (TRows.Value > 10)
-        {
-            ref float d = ref Unsafe.Add(ref dst, 10 * ldc);
-            StorePart<TPanel>(c10a, ref d, 0, maskA);
-            StorePart<TPanel>(c10b, ref d, 16, maskB);
-        }
-
-        if (TRows.Value > 11)
-        {
-            ref float d = ref Unsafe.Add(ref dst, 11 * ldc);
-            StorePart<TPanel>(c11a, ref d, 0, maskA);
-            StorePart<TPanel>(c11b, ref d, 16, maskB);
-        }
-
-        if (TRows.Value > 12)
-        {
-            ref float d = ref Unsafe.Add(ref dst, 12 * ldc);
-            StorePart<TPanel>(c12a, ref d, 0, maskA);
-            StorePart<TPanel>(c12b, ref d, 16, maskB);
-        }
-
-        if (TRows.Value > 13)
-        {
-            ref float d = ref Unsafe.Add(ref dst, 13 * ldc);
-            StorePart<TPanel>(c13a, ref d, 0, maskA);
-            StorePart<TPanel>(c13b, ref d, 16, maskB);
-        }
     }
 
     /// <summary>The 16 floats of C at <paramref name="offset"/> from <paramref name="row"/>: a plain load for a full panel;

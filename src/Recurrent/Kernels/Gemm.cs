@@ -34,10 +34,11 @@ namespace Recurrent.Kernels;
 ///   loop 3    for pc in 0..k step KC                     K blocks, in increasing kk (keeps the chain order)
 ///               pack A[ic.., pc..] row by row (rows PackedRowStride apart; MR consecutive rows = a micro-panel)
 ///   loop 2      for jc in panels step NC                 columns: a KC × NC block of W stays in L2
-///   loop 1        for ir in 0..mc step MR                rows: an MR × KC micro-panel of A stays in L1
-///   loop 0          for p in jc..jc+NC                   columns: one 32-wide panel's KC × 32 slice, from L2
-///                     micro-kernel: MR × 32 tile of C in registers; per kk load the 32 packed W floats once,
-///                     broadcast A[i, kk] (at the constant offset i·PackedRowStride) for each of the MR rows, FMA.
+///   loop 1        for ir in 0..mc, tiles of ≤ MR rows     rows: an MR × KC micro-panel of A stays in L1
+///   loop 0          for p in jc..jc+NC                   columns: one 32-wide panel's KC × 32 slice from L2, or two
+///                     micro-kernel: MR × 32 tile of C in registers (MR × 64 for two panels: the "wide" tile); per kk
+///                     load the 32 packed W floats of each panel once, broadcast A[i, kk] (at the constant offset
+///                     i·PackedRowStride) for each of the MR rows, FMA.
 ///                     Initialised from bias / 0 / C on the first K block (from C when accumulating), from C on
 ///                     later ones; stored to C at the end of the block.
 /// </code>
@@ -46,7 +47,8 @@ namespace Recurrent.Kernels;
 /// (the KC × NC block is reused by every micro-panel of A in loop 1). A column tail (n not a multiple of 32) runs the
 /// same micro-kernel with its loads and stores of C masked to the valid columns where the path can mask (Vector512 on
 /// AVX-512), else on a 32-wide scratch tile (starting from a zero-padded bias, or from C copied in) whose valid columns
-/// are copied out; a row tail (fewer than MR rows left) uses the same micro-kernel instantiated for fewer rows.
+/// are copied out. The row tiles of an MC block are of about equal size (at most MR rows each) and use the same
+/// micro-kernel instantiated for their row count.
 /// </para>
 /// <para>
 /// Small m (the recurrent product at batch 1..4). A 1 × 32 tile has only 32/lanes independent FMA chains, which
@@ -66,7 +68,7 @@ namespace Recurrent.Kernels;
 internal static partial class Gemm
 {
     /// <summary>
-    /// KC, the K block. Target: L1d for the MR × KC micro-panel of packed A (12·256·4 B = 12 KiB), reused across a
+    /// KC, the K block. Target: L1d for the MR × KC micro-panel of packed A (6·256·4 B = 6 KiB at MR 6), reused across a
     /// block of panels in loop 0; also bounds the C store/reload traffic between K blocks. Measured (with the earlier
     /// loop order, each panel slice reused from L1) on Zen 4 (Vector512, MR 12): KC 128 → ~99–100 GFLOP/s, 256 →
     /// ~107–108, 384/512 → ~105–112 (within noise). On the Ice Lake Xeon of the later CI machines (48 KiB L1d, 1.25 MiB
@@ -84,7 +86,7 @@ internal static partial class Gemm
 
     /// <summary>
     /// Target bytes of the KC × NC block of W (NC in whole panels; 8 panels at KC = 256). Target: L2, beside the packed
-    /// MC × KC block of A: each MR × KC micro-panel of A (12 KiB) is reused from L1 across the block's panels while their
+    /// MC × KC block of A: each MR × KC micro-panel of A (6 KiB) is reused from L1 across the block's panels while their
     /// slices stream from L2 as sequential vector loads. Measured on the Ice Lake CI machines (2026-11-28, interleaved
     /// calls, Vector512): against one panel per block (each slice reused from L1 while A's rows are broadcast from L2),
     /// m × k × n = 1600 × 512 × 2048, 2400 × 256 × 1024, 9600 × 256 × 1024 and 1600 × 128 × 512 ran 8–15 % faster at
@@ -110,6 +112,7 @@ internal static partial class Gemm
 
     /// <summary>Zeros used as the initial tile when there is no bias (read with stride 0, up to 4 panels wide).</summary>
     private static readonly float[] s_zeros = new float[4 * PackedMatrix.PanelWidth];
+
 
     /// <summary>Per-thread buffer for the packed MC × KC block of A; grows on demand, never shrinks.</summary>
     [ThreadStatic]
@@ -203,6 +206,15 @@ internal static partial class Gemm
         /// (16 floats apart) to be brought into L2 (one per kk; the Vector512 kernel does, the narrower paths ignore it).
         static abstract void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines);
 
+        /// <summary>Whether the blocked loops run pairs of consecutive full panels through <see cref="WideTile"/> (with
+        /// MR = <see cref="RowBlock"/> rows) rather than one panel at a time through <see cref="Tile"/>.</summary>
+        static virtual bool HasWideTile => false;
+
+        /// <summary><see cref="Tile"/> over two consecutive full panels: panel p at <paramref name="panel"/>, panel p + 1
+        /// <paramref name="panelStride"/> on; row i starts from <c>src[i * srcStride .. +64]</c>, ends in <c>dst[i * ldc .. +64]</c>.</summary>
+        static virtual void WideTile(int rows, ref float packedA, ref float panel, nint panelStride, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
+            => throw new UnreachableException();
+
         /// <summary>Whether <see cref="PartialTile"/> works on this machine; otherwise a partial last panel goes through
         /// a 32-wide scratch tile.</summary>
         static virtual bool MasksPartialPanels => false;
@@ -247,14 +259,6 @@ internal static partial class Gemm
     private readonly struct R4 : IRowCount { public static int Value => 4; }
     private readonly struct R5 : IRowCount { public static int Value => 5; }
     private readonly struct R6 : IRowCount { public static int Value => 6; }
-    private readonly struct R7 : IRowCount { public static int Value => 7; }
-    private readonly struct R8 : IRowCount { public static int Value => 8; }
-    private readonly struct R9 : IRowCount { public static int Value => 9; }
-    private readonly struct R10 : IRowCount { public static int Value => 10; }
-    private readonly struct R11 : IRowCount { public static int Value => 11; }
-    private readonly struct R12 : IRowCount { public static int Value => 12; }
-    private readonly struct R13 : IRowCount { public static int Value => 13; }
-    private readonly struct R14 : IRowCount { public static int Value => 14; }
     private readonly struct FullPanel : IPanelColumns { public static bool Partial => false; public static bool Narrow => false; }
     private readonly struct PartialPanel : IPanelColumns { public static bool Partial => true; public static bool Narrow => false; }
     private readonly struct NarrowPanel : IPanelColumns { public static bool Partial => true; public static bool Narrow => true; }
@@ -388,6 +392,8 @@ internal static partial class Gemm
         for (int ic = 0; ic < m; ic += mc)
         {
             int mcCur = Math.Min(mc, m - ic);
+            int rowTiles = (mcCur + mr - 1) / mr;
+            int baseRows = mcCur / rowTiles, extraRows = mcCur % rowTiles;
 
             // Loop 3 (pc): K blocks of KC, in increasing kk so every C element's chain stays in order.
             for (int pc = 0; pc < k; pc += BlockK)
@@ -399,6 +405,11 @@ internal static partial class Gemm
 
                 // Loop 2 (jc): NC-panel blocks of W — the KC × NC block (~BlockNBytes) stays in L2 across loop 1.
                 int blockPanels = Math.Max(1, BlockNBytes / (kc * nr * sizeof(float)));
+                if (TKernel.HasWideTile)
+                {
+                    blockPanels = Math.Max(2, blockPanels & ~1); // whole pairs of panels per block
+                }
+
                 for (int jc = firstPanel; jc < endPanel; jc += blockPanels)
                 {
                     int jcEnd = Math.Min(endPanel, jc + blockPanels);
@@ -406,19 +417,24 @@ internal static partial class Gemm
                     // Large W (PrefetchWeightsFromBytes): this block's tiles bring the next block's KC × 32 slices into L2,
                     // a share per tile, one line per kk, so the next block does not start by waiting for memory.
                     int nextLines = prefetchNext ? (Math.Min(endPanel, jcEnd + blockPanels) - jcEnd) * sliceLines : 0;
-                    int blockTiles = ((mcCur + mr - 1) / mr) * (jcEnd - jc);
+                    int tileColumns = TKernel.HasWideTile ? (jcEnd - jc + 1) / 2 : jcEnd - jc;
+                    int blockTiles = rowTiles * tileColumns;
                     int linesPerTile = (nextLines + blockTiles - 1) / blockTiles;
                     int nextLine = 0;
 
-                    // Loop 1 (ir): MR-row micro-tiles — the MR × KC micro-panel of packed A stays in L1 across loop 0.
-                    for (int ir = 0; ir < mcCur; ir += mr)
+                    // Loop 1 (ir): micro-panels of packed A, rowTiles of baseRows or baseRows + 1 (≤ MR) rows: 32 rows at
+                    // MR 6 run as 6, 6, 5, 5, 5, 5, not 6 × 5 + 2 (a 2-row tile has too few FMA chains to keep the core busy).
+                    // The micro-panel stays in L1 across loop 0.
+                    for (int r = 0, ir = 0; r < rowTiles; r++)
                     {
-                        int rows = Math.Min(mr, mcCur - ir);
+                        int rows = baseRows + (r < extraRows ? 1 : 0);
                         ref float ap = ref Unsafe.Add(ref packed, ir * PackedRowStride);
 
-                        // Loop 0 (jr): 32-column panels of the block, each KC × 32 slice streamed from L2.
+                        // Loop 0 (jr): the block's panels, two at a time through the wide tile where the path has one and
+                        // both are full, else one; each KC × 32 slice streamed from L2.
                         for (int p = jc; p < jcEnd; p++)
                         {
+                            bool wide = TKernel.HasWideTile && p + 1 < jcEnd && (p + 2) * nr <= n;
                             int col = p * nr;
                             int nc = Math.Min(nr, n - col);
                             ref float wp = ref Unsafe.Add(ref panels, p * panelStride + pc * nr);
@@ -437,7 +453,12 @@ internal static partial class Gemm
                                 ahead = ref Unsafe.Add(ref panels, ((jcEnd + (nextLine / sliceLines)) * panelStride) + (pc * nr) + (inSlice * 16));
                                 nextLine += aheadLines;
                             }
-                            if (nc == nr)
+                            if (wide)
+                            {
+                                TKernel.WideTile(rows, ref ap, ref wp, panelStride, kc, ref s, srcStride, ref dst, ldc, ref ahead, aheadLines);
+                                p++;
+                            }
+                            else if (nc == nr)
                             {
                                 TKernel.Tile(rows, ref ap, ref wp, kc, ref s, srcStride, ref dst, ldc, ref ahead, aheadLines);
                             }
@@ -472,6 +493,8 @@ internal static partial class Gemm
                                 }
                             }
                         }
+
+                        ir += rows;
                     }
                 }
             }
@@ -486,7 +509,7 @@ internal static partial class Gemm
     internal const int PackedRowStride = BlockK + 16;
 
     /// <summary>The largest MR of any path (sizes the scratch tile).</summary>
-    private const int MaxRowBlock = 14;
+    private const int MaxRowBlock = 6;
 
     /// <summary>
     /// Packs rows × kc of A (row stride lda) row by row: packed row r holds A[r, 0..kc) at <c>r·PackedRowStride</c>, so

@@ -126,6 +126,26 @@ public class GemmTests
 
     [Theory]
     [MemberData(nameof(Paths))]
+    public void PanelPairsAndBalancedRowTiles_MatchReference(string pathName)
+    {
+        // Vector512 runs pairs of full panels through its wide tile and a block's odd or partial last panel alone; rows
+        // go in tiles of about equal size. Panel counts here: 9 (a full block of 8 and one left), 10 with a partial last,
+        // 17 (two blocks and one panel); ranges that start at an odd panel pair differently. Rows: one tile short of
+        // MR, tiles of unequal size, several MR multiples, and a block of A (BlockMTarget) plus a few.
+        KernelPath path = Enum.Parse<KernelPath>(pathName);
+        var rng = new Random(23 + (int)path);
+        foreach (int m in new[] { 5, 7, 13, 32, 37, Gemm.BlockMTarget + 3 })
+        {
+            foreach ((int n, int first, int count) in new[] { (9 * 32, 0, 9), (9 * 32 + 17, 0, 10), (17 * 32, 0, 17), (17 * 32, 1, 15), (9 * 32 + 17, 3, 7) })
+            {
+                bool accumulate = (m + first) % 2 == 0;
+                CheckAgainstReference(path, m, n, KC + 3, new CaseOptions(1, 2, accumulate, Bias: !accumulate, first, count), rng);
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
     public void WeightsBeyondPrefetchThreshold_MatchReference_AndHalvesWithoutPrefetch(string pathName)
     {
         KernelPath path = Enum.Parse<KernelPath>(pathName);
