@@ -8,10 +8,12 @@ namespace Recurrent.Kernels;
 // TRows ≤ 6, in TRows × 4 accumulators (r{row}p{panel}{vector}); 24 accumulators + 4 W vectors + 1 broadcast = 29 of
 // the 32 zmm registers. Per kk it loads the two panels' 32 floats (4 vectors, from two streams a panel stride apart),
 // broadcasts A[i, kk] once per row from the packed micro-panel and does four FMAs with it: 10 loads per 24 FMAs.
-// The 12 × 32 tile (Tile512) does the same 24 FMAs with 14 loads, 12 of them broadcasts from 12 different cache lines;
-// on the Ice Lake CI machine (2026-11-29, everything in L1) it ran at 131–142 GFLOP/s against 169–178 for this shape
-// (the measured FMA peak is ~175). Same chains as Tile512 (one FMA per kk, in increasing kk, from the same start), so
-// the same bits.
+// A 12 × 32 tile of one panel (Tile512 at MR 12, the blocked loops' kernel before this one) does the same 24 FMAs with
+// 14 loads, 12 of them broadcasts from 12 different cache lines; on the Ice Lake CI machine (2026-11-29, everything in
+// L1) it ran at 131–142 GFLOP/s against 169–178 for this shape (the measured FMA peak is ~175). Same chains as Tile512
+// (one FMA per kk, in increasing kk, from the same start), so the same bits. Unlike Tile512 it leaves the W stream to
+// the hardware prefetchers: asking for each panel's lines 4 kk ahead (PrefetchPanelAhead, 4 more loads per kk) made
+// L1, L3, L4, F1 1-2 % slower and L5 7 % slower (interleaved A/B, 1 thread, 2026-11-29).
 internal static partial class Gemm
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -45,7 +47,8 @@ internal static partial class Gemm
 
     /// <summary>The wide micro-kernel: TRows rows × panels p and p + 1 (<paramref name="panel"/> and one
     /// <paramref name="panelStride"/> on). Row i starts from <c>src[i * srcStride .. +64]</c> and ends in
-    /// <c>dst[i * ldc .. +64]</c>; prefetching as in <see cref="Tile512"/>.</summary>
+    /// <c>dst[i * ldc .. +64]</c>; it brings <paramref name="prefetchLines"/> lines of the next block of W into L2 as
+    /// <see cref="Tile512"/> does.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WideTile512<TRows>(ref float packedA, ref float panel, nint panelStride, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
         where TRows : struct, IRowCount
@@ -118,9 +121,6 @@ internal static partial class Gemm
             {
                 PrefetchIntoL2(ref Unsafe.Add(ref prefetch, kk * 16));
             }
-
-            PrefetchPanelAhead(ref panel);
-            PrefetchPanelAhead(ref next);
 
             Vector512<float> w0a = Vector512.LoadUnsafe(ref panel);
             Vector512<float> w0b = Vector512.LoadUnsafe(ref panel, 16);

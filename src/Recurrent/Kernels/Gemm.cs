@@ -113,7 +113,6 @@ internal static partial class Gemm
     /// <summary>Zeros used as the initial tile when there is no bias (read with stride 0, up to 4 panels wide).</summary>
     private static readonly float[] s_zeros = new float[4 * PackedMatrix.PanelWidth];
 
-
     /// <summary>Per-thread buffer for the packed MC × KC block of A; grows on demand, never shrinks.</summary>
     [ThreadStatic]
     private static float[]? t_packBuffer;
