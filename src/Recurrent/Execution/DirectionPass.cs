@@ -137,6 +137,12 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
 
         _blockStartStep = _stepsRun;
         _stepsRun += end - first;
+        if (_workspace.LaneStride > 0 && _weights.JoinedWeights is { PanelCount: 1 } laneWeights)
+        {
+            RunLaneSteps(laneWeights);
+            return;
+        }
+
         double projectFlops = 2.0 * _blockRows * gateWidth * _inputWidth;
         int projectParts = projectFlops >= MinParallelFlops ? Math.Min(_parts, _weights.InputWeights.PanelCount) : 1;
         double stepFlops = 2.0 * _blockRows * gateWidth * _config.OutputSize;

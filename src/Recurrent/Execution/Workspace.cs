@@ -1,3 +1,5 @@
+using Recurrent.Kernels;
+
 namespace Recurrent.Execution;
 
 /// <summary>
@@ -65,6 +67,18 @@ internal sealed class Workspace
         Cell = config.CellType == CellType.Lstm ? new float[batch * config.HiddenSize] : [];
         Unprojected = config.ProjSize > 0 ? new float[batch * config.HiddenSize] : [];
         JoinedInputs = new float[JoinedInputFloats(config, batch)];
+        if (DirectionPass.RunsInLanes(config, batch))
+        {
+            LaneStride = LaneSteps.Stride(batch);
+            LaneInputs = new float[Math.Max(config.InputSize, config.OutputWidth) * LaneStride];
+            LaneHidden = new float[2 * config.OutputSize * LaneStride];
+            LaneCell = new float[config.CellType == CellType.Lstm ? config.HiddenSize * LaneStride : 0];
+            LaneGates = new float[LaneSteps.GateRows(config.GateWidth) * LaneStride];
+        }
+        else
+        {
+            LaneInputs = LaneHidden = LaneCell = LaneGates = [];
+        }
 
         // Layer k writes layer buffer k % 2 and layer k + 1 reads it; the last layer writes the caller's output.
         int intermediateLayers = reverseScratch ? 0 : Math.Min(config.NumLayers - 1, 2);
@@ -84,6 +98,7 @@ internal sealed class Workspace
 
     /// <summary>Floats held by all the buffers together.</summary>
     public long HeldFloats => (long)Gates.Length + RecurrentGates.Length + Hidden.Length + HiddenAlternate.Length + Cell.Length + Unprojected.Length + JoinedInputs.Length +
+        LaneInputs.Length + LaneHidden.Length + LaneCell.Length + LaneGates.Length +
         LayerOutputs.Sum(buffer => (long)buffer.Length) + (Reverse?.HeldFloats ?? 0);
 
     /// <summary>Parts a phase may be cut into: the caller's thread and up to Parallelism − 1 helpers.</summary>
@@ -134,6 +149,22 @@ internal sealed class Workspace
     /// <summary>RNN and LSTM: the rows [x_t | h] of a step run as one product with the joined weights, (N, H_in + H_out)
     /// for the widest layer input. Empty for GRU.</summary>
     public float[] JoinedInputs { get; }
+
+    /// <summary>Floats between rows of the lane buffers (the batch rounded up to whole vectors); 0 when the layer does
+    /// not run in lanes (<see cref="DirectionPass.RunsInLanes"/>), whose lane buffers are then empty.</summary>
+    public int LaneStride { get; }
+
+    /// <summary>xᵀ of one step, (widest layer input, <see cref="LaneStride"/>).</summary>
+    public float[] LaneInputs { get; }
+
+    /// <summary>hᵀ and the next step's hᵀ, two (H_out, <see cref="LaneStride"/>) buffers back to back.</summary>
+    public float[] LaneHidden { get; }
+
+    /// <summary>LSTM: cᵀ, (H, <see cref="LaneStride"/>).</summary>
+    public float[] LaneCell { get; }
+
+    /// <summary>One step's gate pre-activations transposed, (G·H rounded up to the product's passes, <see cref="LaneStride"/>).</summary>
+    public float[] LaneGates { get; }
 
     /// <summary>Outputs of the layers below the last, (rows, D*H_out) each.</summary>
     public float[][] LayerOutputs { get; }

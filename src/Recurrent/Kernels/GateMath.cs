@@ -589,7 +589,7 @@ internal static class GateMath
     /// <summary><see cref="Lstm{TL, TV}"/> for two pieces side by side, each step of the math issued for both back to back
     /// (<see cref="VectorMath.Sigmoid2"/>): the same lane arithmetic, so the same bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Lstm2<TL, TV>(
+    internal static void Lstm2<TL, TV>(
         TV input1, TV forget1, TV candidate1, TV output1, TV cell1,
         TV input2, TV forget2, TV candidate2, TV output2, TV cell2,
         out TV nextCell1, out TV hidden1, out TV nextCell2, out TV hidden2)
@@ -611,7 +611,7 @@ internal static class GateMath
     /// partial one): inlining every copy of the gate math into one method exhausts the JIT's inlining budget, which then
     /// leaves the lane operations themselves as calls.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (TV Cell, TV Hidden) LstmOutOfLine<TL, TV>(TV input, TV forget, TV candidate, TV output, TV cell)
+    internal static (TV Cell, TV Hidden) LstmOutOfLine<TL, TV>(TV input, TV forget, TV candidate, TV output, TV cell)
         where TL : struct, IFloatLanes<TV>
         where TV : struct => Lstm<TL, TV>(input, forget, candidate, output, cell);
 

@@ -1,0 +1,201 @@
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics.X86;
+using Recurrent.Execution;
+using Recurrent.Kernels;
+using Recurrent.Tests.Layers;
+using static Recurrent.Tests.TestTensors;
+
+namespace Recurrent.Tests.Kernels;
+
+/// <summary>
+/// Layers with few gates run their time loop with the batch across vector lanes (<see cref="LaneSteps"/>). The
+/// transposes in and out of lanes must move exactly the elements asked for, and a layer must give the same bits in
+/// lanes as row-major (on the FMA kernel paths; the scalar path rounds multiply and add apart, so there the two agree to
+/// rounding only).
+/// </summary>
+[Collection(HelperThreadsCollection.Name)] // alone: LanesOverride is process-wide, and LaneBlocks must move only for this class
+public class LaneStepsTests
+{
+    private const float Sentinel = -12345.5f;
+
+    public static TheoryData<int, int> TransposeShapes()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (int count in new[] { 1, 5, 16, 17, 33, 64 })
+        {
+            foreach (int width in new[] { 1, 5, 16, 17, 20, 40 })
+            {
+                data.Add(count, width);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(TransposeShapes))]
+    public void ToLanesAndFromLanes_MoveExactlyTheirElements(int count, int width)
+    {
+        var rng = new Random((count * 100) + width);
+        int rowStride = width + 3, laneStride = LaneSteps.Stride(count) + LaneSteps.Lanes;
+        float[] rows = Enumerable.Range(0, (count * rowStride) + 7).Select(_ => (float)rng.NextDouble()).ToArray();
+
+        // Into lanes: element (n, kk) at kk·laneStride + n, everything else untouched.
+        float[] lanes = Filled((width + 1) * laneStride);
+        LaneSteps.ToLanes(rows, rowStride, count, width, lanes, laneStride);
+        for (int i = 0; i < lanes.Length; i++)
+        {
+            int kk = i / laneStride, n = i % laneStride;
+            float expected = kk < width && n < count ? rows[(n * rowStride) + kk] : Sentinel;
+            Assert.True(expected == lanes[i], $"lanes[{i}] (kk {kk}, n {n}): expected {expected}, got {lanes[i]}");
+        }
+
+        // And back, into rows whose gaps must stay as they were.
+        float[] back = Filled(rows.Length);
+        LaneSteps.FromLanes(lanes, laneStride, count, width, back, rowStride);
+        for (int i = 0; i < back.Length; i++)
+        {
+            int n = i / rowStride, kk = i % rowStride;
+            float expected = n < count && kk < width ? rows[i] : Sentinel;
+            Assert.True(expected == back[i], $"rows[{i}] (n {n}, kk {kk}): expected {expected}, got {back[i]}");
+        }
+
+        // The AVX-512 block transposes (used where available) give the element-by-element forms' results.
+        if (Avx512F.IsSupported)
+        {
+            float[] viaScalar = Filled(lanes.Length), viaBlocks = Filled(lanes.Length);
+            LaneSteps.ToLanesScalar(rows, rowStride, count, width, viaScalar, laneStride);
+            LaneSteps.ToLanes512(rows, rowStride, count, width, viaBlocks, laneStride);
+            Assert.Equal(viaScalar, viaBlocks);
+            float[] rowsScalar = Filled(rows.Length), rowsBlocks = Filled(rows.Length);
+            LaneSteps.FromLanesScalar(lanes, laneStride, count, width, rowsScalar, rowStride);
+            LaneSteps.FromLanes512(lanes, laneStride, count, width, rowsBlocks, rowStride);
+            Assert.Equal(rowsScalar, rowsBlocks);
+        }
+    }
+
+    [Fact]
+    public void Transposes_RejectSpansTooShort()
+    {
+        float[] rows = new float[10 * 4], lanes = new float[4 * 16];
+        Assert.Throws<ArgumentException>("rows", () => LaneSteps.ToLanes(rows, 4, 10, 5, lanes, 16));
+        Assert.Throws<ArgumentException>("rows", () => LaneSteps.ToLanes(rows, 4, 17, 4, lanes, 16));
+        Assert.Throws<ArgumentException>("rows", () => LaneSteps.FromLanes(lanes, 16, 10, 5, rows, 4));
+    }
+
+    public static TheoryData<CellType, int, int, int, bool, int, int> Layers() => new()
+    {
+        // cell, input, hidden, layers, bidirectional, batch, steps
+        { CellType.Lstm, 10, 5, 1, false, 64, 12 },  // the tutorial's LSTM (T1)
+        { CellType.Rnn, 20, 10, 4, true, 64, 5 },    // the tutorial's stacked bidirectional RNN (T2)
+        { CellType.Rnn, 7, 32, 1, false, 17, 3 },    // 32 gates (a whole panel), a part-filled last vector of sequences
+        { CellType.Lstm, 3, 8, 2, true, 8, 4 },      // 32 gates, the smallest batch run in lanes
+        { CellType.Lstm, 21, 6, 1, false, 40, 9 },   // input wider than a transpose block
+    };
+
+    [Theory]
+    [MemberData(nameof(Layers))]
+    public void LayersInLanes_GiveTheRowMajorBits(CellType cell, int inputSize, int hiddenSize, int numLayers, bool bidirectional, int batch, int steps)
+    {
+        int directions = bidirectional ? 2 : 1;
+        Tensor<float> x = Randn(11, steps, batch, inputSize);
+        Tensor<float> h0 = Randn(12, numLayers * directions, batch, hiddenSize), c0 = Randn(13, numLayers * directions, batch, hiddenSize);
+        foreach ((bool bias, Nonlinearity nonlinearity) in new[] { (true, Nonlinearity.Tanh), (false, Nonlinearity.Relu) })
+        {
+            RecurrentLayer Make() => RecurrentLayer.Create(new RecurrentLayerOptions
+            {
+                CellType = cell, InputSize = inputSize, HiddenSize = hiddenSize, NumLayers = numLayers, Bidirectional = bidirectional,
+                Bias = bias, Nonlinearity = cell == CellType.Rnn ? nonlinearity : Nonlinearity.Tanh, Seed = 3,
+            }).Eval();
+
+            float[][] rowMajor = RunWithLanes(false, () => LayerResults.Forward(Make(), x, h0, cell == CellType.Lstm ? c0 : null));
+            float[][] inLanes = RunWithLanes(true, () => LayerResults.Forward(Make(), x, h0, cell == CellType.Lstm ? c0 : null));
+            AssertSame(rowMajor, inLanes, $"{cell} H={hiddenSize} N={batch} bias={bias}");
+        }
+    }
+
+    [Theory]
+    [InlineData(CellType.Lstm)]
+    [InlineData(CellType.Rnn)]
+    public void VariableLengthsInLanes_KeepFinishedSequencesState(CellType cell)
+    {
+        // Sequences end at different steps: lanes of finished sequences must keep their h and c.
+        int[] lengths = [9, 3, 7, 1, 9, 5, 2, 8, 6, 4, 9, 3, 7, 1, 5, 8, 2, 6, 4, 9];
+        Tensor<float> x = Randn(21, 9, lengths.Length, 6);
+        Tensor<float> h0 = Randn(22, 1, lengths.Length, 7), c0 = Randn(23, 1, lengths.Length, 7);
+        RecurrentLayer Make() => RecurrentLayer.Create(new RecurrentLayerOptions { CellType = cell, InputSize = 6, HiddenSize = 7, Seed = 4 }).Eval();
+        float[][] Run(RecurrentLayer layer) => layer switch
+        {
+            Lstm lstm => lstm.Forward(x, lengths, h0, c0) is var (o, (h, c)) ? [ToArray(o), ToArray(h), ToArray(c)] : [],
+            Rnn rnn => rnn.Forward(x, lengths, h0) is var (o, h) ? [ToArray(o), ToArray(h)] : [],
+            _ => throw new ArgumentOutOfRangeException(nameof(cell)),
+        };
+
+        float[][] rowMajor = RunWithLanes(false, () => Run(Make()));
+        float[][] inLanes = RunWithLanes(true, () => Run(Make()));
+        AssertSame(rowMajor, inLanes, $"{cell} with lengths");
+    }
+
+    [Fact]
+    public void OnlyFewGatesAndEnoughSequences_RunInLanes()
+    {
+        // 36 LSTM gates (H = 9) is more than a panel; a batch of 7 is under half a vector.
+        Assert.Equal(0, LanesRun(CellType.Lstm, hiddenSize: 9, batch: 16));
+        Assert.Equal(0, LanesRun(CellType.Lstm, hiddenSize: 8, batch: 7));
+        Assert.Equal(0, LanesRun(CellType.Gru, hiddenSize: 4, batch: 16));
+        Assert.True(LanesRun(CellType.Lstm, hiddenSize: 8, batch: 8) > 0);
+        Assert.True(LanesRun(CellType.Rnn, hiddenSize: 32, batch: 16) > 0);
+
+        static long LanesRun(CellType cell, int hiddenSize, int batch) => RunWithLanes(true, () =>
+        {
+            long before = DirectionPass.LaneBlocks;
+            var layer = RecurrentLayer.Create(new RecurrentLayerOptions { CellType = cell, InputSize = 4, HiddenSize = hiddenSize, Seed = 1 }).Eval();
+            _ = LayerResults.Forward(layer, Randn(1, 3, batch, 4), Randn(2, 1, batch, hiddenSize), cell == CellType.Lstm ? Randn(3, 1, batch, hiddenSize) : null);
+            return DirectionPass.LaneBlocks - before;
+        });
+    }
+
+    /// <summary>Runs <paramref name="forward"/> with lane steps forced on or off, and checks that they ran exactly when on.</summary>
+    private static T RunWithLanes<T>(bool lanes, Func<T> forward)
+    {
+        bool? saved = DirectionPass.LanesOverride;
+        DirectionPass.LanesOverride = lanes;
+        try
+        {
+            long before = DirectionPass.LaneBlocks;
+            T result = forward();
+            if (typeof(T) == typeof(float[][]))
+            {
+                Assert.Equal(lanes, DirectionPass.LaneBlocks > before);
+            }
+
+            return result;
+        }
+        finally
+        {
+            DirectionPass.LanesOverride = saved;
+        }
+    }
+
+    /// <summary>Bit for bit on the FMA kernel paths; to rounding where the products run on the scalar path.</summary>
+    private static void AssertSame(float[][] rowMajor, float[][] inLanes, string what)
+    {
+        if (Gemm.BestPath != KernelPath.Scalar)
+        {
+            LayerResults.AssertBitIdentical(rowMajor, inLanes, what);
+            return;
+        }
+
+        Assert.Equal(rowMajor.Length, inLanes.Length);
+        for (int i = 0; i < rowMajor.Length; i++)
+        {
+            Assert.Equal(rowMajor[i].Length, inLanes[i].Length);
+            for (int j = 0; j < rowMajor[i].Length; j++)
+            {
+                Assert.True(Math.Abs(rowMajor[i][j] - inLanes[i][j]) <= 1e-5f, $"{what}: result {i}[{j}] {rowMajor[i][j]} vs {inLanes[i][j]}");
+            }
+        }
+    }
+
+    private static float[] Filled(int length) => Enumerable.Repeat(Sentinel, length).ToArray();
+}
