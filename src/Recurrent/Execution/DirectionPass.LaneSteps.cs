@@ -53,10 +53,10 @@ internal sealed unsafe partial class DirectionPass
         var input = new ReadOnlySpan<float>(_input, _inputLength);
         var output = new Span<float>(_output, _outputLength);
 
-        LaneSteps.ToLanes(workspace.Hidden, hiddenSize, batch, hiddenSize, hidden, stride);
+        LaneTransposes.ToLanes(workspace.Hidden, hiddenSize, batch, hiddenSize, hidden, stride);
         if (lstm)
         {
-            LaneSteps.ToLanes(workspace.Cell, hiddenSize, batch, hiddenSize, cell, stride);
+            LaneTransposes.ToLanes(workspace.Cell, hiddenSize, batch, hiddenSize, cell, stride);
         }
 
         bool reverse = _direction == 1;
@@ -64,7 +64,7 @@ internal sealed unsafe partial class DirectionPass
         {
             int t = reverse ? _end - 1 - (i - _first) : i;
             int rows = _schedule.Rows(t), offset = _schedule.Offset(t);
-            LaneSteps.ToLanes(input.Slice(offset * inputWidth, rows * inputWidth), inputWidth, rows, inputWidth, inputs, stride);
+            LaneTransposes.ToLanes(input.Slice(offset * inputWidth, rows * inputWidth), inputWidth, rows, inputWidth, inputs, stride);
             LaneSteps.Product(joined, _weights.InputBias, inputs, inputWidth, hidden, hiddenSize, stride, rows, gates);
             if (lstm)
             {
@@ -75,16 +75,16 @@ internal sealed unsafe partial class DirectionPass
                 LaneSteps.Rnn(gates, hidden, hiddenNext, hiddenSize, stride, rows, config.Nonlinearity);
             }
 
-            LaneSteps.FromLanes(hiddenNext, stride, rows, hiddenSize, output[((offset * outputWidth) + (_direction * hiddenSize))..], outputWidth);
+            LaneTransposes.FromLanes(hiddenNext, stride, rows, hiddenSize, output[((offset * outputWidth) + (_direction * hiddenSize))..], outputWidth);
             Span<float> swap = hidden;
             hidden = hiddenNext;
             hiddenNext = swap;
         }
 
-        LaneSteps.FromLanes(hidden, stride, batch, hiddenSize, workspace.Hidden, hiddenSize);
+        LaneTransposes.FromLanes(hidden, stride, batch, hiddenSize, workspace.Hidden, hiddenSize);
         if (lstm)
         {
-            LaneSteps.FromLanes(cell, stride, batch, hiddenSize, workspace.Cell, hiddenSize);
+            LaneTransposes.FromLanes(cell, stride, batch, hiddenSize, workspace.Cell, hiddenSize);
         }
     }
 }

@@ -42,7 +42,7 @@ public class LaneStepsTests
 
         // Into lanes: element (n, kk) at kk·laneStride + n, everything else untouched.
         float[] lanes = Filled((width + 1) * laneStride);
-        LaneSteps.ToLanes(rows, rowStride, count, width, lanes, laneStride);
+        LaneTransposes.ToLanes(rows, rowStride, count, width, lanes, laneStride);
         for (int i = 0; i < lanes.Length; i++)
         {
             int kk = i / laneStride, n = i % laneStride;
@@ -52,7 +52,7 @@ public class LaneStepsTests
 
         // And back, into rows whose gaps must stay as they were.
         float[] back = Filled(rows.Length);
-        LaneSteps.FromLanes(lanes, laneStride, count, width, back, rowStride);
+        LaneTransposes.FromLanes(lanes, laneStride, count, width, back, rowStride);
         for (int i = 0; i < back.Length; i++)
         {
             int n = i / rowStride, kk = i % rowStride;
@@ -64,12 +64,12 @@ public class LaneStepsTests
         if (Avx512F.IsSupported)
         {
             float[] viaScalar = Filled(lanes.Length), viaBlocks = Filled(lanes.Length);
-            LaneSteps.ToLanesScalar(rows, rowStride, count, width, viaScalar, laneStride);
-            LaneSteps.ToLanes512(rows, rowStride, count, width, viaBlocks, laneStride);
+            LaneTransposes.ToLanesScalar(rows, rowStride, count, width, viaScalar, laneStride);
+            LaneTransposes.ToLanes512(rows, rowStride, count, width, viaBlocks, laneStride);
             Assert.Equal(viaScalar, viaBlocks);
             float[] rowsScalar = Filled(rows.Length), rowsBlocks = Filled(rows.Length);
-            LaneSteps.FromLanesScalar(lanes, laneStride, count, width, rowsScalar, rowStride);
-            LaneSteps.FromLanes512(lanes, laneStride, count, width, rowsBlocks, rowStride);
+            LaneTransposes.FromLanesScalar(lanes, laneStride, count, width, rowsScalar, rowStride);
+            LaneTransposes.FromLanes512(lanes, laneStride, count, width, rowsBlocks, rowStride);
             Assert.Equal(rowsScalar, rowsBlocks);
         }
     }
@@ -78,9 +78,9 @@ public class LaneStepsTests
     public void Transposes_RejectSpansTooShort()
     {
         float[] rows = new float[10 * 4], lanes = new float[4 * 16];
-        Assert.Throws<ArgumentException>("rows", () => LaneSteps.ToLanes(rows, 4, 10, 5, lanes, 16));
-        Assert.Throws<ArgumentException>("rows", () => LaneSteps.ToLanes(rows, 4, 17, 4, lanes, 16));
-        Assert.Throws<ArgumentException>("rows", () => LaneSteps.FromLanes(lanes, 16, 10, 5, rows, 4));
+        Assert.Throws<ArgumentException>("rows", () => LaneTransposes.ToLanes(rows, 4, 10, 5, lanes, 16));
+        Assert.Throws<ArgumentException>("rows", () => LaneTransposes.ToLanes(rows, 4, 17, 4, lanes, 16));
+        Assert.Throws<ArgumentException>("rows", () => LaneTransposes.FromLanes(lanes, 16, 10, 5, rows, 4));
     }
 
     public static TheoryData<CellType, int, int, int, bool, int, int> Layers() => new()
