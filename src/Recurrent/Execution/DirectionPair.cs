@@ -3,7 +3,8 @@ using Recurrent.Parameters;
 namespace Recurrent.Execution;
 
 /// <summary>A layer's input and output rows, as pointers that helper threads can carry (valid inside the caller's fixed scope).</summary>
-internal readonly unsafe struct LayerBuffers(float* input, int inputLength, int inputWidth, float* output, int outputLength)
+internal readonly unsafe struct LayerBuffers(
+    float* input, int inputLength, int inputWidth, float* output, int outputLength, bool inputInLanes = false, bool outputInLanes = false)
 {
     public float* Input { get; } = input;
 
@@ -14,6 +15,12 @@ internal readonly unsafe struct LayerBuffers(float* input, int inputLength, int 
     public float* Output { get; } = output;
 
     public int OutputLength { get; } = outputLength;
+
+    /// <summary>The input is a lower layer's output kept in lanes (<see cref="Workspace.LaneLayerOutputs"/>), not rows.</summary>
+    public bool InputInLanes { get; } = inputInLanes;
+
+    /// <summary>The output goes to the next layer in lanes, not rows.</summary>
+    public bool OutputInLanes { get; } = outputInLanes;
 }
 
 /// <summary>The caller's initial and final state buffers (empty ones as null pointers of length 0), as spans again.</summary>

@@ -32,8 +32,9 @@ internal sealed unsafe partial class DirectionPass
         config.GateWidth <= PackedMatrix.PanelWidth && batch >= MinLaneBatch;
 
     /// <summary>
-    /// The block's steps in lanes: workspace.Hidden and workspace.Cell transposed in, then per step xᵀ in, the joined
-    /// product, the gate math, h' out to the output rows. Invariant between steps: <c>hidden</c> (one of
+    /// The block's steps in lanes: workspace.Hidden and workspace.Cell transposed in, then per step xᵀ in (or read as it
+    /// is from a lower layer's output in lanes), the joined product, the gate math, h' out to the output rows (or copied
+    /// as it is to the output in lanes, for the next layer). Invariant between steps: <c>hidden</c> (one of
     /// <see cref="Workspace.LaneHidden"/>'s two buffers) holds hᵀ and <see cref="Workspace.LaneCell"/> cᵀ of every
     /// sequence, run or not. On return workspace.Hidden and workspace.Cell hold them row-major again.
     /// </summary>
@@ -64,8 +65,18 @@ internal sealed unsafe partial class DirectionPass
         {
             int t = reverse ? _end - 1 - (i - _first) : i;
             int rows = _schedule.Rows(t), offset = _schedule.Offset(t);
-            LaneTransposes.ToLanes(input.Slice(offset * inputWidth, rows * inputWidth), inputWidth, rows, inputWidth, inputs, stride);
-            LaneSteps.Product(joined, _weights.InputBias, inputs, inputWidth, hidden, hiddenSize, stride, rows, gates);
+            // x_tᵀ: straight from a lower layer's output in lanes, else transposed from the input rows.
+            ReadOnlySpan<float> stepInputs = inputs;
+            if (_inputInLanes)
+            {
+                stepInputs = input.Slice(t * inputWidth * stride, inputWidth * stride);
+            }
+            else
+            {
+                LaneTransposes.ToLanes(input.Slice(offset * inputWidth, rows * inputWidth), inputWidth, rows, inputWidth, inputs, stride);
+            }
+
+            LaneSteps.Product(joined, _weights.InputBias, stepInputs, inputWidth, hidden, hiddenSize, stride, rows, gates);
             if (lstm)
             {
                 LaneSteps.Lstm(gates, hidden, cell, hiddenNext, hiddenSize, stride, rows);
@@ -75,7 +86,15 @@ internal sealed unsafe partial class DirectionPass
                 LaneSteps.Rnn(gates, hidden, hiddenNext, hiddenSize, stride, rows, config.Nonlinearity);
             }
 
-            LaneTransposes.FromLanes(hiddenNext, stride, rows, hiddenSize, output[((offset * outputWidth) + (_direction * hiddenSize))..], outputWidth);
+            if (_outputInLanes)
+            {
+                hiddenNext.CopyTo(output.Slice(((t * outputWidth) + (_direction * hiddenSize)) * stride, laneFloats));
+            }
+            else
+            {
+                LaneTransposes.FromLanes(hiddenNext, stride, rows, hiddenSize, output[((offset * outputWidth) + (_direction * hiddenSize))..], outputWidth);
+            }
+
             Span<float> swap = hidden;
             hidden = hiddenNext;
             hiddenNext = swap;

@@ -64,6 +64,8 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
     private int _inputWidth;
     private float* _output;
     private int _outputLength;
+    private bool _inputInLanes;
+    private bool _outputInLanes;
     private int _parts;
     private int _stepParts;
 
@@ -95,21 +97,22 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
 
     /// <summary>
     /// Sets up a layer and direction over <paramref name="schedule"/> with up to <paramref name="parts"/> parts, reading
-    /// <paramref name="input"/> (rows × <paramref name="inputWidth"/>) and writing its columns of <paramref name="output"/>.
+    /// the input (rows × input width, or in lanes) and writing its columns of the output (or its rows in lanes).
     /// </summary>
-    public void Begin(
-        LayerConfig config, DirectionWeights weights, StepSchedule schedule, int direction,
-        float* input, int inputLength, int inputWidth, float* output, int outputLength, int parts)
+    public void Begin(LayerConfig config, DirectionWeights weights, StepSchedule schedule, int direction, LayerBuffers buffers, int parts)
     {
         _config = config;
         _weights = weights;
         _schedule = schedule;
         _direction = direction;
-        _input = input;
-        _inputLength = inputLength;
-        _inputWidth = inputWidth;
-        _output = output;
-        _outputLength = outputLength;
+        _input = buffers.Input;
+        _inputLength = buffers.InputLength;
+        _inputWidth = buffers.InputWidth;
+        _output = buffers.Output;
+        _outputLength = buffers.OutputLength;
+        _inputInLanes = buffers.InputInLanes;
+        _outputInLanes = buffers.OutputInLanes;
+        Debug.Assert(!(_inputInLanes || _outputInLanes) || _workspace.LaneStride > 0, "only a layer that runs in lanes reads or writes lanes");
         _parts = Math.Min(parts, _splits.Length - 1);
         _stepParts = SplitBatch(schedule, _parts);
     }

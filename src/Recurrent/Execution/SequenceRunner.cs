@@ -35,14 +35,21 @@ internal static class SequenceRunner
         {
             ReadOnlySpan<float> layerInput = input;
             int layerInputWidth = config.InputSize;
+
+            // Layers that run in lanes hand their output to the next one in lanes (no transposes in between), unless
+            // dropout must be applied to it: dropout draws per element of the row-major output.
+            bool lanesBetweenLayers = workspace.LaneLayerOutputs.Length > 0 && dropoutRandom is null;
+            bool inputInLanes = false;
             for (int layer = 0; layer < config.NumLayers; layer++)
             {
                 bool last = layer == config.NumLayers - 1;
-                Span<float> layerOutput = last ? output : workspace.LayerOutputs[layer % 2];
+                bool outputInLanes = !last && lanesBetweenLayers;
+                Span<float> layerOutput = last ? output : outputInLanes ? workspace.LaneLayerOutputs[layer % 2] : workspace.LayerOutputs[layer % 2];
                 fixed (float* inputPointer = layerInput)
                 fixed (float* outputPointer = layerOutput)
                 {
-                    var layerBuffers = new LayerBuffers(inputPointer, layerInput.Length, layerInputWidth, outputPointer, layerOutput.Length);
+                    var layerBuffers = new LayerBuffers(
+                        inputPointer, layerInput.Length, layerInputWidth, outputPointer, layerOutput.Length, inputInLanes, outputInLanes);
                     DirectionPair? pair = workspace.Directions;
                     if (pair is not null && helperCount == 1 && pair.WorthPairing(config, schedule, layerInputWidth))
                     {
@@ -77,6 +84,7 @@ internal static class SequenceRunner
 
                 layerInput = layerOutput;
                 layerInputWidth = config.OutputWidth;
+                inputInLanes = outputInLanes;
             }
         }
         finally
@@ -95,9 +103,7 @@ internal static class SequenceRunner
         Workspace workspace, int parts, int helperCount)
     {
         int stateIndex = layer * config.Directions + direction;
-        workspace.Pass.Begin(
-            config, parameters.Directions[stateIndex], schedule, direction, buffers.Input, buffers.InputLength, buffers.InputWidth,
-            buffers.Output, buffers.OutputLength, parts);
+        workspace.Pass.Begin(config, parameters.Directions[stateIndex], schedule, direction, buffers, parts);
         RunDirection(
             schedule, direction == 1,
             StateBlock(initialHidden, stateIndex, schedule.Batch * config.OutputSize),

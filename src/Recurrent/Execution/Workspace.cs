@@ -67,7 +67,8 @@ internal sealed class Workspace
         Cell = config.CellType == CellType.Lstm ? new float[batch * config.HiddenSize] : [];
         Unprojected = config.ProjSize > 0 ? new float[batch * config.HiddenSize] : [];
         JoinedInputs = new float[JoinedInputFloats(config, batch)];
-        if (DirectionPass.RunsInLanes(config, batch))
+        bool lanes = DirectionPass.RunsInLanes(config, batch);
+        if (lanes)
         {
             LaneStride = LaneSteps.Stride(batch);
             LaneInputs = new float[Math.Max(config.InputSize, config.OutputWidth) * LaneStride];
@@ -81,11 +82,21 @@ internal sealed class Workspace
         }
 
         // Layer k writes layer buffer k % 2 and layer k + 1 reads it; the last layer writes the caller's output.
+        // Stacked layers in lanes pass their outputs on in lanes, (steps, D·H_out, LaneStride) each; the row-major
+        // buffers then serve only a call with dropout between layers, so they exist only if the layer has dropout.
         int intermediateLayers = reverseScratch ? 0 : Math.Min(config.NumLayers - 1, 2);
+        bool rowMajorBetween = !lanes || config.Dropout > 0;
+        _rowMajorBetweenLayers = rowMajorBetween;
         LayerOutputs = new float[intermediateLayers][];
+        LaneLayerOutputs = new float[lanes ? intermediateLayers : 0][];
+        LaneLayerSteps = lanes && intermediateLayers > 0 ? schedule.Steps : 0;
         for (int i = 0; i < intermediateLayers; i++)
         {
-            LayerOutputs[i] = new float[checked(TotalRows * config.OutputWidth)];
+            LayerOutputs[i] = rowMajorBetween ? new float[checked(TotalRows * config.OutputWidth)] : [];
+            if (lanes)
+            {
+                LaneLayerOutputs[i] = new float[checked(schedule.Steps * config.OutputWidth * LaneStride)];
+            }
         }
 
         // With two threads a bidirectional layer runs its directions side by side, each on scratch of its own.
@@ -93,13 +104,16 @@ internal sealed class Workspace
         Directions = Reverse is null ? null : new DirectionPair(this, Reverse);
     }
 
+    /// <summary>Whether <see cref="LayerOutputs"/> has its buffers (a layer with dropout can run with this workspace).</summary>
+    private readonly bool _rowMajorBetweenLayers;
+
     /// <summary>The layer shape the buffers were sized for.</summary>
     public LayerConfig Config { get; }
 
     /// <summary>Floats held by all the buffers together.</summary>
     public long HeldFloats => (long)Gates.Length + RecurrentGates.Length + Hidden.Length + HiddenAlternate.Length + Cell.Length + Unprojected.Length + JoinedInputs.Length +
         LaneInputs.Length + LaneHidden.Length + LaneCell.Length + LaneGates.Length +
-        LayerOutputs.Sum(buffer => (long)buffer.Length) + (Reverse?.HeldFloats ?? 0);
+        LayerOutputs.Sum(buffer => (long)buffer.Length) + LaneLayerOutputs.Sum(buffer => (long)buffer.Length) + (Reverse?.HeldFloats ?? 0);
 
     /// <summary>Parts a phase may be cut into: the caller's thread and up to Parallelism − 1 helpers.</summary>
     public int Parallelism { get; }
@@ -166,8 +180,16 @@ internal sealed class Workspace
     /// <summary>One step's gate pre-activations transposed, (G·H rounded up to the product's passes, <see cref="LaneStride"/>).</summary>
     public float[] LaneGates { get; }
 
-    /// <summary>Outputs of the layers below the last, (rows, D*H_out) each.</summary>
+    /// <summary>Outputs of the layers below the last, (rows, D*H_out) each (empty buffers when layers in lanes have no
+    /// dropout, see <see cref="LaneLayerOutputs"/>).</summary>
     public float[][] LayerOutputs { get; }
+
+    /// <summary>Layers in lanes: outputs of the layers below the last, in lanes: step t's block of D·H_out rows of
+    /// <see cref="LaneStride"/> floats at t·D·H_out·LaneStride (direction d's rows from d·H_out). None otherwise.</summary>
+    public float[][] LaneLayerOutputs { get; }
+
+    /// <summary>Steps <see cref="LaneLayerOutputs"/> hold (0 without them).</summary>
+    public int LaneLayerSteps { get; }
 
     /// <summary>Whether this workspace can run <paramref name="schedule"/> of a layer shaped as <paramref name="config"/> in
     /// up to <paramref name="parallelism"/> parts: buffers of the same widths, enough layers, and the schedule fits.</summary>
@@ -176,7 +198,7 @@ internal sealed class Workspace
         bool sameWidths = config.GateWidth == Config.GateWidth && config.OutputSize == Config.OutputSize &&
             config.HiddenSize == Config.HiddenSize && config.OutputWidth == Config.OutputWidth && config.CellType == Config.CellType &&
             config.ProjSize == Config.ProjSize && JoinedInputFloats(config, schedule.Batch) <= JoinedInputs.Length && Math.Min(config.NumLayers - 1, 2) <= LayerOutputs.Length;
-        return sameWidths && parallelism == Parallelism && Fits(schedule);
+        return sameWidths && (config.Dropout == 0 || _rowMajorBetweenLayers) && parallelism == Parallelism && Fits(schedule);
     }
 
     /// <summary>Floats of <see cref="JoinedInputs"/> for a layer shaped as <paramref name="config"/> at this batch.</summary>
@@ -186,7 +208,7 @@ internal sealed class Workspace
     /// <summary>Whether this workspace can run <paramref name="schedule"/> (same batch, no more rows, blocks that fit).</summary>
     public bool Fits(StepSchedule schedule)
     {
-        if (schedule.Batch != Batch || schedule.TotalRows > TotalRows)
+        if (schedule.Batch != Batch || schedule.TotalRows > TotalRows || (LaneLayerOutputs.Length > 0 && schedule.Steps > LaneLayerSteps))
         {
             return false;
         }

@@ -137,6 +137,26 @@ public class LaneStepsTests
     }
 
     [Fact]
+    public void StackedLayersInLanes_WithDropoutInTraining_GiveTheRowMajorBits()
+    {
+        // Stacked layers in lanes hand their outputs on in lanes, except with dropout in training mode, which draws per
+        // element of the row-major outputs: then they go through rows, and the draws must be the row-major path's.
+        Tensor<float> x = Randn(31, 6, 24, 5), h0 = Randn(32, 6, 24, 7), c0 = Randn(33, 6, 24, 7);
+        foreach (bool training in new[] { true, false })
+        {
+            float[][] Forward()
+            {
+                var lstm = new Lstm(5, 7, numLayers: 3, bidirectional: true, dropout: 0.4, seed: 6);
+                lstm.Train(training);
+                lstm.ManualSeed(2);
+                return LayerResults.Forward(lstm, x, h0, c0);
+            }
+
+            AssertSame(RunWithLanes(false, Forward), RunWithLanes(true, Forward), $"3 layers, dropout 0.4, training {training}");
+        }
+    }
+
+    [Fact]
     public void OnlyFewGatesAndEnoughSequences_RunInLanes()
     {
         // 36 LSTM gates (H = 9) is more than a panel; a batch of 7 is under half a vector.
