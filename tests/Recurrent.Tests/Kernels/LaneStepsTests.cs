@@ -157,6 +157,22 @@ public class LaneStepsTests
     }
 
     [Fact]
+    public void LayersInLanes_OnTwoThreads_GiveTheOneThreadBits()
+    {
+        // Big enough for two threads to run the directions side by side, each on scratch of its own, both writing the
+        // lanes output that the next layer reads.
+        Tensor<float> x = Randn(41, 30, 300, 12), h0 = Randn(42, 4, 300, 6), c0 = Randn(43, 4, 300, 6);
+        var lstm = new Lstm(12, 6, numLayers: 2, bidirectional: true, seed: 8);
+        lstm.Eval();
+        float[][] oneThread = RunWithLanes(true, () => LayerResults.Forward(lstm, x, h0, c0));
+        lstm.MaxDegreeOfParallelism = 2;
+        long pairedBefore = DirectionPair.PairedLayers;
+        float[][] twoThreads = RunWithLanes(true, () => LayerResults.Forward(lstm, x, h0, c0));
+        Assert.True(DirectionPair.PairedLayers >= pairedBefore + 2, "the directions did not run side by side");
+        LayerResults.AssertBitIdentical(oneThread, twoThreads, "two threads against one, in lanes");
+    }
+
+    [Fact]
     public void OnlyFewGatesAndEnoughSequences_RunInLanes()
     {
         // 36 LSTM gates (H = 9) is more than a panel; a batch of 7 is under half a vector.
