@@ -151,10 +151,11 @@ public class GemmTests
         KernelPath path = Enum.Parse<KernelPath>(pathName);
         var rng = new Random(17 + (int)path);
 
-        // 219 panels × 300 × 32 floats: just over PrefetchWeightsFromBytes, so the whole product prefetches each next
+        // 55 panels × 300 × 32 floats: just over PrefetchWeightsFromBytes, so the whole product prefetches each next
         // block of W while the halves (below it) do not; a partial last panel, two K blocks, a row tail.
-        const int m = 29, n = 7000, k = KC + 44;
+        const int m = 29, n = 1750, k = KC + 44;
         Assert.True((long)((n + 31) / 32) * k * 32 * sizeof(float) >= Gemm.PrefetchWeightsFromBytes);
+        Assert.True((long)((n + 31) / 32 / 2 + 1) * k * 32 * sizeof(float) < Gemm.PrefetchWeightsFromBytes);
         CheckAgainstReference(path, m, n, k, new CaseOptions(1, 3, Accumulate: true, Bias: false), rng);
 
         float[] a = RandomArray(rng, m * k);
