@@ -9,7 +9,8 @@ namespace Recurrent.Execution;
 /// joined product, the gate math, h' out. No input product ahead of the loop and no gate buffer: at these sizes the
 /// row-major path spends its time on short rows (packing them, per-tile overhead, gate math on part-filled vectors).
 /// Same bits as the row-major path (see <see cref="LaneSteps"/>), so whether a layer runs in lanes never changes its
-/// results; it runs on the calling thread whatever the thread count.
+/// results. On more threads the batch's vectors of 16 sequences are split between them (each part runs the whole
+/// block for its sequences), which cannot change them either.
 /// </summary>
 internal sealed unsafe partial class DirectionPass
 {
@@ -22,6 +23,12 @@ internal sealed unsafe partial class DirectionPass
     /// <summary>Blocks run in lanes so far, process-wide.</summary>
     internal static long LaneBlocks => Interlocked.Read(ref s_laneBlocks);
 
+    /// <summary>Blocks run in lanes split between threads, process-wide.</summary>
+    private static long s_laneSplitBlocks;
+
+    /// <summary>Blocks run in lanes split between threads so far, process-wide.</summary>
+    internal static long LaneSplitBlocks => Interlocked.Read(ref s_laneSplitBlocks);
+
     /// <summary>Tests only: forces lane steps on or off for workspaces created from now on (null: where Vector512 is
     /// accelerated, since the lane kernels are written for 16 lanes and are slow where the runtime emulates them).</summary>
     internal static bool? LanesOverride { get; set; }
@@ -31,45 +38,84 @@ internal sealed unsafe partial class DirectionPass
         (LanesOverride ?? Vector512.IsHardwareAccelerated) && config.CellType is CellType.Rnn or CellType.Lstm && config.ProjSize == 0 &&
         config.GateWidth <= PackedMatrix.PanelWidth && batch >= MinLaneBatch;
 
-    /// <summary>
-    /// The block's steps in lanes: workspace.Hidden and workspace.Cell transposed in, then per step xᵀ in (or read as it
-    /// is from a lower layer's output in lanes), the joined product, the gate math, h' out to the output rows (or copied
-    /// as it is to the output in lanes, for the next layer). Invariant between steps: <c>hidden</c> (one of
-    /// <see cref="Workspace.LaneHidden"/>'s two buffers) holds hᵀ and <see cref="Workspace.LaneCell"/> cᵀ of every
-    /// sequence, run or not. On return workspace.Hidden and workspace.Cell hold them row-major again.
-    /// </summary>
-    private void RunLaneSteps(PackedMatrix joined)
+    /// <summary>A block in lanes is split between threads only from this many FLOPs (~0.3 ms of lane steps on one
+    /// thread). Measured on the Ice Lake CI machine (2026-11-29, interleaved pairs, two threads against one): LSTM
+    /// 10 → 5 at N = 64, 256 and 1024, 12 steps (0.5 to 7 MFLOP), ran 0.68, 0.86 and 0.88× as fast split; 16 → 8 at
+    /// N = 4096, 50 steps, 1.71× as fast. The hand-off to a helper costs tens of microseconds on this VM.</summary>
+    internal const double MinLaneSplitFlops = 32e6;
+
+    /// <summary>Parts the block's lane steps run in: the batch's vectors of 16 sequences split between threads (sequences
+    /// are independent, so no part waits for another), when the block has the work for it.</summary>
+    private int LaneParts(int helperCount)
     {
-        Interlocked.Increment(ref s_laneBlocks);
+        double flops = 2.0 * _blockRows * _config.GateWidth * (_inputWidth + _config.OutputSize);
+        int vectors = _workspace.LaneStride / LaneSteps.Lanes;
+        return flops >= MinLaneSplitFlops ? Math.Max(1, Math.Min(Math.Min(_parts, helperCount + 1), vectors)) : 1;
+    }
+
+    /// <summary>
+    /// The block's steps in lanes for this part's sequences: vectors [V·part/parts, V·(part + 1)/parts) of the V vectors
+    /// of 16 sequences, every lane buffer viewed from the part's first column (same row stride). Per part:
+    /// workspace.Hidden and workspace.Cell rows transposed in, then per step xᵀ in (or read as it is from a lower layer's
+    /// output in lanes), the joined product, the gate math, h' out to the output rows (or copied as it is to the output in
+    /// lanes, for the next layer). Invariant between steps: <c>hidden</c> (one of <see cref="Workspace.LaneHidden"/>'s
+    /// two buffers, per part) holds hᵀ and <see cref="Workspace.LaneCell"/> cᵀ of the part's sequences, run or not. On
+    /// return their rows of workspace.Hidden and workspace.Cell hold them row-major again. Parts write disjoint columns of
+    /// the lane buffers, disjoint rows of the state and output.
+    /// </summary>
+    private void RunLaneSteps(PackedMatrix joined, int part, int parts)
+    {
+        if (part == 0)
+        {
+            Interlocked.Increment(ref s_laneBlocks);
+            if (parts > 1)
+            {
+                Interlocked.Increment(ref s_laneSplitBlocks);
+            }
+        }
+
         Workspace workspace = _workspace;
         LayerConfig config = _config;
         int stride = workspace.LaneStride, batch = _schedule.Batch, hiddenSize = config.HiddenSize, inputWidth = _inputWidth;
-        int outputWidth = config.OutputWidth, laneFloats = hiddenSize * stride;
+        int outputWidth = config.OutputWidth, laneFloats = hiddenSize * stride, vectors = stride / LaneSteps.Lanes;
+        int first = vectors * part / parts * LaneSteps.Lanes;
+        int end = Math.Min(batch, vectors * (part + 1) / parts * LaneSteps.Lanes);
+        int count = end - first, columns = (count + LaneSteps.Lanes - 1) / LaneSteps.Lanes * LaneSteps.Lanes;
+        if (count <= 0)
+        {
+            return;
+        }
+
         bool lstm = config.CellType == CellType.Lstm;
-        Span<float> hidden = workspace.LaneHidden.AsSpan(0, laneFloats);
-        Span<float> hiddenNext = workspace.LaneHidden.AsSpan(laneFloats, laneFloats);
-        Span<float> cell = lstm ? workspace.LaneCell.AsSpan(0, laneFloats) : default;
-        Span<float> inputs = workspace.LaneInputs.AsSpan(0, inputWidth * stride);
-        Span<float> gates = workspace.LaneGates;
+        Span<float> hidden = workspace.LaneHidden.AsSpan(first, laneFloats - first);
+        Span<float> hiddenNext = workspace.LaneHidden.AsSpan(laneFloats + first, laneFloats - first);
+        Span<float> cell = lstm ? workspace.LaneCell.AsSpan(first, laneFloats - first) : default;
+        Span<float> inputs = workspace.LaneInputs.AsSpan(first, (inputWidth * stride) - first);
+        Span<float> gates = workspace.LaneGates.AsSpan(first);
         var input = new ReadOnlySpan<float>(_input, _inputLength);
         var output = new Span<float>(_output, _outputLength);
 
-        LaneTransposes.ToLanes(workspace.Hidden, hiddenSize, batch, hiddenSize, hidden, stride);
+        LaneTransposes.ToLanes(workspace.Hidden.AsSpan(first * hiddenSize), hiddenSize, count, hiddenSize, hidden, stride);
         if (lstm)
         {
-            LaneTransposes.ToLanes(workspace.Cell, hiddenSize, batch, hiddenSize, cell, stride);
+            LaneTransposes.ToLanes(workspace.Cell.AsSpan(first * hiddenSize), hiddenSize, count, hiddenSize, cell, stride);
         }
 
         bool reverse = _direction == 1;
         for (int i = _first; i < _end; i++)
         {
             int t = reverse ? _end - 1 - (i - _first) : i;
-            int rows = _schedule.Rows(t), offset = _schedule.Offset(t);
+            int rows = Math.Min(_schedule.Rows(t), end) - first, offset = _schedule.Offset(t) + first;
+            if (rows <= 0)
+            {
+                continue; // the part's sequences have all ended (sequences are sorted longest first): their state stays
+            }
+
             // x_tᵀ: straight from a lower layer's output in lanes, else transposed from the input rows.
             ReadOnlySpan<float> stepInputs = inputs;
             if (_inputInLanes)
             {
-                stepInputs = input.Slice(t * inputWidth * stride, inputWidth * stride);
+                stepInputs = input.Slice((t * inputWidth * stride) + first, (inputWidth * stride) - first);
             }
             else
             {
@@ -79,16 +125,21 @@ internal sealed unsafe partial class DirectionPass
             LaneSteps.Product(joined, _weights.InputBias, stepInputs, inputWidth, hidden, hiddenSize, stride, rows, gates);
             if (lstm)
             {
-                LaneSteps.Lstm(gates, hidden, cell, hiddenNext, hiddenSize, stride, rows);
+                LaneSteps.Lstm(gates, hidden, cell, hiddenNext, hiddenSize, stride, rows, columns);
             }
             else
             {
-                LaneSteps.Rnn(gates, hidden, hiddenNext, hiddenSize, stride, rows, config.Nonlinearity);
+                LaneSteps.Rnn(gates, hidden, hiddenNext, hiddenSize, stride, rows, columns, config.Nonlinearity);
             }
 
             if (_outputInLanes)
             {
-                hiddenNext.CopyTo(output.Slice(((t * outputWidth) + (_direction * hiddenSize)) * stride, laneFloats));
+                // The part's columns of each of its direction's rows of step t's block.
+                Span<float> block = output[((((t * outputWidth) + (_direction * hiddenSize)) * stride) + first)..];
+                for (int u = 0; u < hiddenSize; u++)
+                {
+                    hiddenNext.Slice(u * stride, columns).CopyTo(block[(u * stride)..]);
+                }
             }
             else
             {
@@ -100,10 +151,10 @@ internal sealed unsafe partial class DirectionPass
             hiddenNext = swap;
         }
 
-        LaneTransposes.FromLanes(hidden, stride, batch, hiddenSize, workspace.Hidden, hiddenSize);
+        LaneTransposes.FromLanes(hidden, stride, count, hiddenSize, workspace.Hidden.AsSpan(first * hiddenSize), hiddenSize);
         if (lstm)
         {
-            LaneTransposes.FromLanes(cell, stride, batch, hiddenSize, workspace.Cell, hiddenSize);
+            LaneTransposes.FromLanes(cell, stride, count, hiddenSize, workspace.Cell.AsSpan(first * hiddenSize), hiddenSize);
         }
     }
 }

@@ -126,6 +126,7 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
         JoinedStepByUnits,
         StepsBySequence,
         StepsByUnits,
+        LaneSteps,
     }
 
     /// <summary>Runs steps [first, end) — in processing order, so from end − 1 down when reverse. Parts without a
@@ -142,7 +143,17 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
         _stepsRun += end - first;
         if (_workspace.LaneStride > 0 && _weights.JoinedWeights is { PanelCount: 1 } laneWeights)
         {
-            RunLaneSteps(laneWeights);
+            int laneParts = LaneParts(helperCount);
+            if (laneParts == 1)
+            {
+                RunLaneSteps(laneWeights, 0, 1);
+            }
+            else
+            {
+                _phase = Phase.LaneSteps;
+                HelperThreads.Run(this, laneParts, helpers, helperCount);
+            }
+
             return;
         }
 
@@ -217,6 +228,9 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
                 break;
             case Phase.StepsBySequence:
                 RunSteps(part, parts);
+                break;
+            case Phase.LaneSteps:
+                RunLaneSteps(_weights.JoinedWeights!, part, parts);
                 break;
             default:
                 try

@@ -51,7 +51,8 @@ internal static class SequenceRunner
                     var layerBuffers = new LayerBuffers(
                         inputPointer, layerInput.Length, layerInputWidth, outputPointer, layerOutput.Length, inputInLanes, outputInLanes);
                     DirectionPair? pair = workspace.Directions;
-                    if (pair is not null && helperCount == 1 && pair.WorthPairing(config, schedule, layerInputWidth))
+                    if (pair is not null && helperCount == 1 && pair.WorthPairing(config, schedule, layerInputWidth) &&
+                        (workspace.LaneStride == 0 || LaneLayerWorthSplitting(config, schedule, layerInputWidth)))
                     {
                         // Two threads, two directions: each runs one direction whole, on scratch of its own.
                         fixed (float* h0 = initialHidden, c0 = initialCell, hn = finalHidden, cn = finalCell)
@@ -93,26 +94,15 @@ internal static class SequenceRunner
         }
     }
 
-    /// <summary>Whether any phase of the call can run in parts. Layers in lanes run each direction on the calling thread,
-    /// so they use a helper only to run a bidirectional layer's directions side by side; otherwise renting one is only
-    /// lock traffic (in interleaved pairs, T2 at two threads against one: 0.977 before, 0.994 after; T1 level).</summary>
-    private static bool CanUseHelpers(LayerConfig config, StepSchedule schedule, Workspace workspace)
-    {
-        if (workspace.LaneStride == 0)
-        {
-            return true;
-        }
+    /// <summary>Whether any phase of the call can run in parts. Layers in lanes run a whole direction as one block, split
+    /// between threads by vectors of sequences (or a bidirectional layer's directions side by side) only from
+    /// <see cref="DirectionPass.MinLaneSplitFlops"/>; renting a helper for nothing is only lock traffic.</summary>
+    private static bool CanUseHelpers(LayerConfig config, StepSchedule schedule, Workspace workspace) =>
+        workspace.LaneStride == 0 || LaneLayerWorthSplitting(config, schedule, Math.Max(config.InputSize, config.OutputWidth));
 
-        for (int layer = 0; layer < config.NumLayers; layer++)
-        {
-            if (workspace.Directions is { } pair && pair.WorthPairing(config, schedule, config.LayerInputSize(layer)))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    /// <summary>Whether one direction of a layer in lanes has the work to share two threads.</summary>
+    private static bool LaneLayerWorthSplitting(LayerConfig config, StepSchedule schedule, int inputWidth) =>
+        2.0 * schedule.TotalRows * config.GateWidth * (inputWidth + config.OutputSize) >= DirectionPass.MinLaneSplitFlops;
 
     /// <summary>
     /// One layer and direction in up to <paramref name="parts"/> parts: its pass over the sequence, then its final h

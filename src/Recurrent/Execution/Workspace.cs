@@ -54,20 +54,23 @@ internal sealed class Workspace
         int rowsPerStep = Math.Max(1, batch);
         int budgetSteps = GateBudget(config) / Math.Max(1, rowsPerStep * config.GateWidth);
         int minimumSteps = (MinimumBlockRows + rowsPerStep - 1) / rowsPerStep;
-        BlockSteps = Math.Clamp(Math.Max(budgetSteps, minimumSteps), 1, schedule.Steps);
+
+        // Layers in lanes keep no gate buffer, so nothing bounds their blocks: the whole sequence is one block (one
+        // transpose of the state in and out, one hand-off to helpers).
+        bool lanes = DirectionPass.RunsInLanes(config, batch);
+        BlockSteps = lanes ? schedule.Steps : Math.Clamp(Math.Max(budgetSteps, minimumSteps), 1, schedule.Steps);
 
         // Batch sizes never increase, so no window of BlockSteps steps holds more rows than the first one.
         GateRows = schedule.Offset(BlockSteps - 1) + schedule.Rows(BlockSteps - 1);
         TotalRows = schedule.TotalRows;
         Batch = batch;
-        Gates = new float[checked(GateRows * config.GateWidth)];
+        Gates = lanes ? [] : new float[checked(GateRows * config.GateWidth)];
         RecurrentGates = config.CellType == CellType.Gru ? new float[batch * config.GateWidth] : [];
         Hidden = new float[batch * config.OutputSize];
         HiddenAlternate = parallelism > 1 ? new float[batch * config.OutputSize] : [];
         Cell = config.CellType == CellType.Lstm ? new float[batch * config.HiddenSize] : [];
         Unprojected = config.ProjSize > 0 ? new float[batch * config.HiddenSize] : [];
         JoinedInputs = new float[JoinedInputFloats(config, batch)];
-        bool lanes = DirectionPass.RunsInLanes(config, batch);
         if (lanes)
         {
             LaneStride = LaneSteps.Stride(batch);

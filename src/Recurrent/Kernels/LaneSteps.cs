@@ -65,10 +65,12 @@ internal static class LaneSteps
             return;
         }
 
-        // Every vector read or written lies inside these spans.
-        _ = inputs[(Math.Max(inputWidth, 1) * stride) - 1];
-        _ = hidden[(Math.Max(hiddenWidth, 1) * stride) - 1];
-        _ = gates[(gateRows * stride) - 1];
+        // Every vector read or written lies inside these spans (which may be views from a part's first column: row r's
+        // vectors run to r·stride + chunks·16).
+        int used = chunks * Lanes;
+        _ = inputs[((Math.Max(inputWidth, 1) - 1) * stride) + used - 1];
+        _ = hidden[((Math.Max(hiddenWidth, 1) - 1) * stride) + used - 1];
+        _ = gates[((gateRows - 1) * stride) + used - 1];
         ref float w = ref weights.DataReference;
         ref float x = ref MemoryMarshal.GetReference(inputs);
         ref float h = ref MemoryMarshal.GetReference(hidden);
@@ -193,15 +195,17 @@ internal static class LaneSteps
     /// <summary>
     /// LSTM gate math on gatesᵀ (rows i, f, g, o chunks of <paramref name="hiddenSize"/>, <paramref name="stride"/> apart):
     /// for sequences [0, rows), cᵀ updated in place and h'ᵀ written to <paramref name="hiddenNext"/>; columns
-    /// rows..stride of both take their values from cᵀ and <paramref name="hidden"/> (the state carried over).
+    /// rows..<paramref name="columns"/> (a multiple of 16) of both take their values from cᵀ and <paramref name="hidden"/>
+    /// (the state carried over); later columns are not touched.
     /// </summary>
-    public static void Lstm(ReadOnlySpan<float> gates, ReadOnlySpan<float> hidden, Span<float> cell, Span<float> hiddenNext, int hiddenSize, int stride, int rows)
+    public static void Lstm(ReadOnlySpan<float> gates, ReadOnlySpan<float> hidden, Span<float> cell, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns)
     {
         int chunks = (rows + Lanes - 1) / Lanes;
-        _ = gates[(4 * hiddenSize * stride) - 1];
-        _ = hidden[(hiddenSize * stride) - 1];
-        _ = cell[(hiddenSize * stride) - 1];
-        _ = hiddenNext[(hiddenSize * stride) - 1];
+        CheckColumns(rows, columns, stride);
+        _ = gates[(((4 * hiddenSize) - 1) * stride) + columns - 1];
+        _ = hidden[((hiddenSize - 1) * stride) + columns - 1];
+        _ = cell[((hiddenSize - 1) * stride) + columns - 1];
+        _ = hiddenNext[((hiddenSize - 1) * stride) + columns - 1];
         ref float g = ref MemoryMarshal.GetReference(gates);
         ref float h = ref MemoryMarshal.GetReference(hidden);
         ref float c = ref MemoryMarshal.GetReference(cell);
@@ -237,7 +241,7 @@ internal static class LaneSteps
             }
 
             // Vectors past the running ones: h carried over (c stays in place).
-            for (v = chunks; v < stride / Lanes; v++)
+            for (v = chunks; v < columns / Lanes; v++)
             {
                 nint o = at + (v * Lanes);
                 Vector512.LoadUnsafe(ref h, (nuint)o).StoreUnsafe(ref hn, (nuint)o);
@@ -247,14 +251,16 @@ internal static class LaneSteps
 
     /// <summary>
     /// RNN: h'ᵀ = tanh or relu of gatesᵀ (H rows, <paramref name="stride"/> apart) for sequences [0, rows); columns
-    /// rows..stride of <paramref name="hiddenNext"/> are carried over from <paramref name="hidden"/>.
+    /// rows..<paramref name="columns"/> (a multiple of 16) of <paramref name="hiddenNext"/> are carried over from
+    /// <paramref name="hidden"/>; later columns are not touched.
     /// </summary>
-    public static void Rnn(ReadOnlySpan<float> gates, ReadOnlySpan<float> hidden, Span<float> hiddenNext, int hiddenSize, int stride, int rows, Nonlinearity nonlinearity)
+    public static void Rnn(ReadOnlySpan<float> gates, ReadOnlySpan<float> hidden, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns, Nonlinearity nonlinearity)
     {
         int chunks = (rows + Lanes - 1) / Lanes;
-        _ = gates[(hiddenSize * stride) - 1];
-        _ = hidden[(hiddenSize * stride) - 1];
-        _ = hiddenNext[(hiddenSize * stride) - 1];
+        CheckColumns(rows, columns, stride);
+        _ = gates[((hiddenSize - 1) * stride) + columns - 1];
+        _ = hidden[((hiddenSize - 1) * stride) + columns - 1];
+        _ = hiddenNext[((hiddenSize - 1) * stride) + columns - 1];
         ref float g = ref MemoryMarshal.GetReference(gates);
         ref float h = ref MemoryMarshal.GetReference(hidden);
         ref float hn = ref MemoryMarshal.GetReference(hiddenNext);
@@ -282,11 +288,19 @@ internal static class LaneSteps
                 StoreRunning(y, ref h, ref hn, o, rows - (v * Lanes));
             }
 
-            for (v = chunks; v < stride / Lanes; v++)
+            for (v = chunks; v < columns / Lanes; v++)
             {
                 nint o = at + (v * Lanes);
                 Vector512.LoadUnsafe(ref h, (nuint)o).StoreUnsafe(ref hn, (nuint)o);
             }
+        }
+    }
+
+    private static void CheckColumns(int rows, int columns, int stride)
+    {
+        if (columns % Lanes != 0 || columns > stride || rows > columns || rows < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(columns), $"{rows} running sequences in {columns} columns of stride {stride}: columns must be a multiple of {Lanes}, at most the stride, and hold the running ones.");
         }
     }
 

@@ -24,7 +24,7 @@ internal static class LaneTransposes
             return;
         }
 
-        if (count > laneStride || laneStride % Lanes != 0 || ((count - 1) * (long)rowStride) + width > rows.Length || (long)width * laneStride > lanes.Length)
+        if (count > laneStride || laneStride % Lanes != 0 || ((count - 1) * (long)rowStride) + width > rows.Length || ((width - 1) * (long)laneStride) + count > lanes.Length)
         {
             throw new ArgumentException($"{count} rows of {width} (stride {rowStride}) do not fit the spans or lane stride {laneStride}.", nameof(rows));
         }
@@ -49,7 +49,7 @@ internal static class LaneTransposes
             return;
         }
 
-        if (count > laneStride || laneStride % Lanes != 0 || ((count - 1) * (long)rowStride) + width > rows.Length || (long)width * laneStride > lanes.Length)
+        if (count > laneStride || laneStride % Lanes != 0 || ((count - 1) * (long)rowStride) + width > rows.Length || ((width - 1) * (long)laneStride) + count > lanes.Length)
         {
             throw new ArgumentException($"{count} rows of {width} (stride {rowStride}) do not fit the spans or lane stride {laneStride}.", nameof(rows));
         }

@@ -159,9 +159,10 @@ public class LaneStepsTests
     [Fact]
     public void LayersInLanes_OnTwoThreads_GiveTheOneThreadBits()
     {
-        // Big enough for two threads to run the directions side by side, each on scratch of its own, both writing the
-        // lanes output that the next layer reads.
-        Tensor<float> x = Randn(41, 30, 300, 12), h0 = Randn(42, 4, 300, 6), c0 = Randn(43, 4, 300, 6);
+        // Big enough (DirectionPass.MinLaneSplitFlops) for two threads to run the directions side by side, each on
+        // scratch of its own, both writing the lanes output that the next layer reads.
+        Tensor<float> x = Randn(41, 130, 300, 12), h0 = Randn(42, 4, 300, 6), c0 = Randn(43, 4, 300, 6);
+        Assert.True(2.0 * 130 * 300 * 24 * (12 + 6) >= DirectionPass.MinLaneSplitFlops);
         var lstm = new Lstm(12, 6, numLayers: 2, bidirectional: true, seed: 8);
         lstm.Eval();
         float[][] oneThread = RunWithLanes(true, () => LayerResults.Forward(lstm, x, h0, c0));
@@ -170,6 +171,36 @@ public class LaneStepsTests
         float[][] twoThreads = RunWithLanes(true, () => LayerResults.Forward(lstm, x, h0, c0));
         Assert.True(DirectionPair.PairedLayers >= pairedBefore + 2, "the directions did not run side by side");
         LayerResults.AssertBitIdentical(oneThread, twoThreads, "two threads against one, in lanes");
+    }
+
+    [Theory]
+    [InlineData(CellType.Lstm)]
+    [InlineData(CellType.Rnn)]
+    public void LanesSplitBetweenThreads_GiveTheOneThreadBits(CellType cell)
+    {
+        // 1000 sequences = 63 vectors, split 31 / 32 between two threads; uneven lengths, so the second part's sequences
+        // (the shorter ones) end while the first part's still run; three layers handing their outputs on in lanes. Each
+        // layer has the work (DirectionPass.MinLaneSplitFlops) to be split.
+        int hiddenSize = cell == CellType.Lstm ? 8 : 32; // 32 gates either way
+        int[] lengths = Enumerable.Range(0, 1000).Select(n => 1 + ((n * 37) % 100)).ToArray();
+        Assert.True(2.0 * lengths.Sum() * 32 * (hiddenSize + hiddenSize) >= DirectionPass.MinLaneSplitFlops);
+        Tensor<float> x = Randn(51, 100, 1000, 9);
+        Tensor<float> h0 = Randn(52, 3, 1000, hiddenSize), c0 = Randn(53, 3, 1000, hiddenSize);
+        RecurrentLayer layer = RecurrentLayer.Create(new RecurrentLayerOptions { CellType = cell, InputSize = 9, HiddenSize = hiddenSize, NumLayers = 3, Seed = 9 }).Eval();
+        float[][] Run() => layer switch
+        {
+            Lstm lstm => lstm.Forward(x, lengths, h0, c0) is var (o, (h, c)) ? [ToArray(o), ToArray(h), ToArray(c)] : [],
+            Rnn rnn => rnn.Forward(x, lengths, h0) is var (o, h) ? [ToArray(o), ToArray(h)] : [],
+            _ => throw new ArgumentOutOfRangeException(nameof(cell)),
+        };
+
+        float[][] oneThread = RunWithLanes(true, Run);
+        layer.MaxDegreeOfParallelism = 2;
+        long splitBefore = DirectionPass.LaneSplitBlocks;
+        float[][] twoThreads = RunWithLanes(true, Run);
+        Assert.True(DirectionPass.LaneSplitBlocks >= splitBefore + 3, "the lane steps did not run split between threads");
+        LayerResults.AssertBitIdentical(oneThread, twoThreads, "two threads against one, in lanes");
+        AssertSame(RunWithLanes(false, Run), twoThreads, "row-major against lanes on two threads");
     }
 
     [Fact]
