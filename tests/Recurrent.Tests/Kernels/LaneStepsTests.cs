@@ -203,6 +203,36 @@ public class LaneStepsTests
         AssertSame(RunWithLanes(false, Run), twoThreads, "row-major against lanes on two threads");
     }
 
+    [Theory]
+    [InlineData(CellType.Lstm, 5)]
+    [InlineData(CellType.Rnn, 20)]
+    public void StreamedStepsInLanes_GiveTheWholeSequenceBits(CellType cell, int hiddenSize)
+    {
+        // One step per call (a streaming caller): each call is a one-step block in lanes, the state carried between
+        // calls in the caller's state tensors; the outputs and final state must be the whole-sequence call's.
+        const int batch = 20, steps = 6, inputSize = 7;
+        Tensor<float> x = Randn(61, steps, batch, inputSize);
+        RecurrentLayer layer = RecurrentLayer.Create(new RecurrentLayerOptions
+        {
+            CellType = cell, InputSize = inputSize, HiddenSize = hiddenSize, NumLayers = 2, Seed = 12,
+        }).Eval();
+        Tensor<float> zeros = Tensor.CreateFromShape<float>([2, batch, hiddenSize]);
+        float[][] whole = RunWithLanes(true, () => LayerResults.Forward(layer, x, zeros, cell == CellType.Lstm ? zeros : null));
+
+        float[][] streamed = RunWithLanes<float[][]>(true, () =>
+        {
+            RecurrentState state = layer.CreateState(batch);
+            var outputs = new List<float>();
+            for (int t = 0; t < steps; t++)
+            {
+                outputs.AddRange(ToArray(layer.Step(Tensor.Create(ToArray(x).AsSpan(t * batch * inputSize, batch * inputSize).ToArray(), [1, batch, inputSize]), state)));
+            }
+
+            return state.Cell is { } cellState ? [outputs.ToArray(), ToArray(state.Hidden), ToArray(cellState)] : [outputs.ToArray(), ToArray(state.Hidden)];
+        });
+        LayerResults.AssertBitIdentical(whole, streamed, "one-step calls in lanes against the whole sequence");
+    }
+
     [Fact]
     public void OnlyFewGatesAndEnoughSequences_RunInLanes()
     {
