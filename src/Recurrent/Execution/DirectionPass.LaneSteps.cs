@@ -54,8 +54,36 @@ internal sealed unsafe partial class DirectionPass
     }
 
     /// <summary>
-    /// The block's steps in lanes for this part's sequences: vectors [V·part/parts, V·(part + 1)/parts) of the V vectors
-    /// of 16 sequences, every lane buffer viewed from the part's first column (same row stride). Per part:
+    /// First sequence of part <paramref name="part"/> of <paramref name="parts"/> (the batch for part = parts): a whole
+    /// number of vectors of 16 sequences, the fewest whose sequences hold at least part/parts of the rows (sequences
+    /// are sorted longest first, so equal counts of vectors would give the first part most of the work). Every part
+    /// computes the same boundaries.
+    /// </summary>
+    private int LaneSplit(int part, int parts, int vectors)
+    {
+        if (part == 0)
+        {
+            return 0;
+        }
+
+        if (part == parts)
+        {
+            return vectors * LaneSteps.Lanes;
+        }
+
+        long target = (long)_schedule.TotalRows * part / parts;
+        int v = 1;
+        while (v < vectors - (parts - part) && RowsOfFirst(_schedule, Math.Min(_schedule.Batch, v * LaneSteps.Lanes)) < target)
+        {
+            v++;
+        }
+
+        return Math.Max(v, LaneSplit(part - 1, parts, vectors) / LaneSteps.Lanes + 1) * LaneSteps.Lanes;
+    }
+
+    /// <summary>
+    /// The block's steps in lanes for this part's sequences: a run of the batch's vectors of 16 sequences
+    /// (<see cref="LaneSplit"/>), every lane buffer viewed from the part's first column (same row stride). Per part:
     /// workspace.Hidden and workspace.Cell rows transposed in, then per step xᵀ in (or read as it is from a lower layer's
     /// output in lanes), the joined product, the gate math, h' out to the output rows (or copied as it is to the output in
     /// lanes, for the next layer). Invariant between steps: <c>hidden</c> (one of <see cref="Workspace.LaneHidden"/>'s
@@ -78,8 +106,7 @@ internal sealed unsafe partial class DirectionPass
         LayerConfig config = _config;
         int stride = workspace.LaneStride, batch = _schedule.Batch, hiddenSize = config.HiddenSize, inputWidth = _inputWidth;
         int outputWidth = config.OutputWidth, laneFloats = hiddenSize * stride, vectors = stride / LaneSteps.Lanes;
-        int first = vectors * part / parts * LaneSteps.Lanes;
-        int end = Math.Min(batch, vectors * (part + 1) / parts * LaneSteps.Lanes);
+        int first = LaneSplit(part, parts, vectors), end = Math.Min(batch, LaneSplit(part + 1, parts, vectors));
         int count = end - first, columns = (count + LaneSteps.Lanes - 1) / LaneSteps.Lanes * LaneSteps.Lanes;
         if (count <= 0)
         {

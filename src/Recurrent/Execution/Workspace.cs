@@ -85,20 +85,25 @@ internal sealed class Workspace
         }
 
         // Layer k writes layer buffer k % 2 and layer k + 1 reads it; the last layer writes the caller's output.
-        // Stacked layers in lanes pass their outputs on in lanes, (steps, D·H_out, LaneStride) each; the row-major
-        // buffers then serve only a call with dropout between layers, so they exist only if the layer has dropout.
+        // Stacked layers in lanes pass their outputs on in lanes, (steps, D·H_out, LaneStride) each, when that is at
+        // most twice the row-major size: a packed batch with a long tail has far fewer rows than steps × batch, and its
+        // layers pass rows instead (each still runs in lanes). The row-major buffers then serve only a call with
+        // dropout between layers, so they exist only if the layer has dropout.
         int intermediateLayers = reverseScratch ? 0 : Math.Min(config.NumLayers - 1, 2);
-        bool rowMajorBetween = !lanes || config.Dropout > 0;
+        long laneLayerFloats = (long)schedule.Steps * config.OutputWidth * LaneStride;
+        bool lanesBetween = lanes && intermediateLayers > 0 &&
+            laneLayerFloats <= Math.Min(2L * TotalRows * config.OutputWidth, Array.MaxLength);
+        bool rowMajorBetween = !lanesBetween || config.Dropout > 0;
         _rowMajorBetweenLayers = rowMajorBetween;
         LayerOutputs = new float[intermediateLayers][];
-        LaneLayerOutputs = new float[lanes ? intermediateLayers : 0][];
-        LaneLayerSteps = lanes && intermediateLayers > 0 ? schedule.Steps : 0;
+        LaneLayerOutputs = new float[lanesBetween ? intermediateLayers : 0][];
+        LaneLayerSteps = lanesBetween ? schedule.Steps : 0;
         for (int i = 0; i < intermediateLayers; i++)
         {
             LayerOutputs[i] = rowMajorBetween ? new float[checked(TotalRows * config.OutputWidth)] : [];
-            if (lanes)
+            if (lanesBetween)
             {
-                LaneLayerOutputs[i] = new float[checked(schedule.Steps * config.OutputWidth * LaneStride)];
+                LaneLayerOutputs[i] = new float[laneLayerFloats];
             }
         }
 
@@ -188,7 +193,8 @@ internal sealed class Workspace
     public float[][] LayerOutputs { get; }
 
     /// <summary>Layers in lanes: outputs of the layers below the last, in lanes: step t's block of D·H_out rows of
-    /// <see cref="LaneStride"/> floats at t·D·H_out·LaneStride (direction d's rows from d·H_out). None otherwise.</summary>
+    /// <see cref="LaneStride"/> floats at t·D·H_out·LaneStride (direction d's rows from d·H_out). None for layers not in
+    /// lanes, or when these would hold more than twice the row-major floats (a packed batch with a long tail).</summary>
     public float[][] LaneLayerOutputs { get; }
 
     /// <summary>Steps <see cref="LaneLayerOutputs"/> hold (0 without them).</summary>

@@ -234,6 +234,28 @@ public class LaneStepsTests
     }
 
     [Fact]
+    public void LongTailBatch_PassesRowsBetweenLayers_AndGivesTheRowMajorBits()
+    {
+        // One sequence of 300 steps and 15 of one: in lanes between layers the buffers would hold 300 steps × 16
+        // sequences, 15 times the 315 rows; the layers pass rows instead (each still runs in lanes).
+        int[] lengths = [300, .. Enumerable.Repeat(1, 15)];
+        var config = LayerConfig.Create(new RecurrentLayerOptions { CellType = CellType.Lstm, InputSize = 4, HiddenSize = 5, NumLayers = 2 });
+        RunWithLanes(true, () =>
+        {
+            int[] batchSizes = [16, .. Enumerable.Repeat(1, 299)];
+            Assert.Empty(new Workspace(config, new StepSchedule(batchSizes)).LaneLayerOutputs);
+            Assert.Single(new Workspace(config, new StepSchedule(300, 16)).LaneLayerOutputs);
+            return 0;
+        });
+
+        Tensor<float> x = Randn(71, 300, 16, 4), h0 = Randn(72, 2, 16, 5), c0 = Randn(73, 2, 16, 5);
+        var lstm = new Lstm(4, 5, numLayers: 2, seed: 13);
+        lstm.Eval();
+        float[][] Run() => lstm.Forward(x, lengths, h0, c0) is var (o, (h, c)) ? [ToArray(o), ToArray(h), ToArray(c)] : [];
+        AssertSame(RunWithLanes(false, Run), RunWithLanes(true, Run), "a long-tail batch, two layers");
+    }
+
+    [Fact]
     public void OnlyFewGatesAndEnoughSequences_RunInLanes()
     {
         // 36 LSTM gates (H = 9) is more than a panel; a batch of 7 is under half a vector.
