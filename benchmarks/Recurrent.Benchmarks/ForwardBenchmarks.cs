@@ -23,14 +23,7 @@ public class ForwardBenchmarks
     public void Setup()
     {
         _layer = Shape.CreateLayer();
-        var random = new Random(1);
-        var data = new float[Shape.Steps * Shape.Batch * Shape.InputSize];
-        for (int i = 0; i < data.Length; i++)
-        {
-            data[i] = random.NextSingle() * 2 - 1;
-        }
-
-        _input = Tensor.Create(data, [Shape.Steps, Shape.Batch, Shape.InputSize]);
+        _input = Shape.CreateInput();
     }
 
     [Benchmark]

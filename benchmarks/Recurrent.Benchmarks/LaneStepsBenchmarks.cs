@@ -31,15 +31,8 @@ public class LaneStepsBenchmarks
     public void Setup()
     {
         _layer = Shape.CreateLayer();
-        var random = new Random(1);
-        var data = new float[Shape.Steps * Shape.Batch * Shape.InputSize];
-        for (int i = 0; i < data.Length; i++)
-        {
-            data[i] = random.NextSingle() * 2 - 1;
-        }
-
+        _input = Shape.CreateInput();
         int directions = Shape.Bidirectional ? 2 : 1;
-        _input = Tensor.Create(data, [Shape.Steps, Shape.Batch, Shape.InputSize]);
         _output = Tensor.CreateFromShape<float>([Shape.Steps, Shape.Batch, directions * Shape.HiddenSize]);
         _hidden = Tensor.CreateFromShape<float>([directions * Shape.Layers, Shape.Batch, Shape.HiddenSize]);
         _cell = Tensor.CreateFromShape<float>([directions * Shape.Layers, Shape.Batch, Shape.HiddenSize]);

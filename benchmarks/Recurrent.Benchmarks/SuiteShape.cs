@@ -47,5 +47,18 @@ public sealed record SuiteShape(string Id, CellType Cell, Nonlinearity Nonlinear
         Bidirectional = Bidirectional, Seed = 1,
     }).Eval();
 
+    /// <summary>The shape's input, (L, N, H_in), seq-first: uniform in [-1, 1) from a fixed seed.</summary>
+    public System.Numerics.Tensors.Tensor<float> CreateInput()
+    {
+        var random = new Random(1);
+        var data = new float[Steps * Batch * InputSize];
+        for (int i = 0; i < data.Length; i++)
+        {
+            data[i] = random.NextSingle() * 2 - 1;
+        }
+
+        return System.Numerics.Tensors.Tensor.Create(data, [Steps, Batch, InputSize]);
+    }
+
     public override string ToString() => Id;
 }

@@ -48,10 +48,14 @@ internal sealed unsafe partial class DirectionPass
     /// are independent, so no part waits for another), when the block has the work for it.</summary>
     private int LaneParts(int helperCount)
     {
-        double flops = 2.0 * _blockRows * _config.GateWidth * (_inputWidth + _config.OutputSize);
         int vectors = _workspace.LaneStride / LaneSteps.Lanes;
-        return flops >= MinLaneSplitFlops ? Math.Max(1, Math.Min(Math.Min(_parts, helperCount + 1), vectors)) : 1;
+        return LaneWorkWorthSplitting(_config, _blockRows, _inputWidth) ? Math.Max(1, Math.Min(Math.Min(_parts, helperCount + 1), vectors)) : 1;
     }
+
+    /// <summary>Whether <paramref name="rows"/> rows of a layer in lanes (input width <paramref name="inputWidth"/>) are
+    /// the work to share threads (<see cref="MinLaneSplitFlops"/>).</summary>
+    internal static bool LaneWorkWorthSplitting(LayerConfig config, int rows, int inputWidth) =>
+        2.0 * rows * config.GateWidth * (inputWidth + config.OutputSize) >= MinLaneSplitFlops;
 
     /// <summary>
     /// First sequence of part <paramref name="part"/> of <paramref name="parts"/> (the batch for part = parts): a whole

@@ -52,7 +52,7 @@ internal static class SequenceRunner
                         inputPointer, layerInput.Length, layerInputWidth, outputPointer, layerOutput.Length, inputInLanes, outputInLanes);
                     DirectionPair? pair = workspace.Directions;
                     if (pair is not null && helperCount == 1 && pair.WorthPairing(config, schedule, layerInputWidth) &&
-                        (workspace.LaneStride == 0 || LaneLayerWorthSplitting(config, schedule, layerInputWidth)))
+                        (workspace.LaneStride == 0 || DirectionPass.LaneWorkWorthSplitting(config, schedule.TotalRows, layerInputWidth)))
                     {
                         // Two threads, two directions: each runs one direction whole, on scratch of its own.
                         fixed (float* h0 = initialHidden, c0 = initialCell, hn = finalHidden, cn = finalCell)
@@ -98,11 +98,7 @@ internal static class SequenceRunner
     /// between threads by vectors of sequences (or a bidirectional layer's directions side by side) only from
     /// <see cref="DirectionPass.MinLaneSplitFlops"/>; renting a helper for nothing is only lock traffic.</summary>
     private static bool CanUseHelpers(LayerConfig config, StepSchedule schedule, Workspace workspace) =>
-        workspace.LaneStride == 0 || LaneLayerWorthSplitting(config, schedule, Math.Max(config.InputSize, config.OutputWidth));
-
-    /// <summary>Whether one direction of a layer in lanes has the work to share two threads.</summary>
-    private static bool LaneLayerWorthSplitting(LayerConfig config, StepSchedule schedule, int inputWidth) =>
-        2.0 * schedule.TotalRows * config.GateWidth * (inputWidth + config.OutputSize) >= DirectionPass.MinLaneSplitFlops;
+        workspace.LaneStride == 0 || DirectionPass.LaneWorkWorthSplitting(config, schedule.TotalRows, Math.Max(config.InputSize, config.OutputWidth));
 
     /// <summary>
     /// One layer and direction in up to <paramref name="parts"/> parts: its pass over the sequence, then its final h
