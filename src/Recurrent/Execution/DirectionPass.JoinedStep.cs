@@ -28,7 +28,7 @@ internal sealed unsafe partial class DirectionPass
         FillJoinedInputs();
         int t = _first, rows = _schedule.Rows(t), width = _inputWidth + _config.OutputSize;
         Gemm.Multiply(
-            _workspace.JoinedInputs.AsSpan(0, rows * width), width, rows, joined, _weights.InputBias, _workspace.Gates, _config.GateWidth,
+            _workspace.JoinedInputs.AsSpan(0, rows * width), width, rows, joined, _weights.InputBias, _workspace.Gates.Span, _config.GateWidth,
             accumulate: false, 0, joined.PanelCount, OrderOf(0));
         RunStep(t, 0, 0, rows, OrderOf(0), gatesDone: true);
     }

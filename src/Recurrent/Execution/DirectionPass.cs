@@ -256,7 +256,7 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
         var input = new ReadOnlySpan<float>(_input, _inputLength);
         Gemm.Multiply(
             input[(_firstRow * _inputWidth)..], _inputWidth, _blockRows, w, _weights.InputBias,
-            _workspace.Gates, _config.GateWidth, accumulate: false, firstPanel, endPanel - firstPanel, OrderOf(0));
+            _workspace.Gates.Span, _config.GateWidth, accumulate: false, firstPanel, endPanel - firstPanel, OrderOf(0));
     }
 
     /// <summary>The block's time loop for this part's sequences. <paramref name="parts"/> is 1 (part 0 owns the whole

@@ -44,7 +44,7 @@ internal static class SequenceRunner
             {
                 bool last = layer == config.NumLayers - 1;
                 bool outputInLanes = !last && lanesBetweenLayers;
-                Span<float> layerOutput = last ? output : outputInLanes ? workspace.LaneLayerOutputs[layer % 2] : workspace.LayerOutputs[layer % 2];
+                Span<float> layerOutput = last ? output : outputInLanes ? workspace.LaneLayerOutputs[layer % 2].Span : workspace.LayerOutputs[layer % 2].Span;
                 fixed (float* inputPointer = layerInput)
                 fixed (float* outputPointer = layerOutput)
                 {

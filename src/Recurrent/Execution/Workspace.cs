@@ -64,24 +64,20 @@ internal sealed class Workspace
         GateRows = schedule.Offset(BlockSteps - 1) + schedule.Rows(BlockSteps - 1);
         TotalRows = schedule.TotalRows;
         Batch = batch;
-        Gates = lanes ? [] : new float[checked(GateRows * config.GateWidth)];
-        RecurrentGates = config.CellType == CellType.Gru ? new float[batch * config.GateWidth] : [];
+        Gates = lanes ? default : new AlignedFloats(checked(GateRows * config.GateWidth));
+        RecurrentGates = new AlignedFloats(config.CellType == CellType.Gru ? batch * config.GateWidth : 0);
         Hidden = new float[batch * config.OutputSize];
         HiddenAlternate = parallelism > 1 ? new float[batch * config.OutputSize] : [];
         Cell = config.CellType == CellType.Lstm ? new float[batch * config.HiddenSize] : [];
-        Unprojected = config.ProjSize > 0 ? new float[batch * config.HiddenSize] : [];
-        JoinedInputs = new float[JoinedInputFloats(config, batch)];
+        Unprojected = new AlignedFloats(config.ProjSize > 0 ? batch * config.HiddenSize : 0);
+        JoinedInputs = new AlignedFloats(JoinedInputFloats(config, batch));
         if (lanes)
         {
             LaneStride = LaneSteps.Stride(batch);
-            LaneInputs = new float[Math.Max(config.InputSize, config.OutputWidth) * LaneStride];
-            LaneHidden = new float[2 * config.OutputSize * LaneStride];
-            LaneCell = new float[config.CellType == CellType.Lstm ? config.HiddenSize * LaneStride : 0];
-            LaneGates = new float[LaneSteps.GateRows(config.GateWidth) * LaneStride];
-        }
-        else
-        {
-            LaneInputs = LaneHidden = LaneCell = LaneGates = [];
+            LaneInputs = new AlignedFloats(Math.Max(config.InputSize, config.OutputWidth) * LaneStride);
+            LaneHidden = new AlignedFloats(2 * config.OutputSize * LaneStride);
+            LaneCell = new AlignedFloats(config.CellType == CellType.Lstm ? config.HiddenSize * LaneStride : 0);
+            LaneGates = new AlignedFloats(LaneSteps.GateRows(config.GateWidth) * LaneStride);
         }
 
         // Layer k writes layer buffer k % 2 and layer k + 1 reads it; the last layer writes the caller's output.
@@ -92,18 +88,18 @@ internal sealed class Workspace
         int intermediateLayers = reverseScratch ? 0 : Math.Min(config.NumLayers - 1, 2);
         long laneLayerFloats = (long)schedule.Steps * config.OutputWidth * LaneStride;
         bool lanesBetween = lanes && intermediateLayers > 0 &&
-            laneLayerFloats <= Math.Min(2L * TotalRows * config.OutputWidth, Array.MaxLength);
+            laneLayerFloats <= Math.Min(2L * TotalRows * config.OutputWidth, Array.MaxLength - (AlignedFloats.AlignmentBytes / sizeof(float)));
         bool rowMajorBetween = !lanesBetween || config.Dropout > 0;
         _rowMajorBetweenLayers = rowMajorBetween;
-        LayerOutputs = new float[intermediateLayers][];
-        LaneLayerOutputs = new float[lanesBetween ? intermediateLayers : 0][];
+        LayerOutputs = new AlignedFloats[intermediateLayers];
+        LaneLayerOutputs = new AlignedFloats[lanesBetween ? intermediateLayers : 0];
         LaneLayerSteps = lanesBetween ? schedule.Steps : 0;
         for (int i = 0; i < intermediateLayers; i++)
         {
-            LayerOutputs[i] = rowMajorBetween ? new float[checked(TotalRows * config.OutputWidth)] : [];
+            LayerOutputs[i] = new AlignedFloats(rowMajorBetween ? checked(TotalRows * config.OutputWidth) : 0);
             if (lanesBetween)
             {
-                LaneLayerOutputs[i] = new float[laneLayerFloats];
+                LaneLayerOutputs[i] = new AlignedFloats((int)laneLayerFloats);
             }
         }
 
@@ -150,10 +146,10 @@ internal sealed class Workspace
     public int GateRows { get; }
 
     /// <summary>Gate pre-activations of one block of steps, (GateRows, G*H): the input product, then each step's update.</summary>
-    public float[] Gates { get; }
+    public AlignedFloats Gates { get; }
 
     /// <summary>GRU: h W_hhᵀ + b_hn of the current step, (N, 3H). Empty for RNN and LSTM.</summary>
-    public float[] RecurrentGates { get; }
+    public AlignedFloats RecurrentGates { get; }
 
     /// <summary>The running h of one direction, (N, H_out).</summary>
     public float[] Hidden { get; }
@@ -166,36 +162,38 @@ internal sealed class Workspace
     public float[] Cell { get; }
 
     /// <summary>LSTM with projection: o * tanh(c') before W_hr, (N, H). Empty otherwise.</summary>
-    public float[] Unprojected { get; }
+    public AlignedFloats Unprojected { get; }
 
     /// <summary>RNN and LSTM: the rows [x_t | h] of a step run as one product with the joined weights, (N, H_in + H_out)
     /// for the widest layer input. Empty for GRU.</summary>
-    public float[] JoinedInputs { get; }
+    public AlignedFloats JoinedInputs { get; }
 
     /// <summary>Floats between rows of the lane buffers (the batch rounded up to whole vectors); 0 when the layer does
-    /// not run in lanes (<see cref="DirectionPass.RunsInLanes"/>), whose lane buffers are then empty.</summary>
+    /// not run in lanes (<see cref="DirectionPass.RunsInLanes"/>), whose lane buffers are then empty. Every lane buffer
+    /// is 64-byte aligned (<see cref="AlignedFloats"/>) and its rows, parts and steps start at multiples of 16 floats,
+    /// so none of the lane kernels' vectors straddles two cache lines.</summary>
     public int LaneStride { get; }
 
     /// <summary>xᵀ of one step, (widest layer input, <see cref="LaneStride"/>).</summary>
-    public float[] LaneInputs { get; }
+    public AlignedFloats LaneInputs { get; }
 
     /// <summary>hᵀ and the next step's hᵀ, two (H_out, <see cref="LaneStride"/>) buffers back to back.</summary>
-    public float[] LaneHidden { get; }
+    public AlignedFloats LaneHidden { get; }
 
     /// <summary>LSTM: cᵀ, (H, <see cref="LaneStride"/>).</summary>
-    public float[] LaneCell { get; }
+    public AlignedFloats LaneCell { get; }
 
     /// <summary>One step's gate pre-activations transposed, (G·H rounded up to the product's passes, <see cref="LaneStride"/>).</summary>
-    public float[] LaneGates { get; }
+    public AlignedFloats LaneGates { get; }
 
     /// <summary>Outputs of the layers below the last, (rows, D*H_out) each (empty buffers when layers in lanes have no
     /// dropout, see <see cref="LaneLayerOutputs"/>).</summary>
-    public float[][] LayerOutputs { get; }
+    public AlignedFloats[] LayerOutputs { get; }
 
     /// <summary>Layers in lanes: outputs of the layers below the last, in lanes: step t's block of D·H_out rows of
     /// <see cref="LaneStride"/> floats at t·D·H_out·LaneStride (direction d's rows from d·H_out). None for layers not in
     /// lanes, or when these would hold more than twice the row-major floats (a packed batch with a long tail).</summary>
-    public float[][] LaneLayerOutputs { get; }
+    public AlignedFloats[] LaneLayerOutputs { get; }
 
     /// <summary>Steps <see cref="LaneLayerOutputs"/> hold (0 without them).</summary>
     public int LaneLayerSteps { get; }

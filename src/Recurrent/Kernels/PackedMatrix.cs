@@ -37,7 +37,7 @@ internal sealed class PackedMatrix
     public const int PanelWidth = 32;
 
     /// <summary>Alignment of the packed data, in bytes (one cache line, one zmm register).</summary>
-    public const int AlignmentBytes = 64;
+    public const int AlignmentBytes = AlignedFloats.AlignmentBytes;
 
     private readonly float[] _storage;
     private readonly int _offset;
@@ -105,8 +105,7 @@ internal sealed class PackedMatrix
         long cols = (long)leftCols + rightCols;
         long panels = (rows + (long)PanelWidth - 1) / PanelWidth;
         long packedLength = panels * cols * PanelWidth;
-        const int slack = AlignmentBytes / sizeof(float);
-        if (packedLength > Array.MaxLength - slack)
+        if (packedLength > Array.MaxLength - (AlignmentBytes / sizeof(float)))
         {
             throw new ArgumentOutOfRangeException(nameof(rows), "The packed matrix would be too large.");
         }
@@ -122,9 +121,7 @@ internal sealed class PackedMatrix
         }
 
         // Zero-initialised, so the padding rows of the last panel are zero without extra work.
-        float[] storage = GC.AllocateArray<float>((int)packedLength + slack, pinned: true);
-        nint address = Marshal.UnsafeAddrOfPinnedArrayElement(storage, 0);
-        int offset = (int)((AlignmentBytes - (address & (AlignmentBytes - 1))) & (AlignmentBytes - 1)) / sizeof(float);
+        var (storage, offset) = AlignedFloats.Allocate((int)packedLength);
 
         int stride = (int)cols * PanelWidth;
         var joined = new PackedMatrix(storage, offset, rows, (int)cols, stride);
