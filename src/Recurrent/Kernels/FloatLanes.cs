@@ -59,6 +59,12 @@ internal interface IFloatLanes<TV>
     /// <summary>2^(n − 1) for lanes holding an integer n in [−125, 128]: the float whose bits are (n + 126) &lt;&lt; 23.</summary>
     static abstract TV Pow2Minus1(TV n);
 
+    /// <summary>
+    /// 2^(n − 1) for lanes holding t = 1.5·2^23 + n, n an integer in [−125, 128] (t's last mantissa bits are n): the
+    /// float whose bits are (bits(t) &lt;&lt; 23) + (126 &lt;&lt; 23), the shift keeping only n's last 9 bits.
+    /// </summary>
+    static abstract TV Pow2Minus1OfShifted(TV t);
+
     /// <summary>All bits set where a == b (false for NaN), clear elsewhere.</summary>
     static abstract TV Equals(TV a, TV b);
 
@@ -127,6 +133,10 @@ internal readonly struct NaturalLanes : IFloatLanes<Vector<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Pow2Minus1(Vector<float> n) =>
         Vector.AsVectorSingle(Vector.ShiftLeft(Vector.ConvertToInt32Native(n) + new Vector<int>(126), 23));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Pow2Minus1OfShifted(Vector<float> t) =>
+        Vector.AsVectorSingle(Vector.ShiftLeft(Vector.AsVectorInt32(t), 23) + new Vector<int>(126 << 23));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Equals(Vector<float> a, Vector<float> b) => Vector.AsVectorSingle(Vector.Equals(a, b));
@@ -199,6 +209,10 @@ internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Pow2Minus1(Vector512<float> n) =>
         Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(126), 23).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Pow2Minus1OfShifted(Vector512<float> t) =>
+        (Vector512.ShiftLeft(t.AsInt32(), 23) + Vector512.Create(126 << 23)).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Equals(Vector512<float> a, Vector512<float> b) => Vector512.Equals(a, b);

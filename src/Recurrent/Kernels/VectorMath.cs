@@ -30,6 +30,11 @@ internal static class VectorMath
     /// <summary>Upper clamp of <see cref="ExpClamped"/>: e^x overflows to +∞ here (88.8 &gt; ln(float.MaxValue) ≈ 88.72).</summary>
     private const float ClampedExpTo = 88.8f;
 
+    /// <summary>1.5·2^23: x·log2 e + this, rounded once (a fused multiply-add), is 1.5·2^23 + n for n = x·log2 e rounded
+    /// to the nearest integer (ties to even), since floats in [2^23, 2^24) are the integers there; subtracting it again
+    /// gives n exactly. (For |x·log2 e| &lt; 2^22; <see cref="ExpClamped"/>'s x stay within 129.)</summary>
+    private const float RoundingShift = 12582912f;
+
     /// <summary>
     /// σ(x) = 1 / (1 + e^−x). For x &gt; 86 the true e^−x is below 2.4e-38, so 1 + e^−x rounds to 1 whether it is taken
     /// at −x or at the clamp −86; for x &lt; −88.8 e^−x is +∞ and σ is 0, within 3e-39 of the true value (a denormal).
@@ -47,17 +52,19 @@ internal static class VectorMath
 
     /// <summary>
     /// e^x for x in [<see cref="ClampedExpFrom"/>, <see cref="ClampedExpTo"/>] (not NaN): the same reduction and
-    /// polynomial as <see cref="Exp"/>, but 2^n is applied as 2^(n − 1) · 2, which is exact over the whole range (n runs
-    /// from −124 to 128), so no second scale factor and no end-of-range fix-ups are needed; e^x ≥ 2^128 becomes +∞.
+    /// polynomial as <see cref="Exp"/>, but n = x·log2 e is rounded in one fused multiply-add (<see cref="RoundingShift"/>,
+    /// whose bits then give 2^n without a conversion: 2 instructions fewer than a product, a round and a convert), and
+    /// 2^n is applied as 2^(n − 1) · 2, which is exact over the whole range (n runs from −124 to 128), so no second scale
+    /// factor and no end-of-range fix-ups are needed; e^x ≥ 2^128 becomes +∞.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV ExpClamped<TL, TV>(TV x)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV n = TL.Round(TL.Multiply(x, TL.Create(1.44269504088896341f)));
-        TV y = ExpReduced<TL, TV>(x, n);
-        return TL.Multiply(TL.Add(y, y), TL.Pow2Minus1(n));
+        TV shifted = TL.FusedMultiplyAdd(x, TL.Create(1.44269504088896341f), TL.Create(RoundingShift));
+        TV y = ExpReduced<TL, TV>(x, TL.Subtract(shifted, TL.Create(RoundingShift)));
+        return TL.Multiply(TL.Add(y, y), TL.Pow2Minus1OfShifted(shifted));
     }
 
     /// <summary>e^r for r = x − n·ln 2 (|r| ≤ ln 2 / 2), with ln 2 split in two parts so that r is exact: Cephes' degree-6 polynomial.</summary>
@@ -181,9 +188,11 @@ internal static class VectorMath
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV log2e = TL.Create(1.44269504088896341f);
-        TV n1 = TL.Round(TL.Multiply(x1, log2e));
-        TV n2 = TL.Round(TL.Multiply(x2, log2e));
+        TV log2e = TL.Create(1.44269504088896341f), shift = TL.Create(RoundingShift);
+        TV shifted1 = TL.FusedMultiplyAdd(x1, log2e, shift);
+        TV shifted2 = TL.FusedMultiplyAdd(x2, log2e, shift);
+        TV n1 = TL.Subtract(shifted1, shift);
+        TV n2 = TL.Subtract(shifted2, shift);
         TV r1 = TL.FusedMultiplyAdd(n1, TL.Create(-0.693359375f), x1);
         TV r2 = TL.FusedMultiplyAdd(n2, TL.Create(-0.693359375f), x2);
         r1 = TL.FusedMultiplyAdd(n1, TL.Create(2.12194440e-4f), r1);
@@ -202,8 +211,8 @@ internal static class VectorMath
         TV one = TL.Create(1f);
         TV e1 = TL.FusedMultiplyAdd(p1, TL.Multiply(r1, r1), TL.Add(r1, one));
         TV e2 = TL.FusedMultiplyAdd(p2, TL.Multiply(r2, r2), TL.Add(r2, one));
-        y1 = TL.Multiply(TL.Add(e1, e1), TL.Pow2Minus1(n1));
-        y2 = TL.Multiply(TL.Add(e2, e2), TL.Pow2Minus1(n2));
+        y1 = TL.Multiply(TL.Add(e1, e1), TL.Pow2Minus1OfShifted(shifted1));
+        y2 = TL.Multiply(TL.Add(e2, e2), TL.Pow2Minus1OfShifted(shifted2));
     }
 
     /// <summary>max(x, 0), NaN for NaN (as torch.relu).</summary>
