@@ -118,7 +118,7 @@ public class GateMathTests
         {
             values.Add(BitConverter.Int32BitsToSingle(rng.Next()) * (i % 2 == 0 ? 1 : -1));
             values.Add((float)((rng.NextDouble() * 40) - 20));
-            values.Add((float)((rng.NextDouble() * 2) - 1)); // tanh's polynomial branch is |x| < 0.625
+            values.Add((float)((rng.NextDouble() * 2) - 1)); // n = 0 and 1 of tanh's and sigmoid's reduction
         }
 
         float[] all = [.. values];
