@@ -65,6 +65,10 @@ internal interface IFloatLanes<TV>
     /// </summary>
     static abstract TV Pow2Minus1OfShifted(TV t);
 
+    /// <summary>2^n for lanes holding t = 1.5·2^23 + n, n an integer in [−126, 128] (+∞ for 128): the float whose bits
+    /// are (bits(t) &lt;&lt; 23) + (127 &lt;&lt; 23).</summary>
+    static abstract TV Pow2OfShifted(TV t);
+
     /// <summary>All bits set where a == b (false for NaN), clear elsewhere.</summary>
     static abstract TV Equals(TV a, TV b);
 
@@ -137,6 +141,10 @@ internal readonly struct NaturalLanes : IFloatLanes<Vector<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Pow2Minus1OfShifted(Vector<float> t) =>
         Vector.AsVectorSingle(Vector.ShiftLeft(Vector.AsVectorInt32(t), 23) + new Vector<int>(126 << 23));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Pow2OfShifted(Vector<float> t) =>
+        Vector.AsVectorSingle(Vector.ShiftLeft(Vector.AsVectorInt32(t), 23) + new Vector<int>(127 << 23));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Equals(Vector<float> a, Vector<float> b) => Vector.AsVectorSingle(Vector.Equals(a, b));
@@ -213,6 +221,10 @@ internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Pow2Minus1OfShifted(Vector512<float> t) =>
         (Vector512.ShiftLeft(t.AsInt32(), 23) + Vector512.Create(126 << 23)).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Pow2OfShifted(Vector512<float> t) =>
+        (Vector512.ShiftLeft(t.AsInt32(), 23) + Vector512.Create(127 << 23)).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Equals(Vector512<float> a, Vector512<float> b) => Vector512.Equals(a, b);

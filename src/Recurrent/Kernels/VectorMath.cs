@@ -24,20 +24,21 @@ internal static class VectorMath
     /// <summary>Below this e^x is under half the smallest denormal: the result is 0.</summary>
     private const float ExpUnderflowBelow = -103.97208f;
 
-    /// <summary>Lower clamp of <see cref="ExpClamped"/>: e^x is a normal float here, and 2^(n − 1) for its n is too.</summary>
+    /// <summary>Lower clamp of <see cref="OnePlusExpClamped"/>: e^x is a normal float here, and 2^n for its n is too.</summary>
     private const float ClampedExpFrom = -86f;
 
-    /// <summary>Upper clamp of <see cref="ExpClamped"/>: e^x overflows to +∞ here (88.8 &gt; ln(float.MaxValue) ≈ 88.72).</summary>
+    /// <summary>Upper clamp of <see cref="OnePlusExpClamped"/>: e^x overflows to +∞ here (88.8 &gt; ln(float.MaxValue) ≈ 88.72).</summary>
     private const float ClampedExpTo = 88.8f;
 
     /// <summary>1.5·2^23: x·log2 e + this, rounded once (a fused multiply-add), is 1.5·2^23 + n for n = x·log2 e rounded
     /// to the nearest integer (ties to even), since floats in [2^23, 2^24) are the integers there; subtracting it again
-    /// gives n exactly. (For |x·log2 e| &lt; 2^22; <see cref="ExpClamped"/>'s x stay within 129.)</summary>
+    /// gives n exactly. (For |x·log2 e| &lt; 2^22; the callers' x stay within 129.)</summary>
     private const float RoundingShift = 12582912f;
 
     /// <summary>
     /// σ(x) = 1 / (1 + e^−x). For x &gt; 86 the true e^−x is below 2.4e-38, so 1 + e^−x rounds to 1 whether it is taken
-    /// at −x or at the clamp −86; for x &lt; −88.8 e^−x is +∞ and σ is 0, within 3e-39 of the true value (a denormal).
+    /// at −x or at the clamp −86; below x ≈ −88.38 (n = 128 in <see cref="OnePlusExpClamped"/>) σ is 0, within 5e-39 of
+    /// the true value (a denormal).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Sigmoid<TL, TV>(TV x)
@@ -45,26 +46,24 @@ internal static class VectorMath
         where TV : struct
     {
         TV clamped = TL.MinNative(TL.MaxNative(TL.Negate(x), TL.Create(ClampedExpFrom)), TL.Create(ClampedExpTo));
-        TV one = TL.Create(1f);
-        TV result = TL.Divide(one, TL.Add(one, ExpClamped<TL, TV>(clamped)));
+        TV result = TL.Divide(TL.Create(1f), OnePlusExpClamped<TL, TV>(clamped));
         return TL.ConditionalSelect(TL.Equals(x, x), result, x);
     }
 
     /// <summary>
-    /// e^x for x in [<see cref="ClampedExpFrom"/>, <see cref="ClampedExpTo"/>] (not NaN): the same reduction and
-    /// polynomial as <see cref="Exp"/>, but n = x·log2 e is rounded in one fused multiply-add (<see cref="RoundingShift"/>,
-    /// whose bits then give 2^n without a conversion: 2 instructions fewer than a product, a round and a convert), and
-    /// 2^n is applied as 2^(n − 1) · 2, which is exact over the whole range (n runs from −124 to 128), so no second scale
-    /// factor and no end-of-range fix-ups are needed; e^x ≥ 2^128 becomes +∞.
+    /// 1 + e^x for x in [<see cref="ClampedExpFrom"/>, <see cref="ClampedExpTo"/>] (not NaN): e^x = 2^n·e^r with the
+    /// same reduction and polynomial as <see cref="Exp"/>, but n = x·log2 e rounded in one fused multiply-add
+    /// (<see cref="RoundingShift"/>, whose bits then give 2^n without a conversion), and 1 + e^r·2^n in one more, rounded
+    /// once: e^r·2^n is exact for n in [−124, 127] (e^r ≥ 0.7), and 2^128 is +∞, so is the result.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TV ExpClamped<TL, TV>(TV x)
+    private static TV OnePlusExpClamped<TL, TV>(TV x)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
         TV shifted = TL.FusedMultiplyAdd(x, TL.Create(1.44269504088896341f), TL.Create(RoundingShift));
         TV y = ExpReduced<TL, TV>(x, TL.Subtract(shifted, TL.Create(RoundingShift)));
-        return TL.Multiply(TL.Add(y, y), TL.Pow2Minus1OfShifted(shifted));
+        return TL.FusedMultiplyAdd(y, TL.Pow2OfShifted(shifted), TL.Create(1f));
     }
 
     /// <summary>e^r for r = x − n·ln 2 (|r| ≤ ln 2 / 2): 1 + r + r²·P(r) (<see cref="ReducedArgument"/>, <see cref="ExpPolynomial"/>).</summary>
@@ -161,7 +160,7 @@ internal static class VectorMath
     }
 
     /// <summary>(e^y − 1)/2 for y in [0, <see cref="TanhSaturatesFrom"/>] (not NaN): with n = y·log2 e rounded (see
-    /// <see cref="ExpClamped"/>) and h = 2^(n − 1), h·(e^r − 1) + (h − 1/2) in one fused multiply-add.</summary>
+    /// <see cref="OnePlusExpClamped"/>) and h = 2^(n − 1), h·(e^r − 1) + (h − 1/2) in one fused multiply-add.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV HalfExpM1<TL, TV>(TV y)
         where TL : struct, IFloatLanes<TV>
@@ -183,9 +182,9 @@ internal static class VectorMath
         TV from = TL.Create(ClampedExpFrom), to = TL.Create(ClampedExpTo), one = TL.Create(1f);
         TV c1 = TL.MinNative(TL.MaxNative(TL.Negate(x1), from), to);
         TV c2 = TL.MinNative(TL.MaxNative(TL.Negate(x2), from), to);
-        ExpClamped2<TL, TV>(c1, c2, out TV e1, out TV e2);
-        TV r1 = TL.Divide(one, TL.Add(one, e1));
-        TV r2 = TL.Divide(one, TL.Add(one, e2));
+        OnePlusExpClamped2<TL, TV>(c1, c2, out TV e1, out TV e2);
+        TV r1 = TL.Divide(one, e1);
+        TV r2 = TL.Divide(one, e2);
         y1 = TL.ConditionalSelect(TL.Equals(x1, x1), r1, x1);
         y2 = TL.ConditionalSelect(TL.Equals(x2, x2), r2, x2);
     }
@@ -215,25 +214,23 @@ internal static class VectorMath
         y2 = TL.ConditionalSelect(TL.Equals(x2, x2), TL.ConditionalSelect(signBit, x2, t2), x2);
     }
 
-    /// <summary><see cref="ExpClamped{TL, TV}"/> of two vectors, interleaved.</summary>
+    /// <summary><see cref="OnePlusExpClamped{TL, TV}"/> of two vectors, interleaved.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ExpClamped2<TL, TV>(TV x1, TV x2, out TV y1, out TV y2)
+    private static void OnePlusExpClamped2<TL, TV>(TV x1, TV x2, out TV y1, out TV y2)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
         TV log2e = TL.Create(1.44269504088896341f), shift = TL.Create(RoundingShift);
         TV shifted1 = TL.FusedMultiplyAdd(x1, log2e, shift);
         TV shifted2 = TL.FusedMultiplyAdd(x2, log2e, shift);
-        TV n1 = TL.Subtract(shifted1, shift);
-        TV n2 = TL.Subtract(shifted2, shift);
-        TV r1 = ReducedArgument<TL, TV>(x1, n1);
-        TV r2 = ReducedArgument<TL, TV>(x2, n2);
+        TV r1 = ReducedArgument<TL, TV>(x1, TL.Subtract(shifted1, shift));
+        TV r2 = ReducedArgument<TL, TV>(x2, TL.Subtract(shifted2, shift));
         ExpPolynomial2<TL, TV>(r1, r2, out TV p1, out TV p2);
         TV one = TL.Create(1f);
         TV e1 = TL.FusedMultiplyAdd(p1, TL.Multiply(r1, r1), TL.Add(r1, one));
         TV e2 = TL.FusedMultiplyAdd(p2, TL.Multiply(r2, r2), TL.Add(r2, one));
-        y1 = TL.Multiply(TL.Add(e1, e1), TL.Pow2Minus1OfShifted(shifted1));
-        y2 = TL.Multiply(TL.Add(e2, e2), TL.Pow2Minus1OfShifted(shifted2));
+        y1 = TL.FusedMultiplyAdd(e1, TL.Pow2OfShifted(shifted1), one);
+        y2 = TL.FusedMultiplyAdd(e2, TL.Pow2OfShifted(shifted2), one);
     }
 
     /// <summary>max(x, 0), NaN for NaN (as torch.relu).</summary>
