@@ -8,7 +8,7 @@ namespace Recurrent.Kernels;
 /// lane buffer (element (n, kk) at kk·laneStride + n, laneStride a whole number of 16-float vectors). With AVX-512, 16 × 16
 /// blocks are transposed in registers; elsewhere element by element (same results: only copies).
 /// </summary>
-internal static class LaneTransposes
+internal static partial class LaneTransposes
 {
     private const int Lanes = LaneSteps.Lanes;
 
@@ -90,14 +90,22 @@ internal static class LaneTransposes
         }
     }
 
-    /// <summary><see cref="ToLanes"/> in 16 × 16 blocks transposed in registers (<see cref="TransposeBlock"/>).</summary>
+    /// <summary><see cref="ToLanes"/> in 16 × 16 blocks transposed in registers (<see cref="TransposeBlock"/>); whole blocks
+    /// of narrow dense rows (width ≤ 8, row stride = width) by permutes (<see cref="NarrowToLanes"/>).</summary>
     internal static unsafe void ToLanes512(ReadOnlySpan<float> rows, int rowStride, int count, int width, Span<float> lanes, int laneStride)
     {
         fixed (float* from = rows)
         fixed (float* to = lanes)
         {
+            bool narrow = width <= MaxNarrowWidth && rowStride == width;
             for (int n0 = 0; n0 < count; n0 += Lanes)
             {
+                if (narrow && count - n0 >= Lanes)
+                {
+                    NarrowToLanes(from + ((long)n0 * rowStride), width, to + n0, laneStride);
+                    continue;
+                }
+
                 for (int k0 = 0; k0 < width; k0 += Lanes)
                 {
                     TransposeBlock(from + ((long)n0 * rowStride) + k0, rowStride, Math.Min(Lanes, count - n0), Math.Min(Lanes, width - k0), to + ((long)k0 * laneStride) + n0, laneStride);
@@ -106,14 +114,22 @@ internal static class LaneTransposes
         }
     }
 
-    /// <summary><see cref="FromLanes"/> in 16 × 16 blocks transposed in registers (<see cref="TransposeBlock"/>).</summary>
+    /// <summary><see cref="FromLanes"/> in 16 × 16 blocks transposed in registers (<see cref="TransposeBlock"/>); whole blocks
+    /// of narrow dense rows by permutes (<see cref="NarrowFromLanes"/>).</summary>
     internal static unsafe void FromLanes512(ReadOnlySpan<float> lanes, int laneStride, int count, int width, Span<float> rows, int rowStride)
     {
         fixed (float* from = lanes)
         fixed (float* to = rows)
         {
+            bool narrow = width <= MaxNarrowWidth && rowStride == width;
             for (int n0 = 0; n0 < count; n0 += Lanes)
             {
+                if (narrow && count - n0 >= Lanes)
+                {
+                    NarrowFromLanes(from + n0, laneStride, width, to + ((long)n0 * rowStride));
+                    continue;
+                }
+
                 for (int k0 = 0; k0 < width; k0 += Lanes)
                 {
                     TransposeBlock(from + ((long)k0 * laneStride) + n0, laneStride, Math.Min(Lanes, width - k0), Math.Min(Lanes, count - n0), to + ((long)n0 * rowStride) + k0, rowStride);

@@ -74,6 +74,40 @@ public class LaneStepsTests
         }
     }
 
+    /// <summary>Dense rows (row stride = width), which the AVX-512 form moves by permutes in whole blocks of 16 rows at
+    /// widths up to 8 and by block transposes otherwise: every width around that bound, whole and partial blocks.</summary>
+    [Theory]
+    [InlineData(16, 1)]
+    [InlineData(64, 2)]
+    [InlineData(48, 3)]
+    [InlineData(64, 5)]
+    [InlineData(37, 5)]
+    [InlineData(16, 6)]
+    [InlineData(33, 7)]
+    [InlineData(80, 8)]
+    [InlineData(20, 8)]
+    [InlineData(64, 9)]
+    [InlineData(15, 4)]
+    public void DenseRows_MoveToLanesAndBack(int count, int width)
+    {
+        var rng = new Random((count * 31) + width);
+        int laneStride = LaneSteps.Stride(count) + LaneSteps.Lanes;
+        float[] rows = Enumerable.Range(0, count * width).Select(_ => (float)rng.NextDouble()).ToArray();
+        float[] lanes = Filled((width + 1) * laneStride);
+        LaneTransposes.ToLanes(rows, width, count, width, lanes, laneStride);
+        for (int i = 0; i < lanes.Length; i++)
+        {
+            int kk = i / laneStride, n = i % laneStride;
+            float expected = kk < width && n < count ? rows[(n * width) + kk] : Sentinel;
+            Assert.True(expected == lanes[i], $"lanes[{i}] (kk {kk}, n {n}): expected {expected}, got {lanes[i]}");
+        }
+
+        float[] back = Filled((count * width) + 5);
+        LaneTransposes.FromLanes(lanes, laneStride, count, width, back, width);
+        Assert.Equal(rows, back[..(count * width)]);
+        Assert.All(back[(count * width)..], value => Assert.Equal(Sentinel, value));
+    }
+
     [Fact]
     public void Transposes_RejectSpansTooShort()
     {
