@@ -83,7 +83,7 @@ internal static class VectorMath
         where TV : struct =>
         TL.FusedMultiplyAdd(n, TL.Create(2.12194440e-4f), TL.FusedMultiplyAdd(n, TL.Create(-0.693359375f), x));
 
-    /// <summary>P(r), Cephes' degree-4 polynomial with e^r ≈ 1 + r + r²·P(r) for |r| ≤ ln 2 / 2.</summary>
+    /// <summary>P(r), Cephes' degree-5 polynomial with e^r ≈ 1 + r + r²·P(r) for |r| ≤ ln 2 / 2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV ExpPolynomial<TL, TV>(TV r)
         where TL : struct, IFloatLanes<TV>
