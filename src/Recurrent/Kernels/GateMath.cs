@@ -575,19 +575,20 @@ internal static class GateMath
         TL.Store(h2, destination[k..]);
     }
 
-    /// <summary>One piece of LSTM units: (c', h') from the four pre-activations and c.</summary>
+    /// <summary>One piece of LSTM units: (c', h') from the four pre-activations and c: c' = σ(f)·c + σ(i)·tanh(g) (one
+    /// FMA), h' = σ(o)·tanh(c'), each σ·tanh product in one division (<see cref="VectorMath.SigmoidTimesTanh"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (TV Cell, TV Hidden) Lstm<TL, TV>(TV input, TV forget, TV candidate, TV output, TV cell)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV next = TL.FusedMultiplyAdd(
-            VectorMath.Sigmoid<TL, TV>(forget), cell, TL.Multiply(VectorMath.Sigmoid<TL, TV>(input), VectorMath.Tanh<TL, TV>(candidate)));
-        return (next, TL.Multiply(VectorMath.Sigmoid<TL, TV>(output), VectorMath.Tanh<TL, TV>(next)));
+        TV next = TL.FusedMultiplyAdd(VectorMath.Sigmoid<TL, TV>(forget), cell, VectorMath.SigmoidTimesTanh<TL, TV>(input, candidate));
+        return (next, VectorMath.SigmoidTimesTanh<TL, TV>(output, next));
     }
 
     /// <summary><see cref="Lstm{TL, TV}"/> for two pieces side by side, each step of the math issued for both back to back
-    /// (<see cref="VectorMath.Sigmoid2"/>): the same lane arithmetic, so the same bits.</summary>
+    /// (<see cref="VectorMath.Sigmoid2"/>, <see cref="VectorMath.SigmoidTimesTanh2"/>): the same lane arithmetic, so the
+    /// same bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Lstm2<TL, TV>(
         TV input1, TV forget1, TV candidate1, TV output1, TV cell1,
@@ -596,15 +597,11 @@ internal static class GateMath
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        VectorMath.Sigmoid2<TL, TV>(input1, input2, out TV i1, out TV i2);
+        VectorMath.SigmoidTimesTanh2<TL, TV>(input1, candidate1, input2, candidate2, out TV ig1, out TV ig2);
         VectorMath.Sigmoid2<TL, TV>(forget1, forget2, out TV f1, out TV f2);
-        VectorMath.Tanh2<TL, TV>(candidate1, candidate2, out TV g1, out TV g2);
-        VectorMath.Sigmoid2<TL, TV>(output1, output2, out TV o1, out TV o2);
-        nextCell1 = TL.FusedMultiplyAdd(f1, cell1, TL.Multiply(i1, g1));
-        nextCell2 = TL.FusedMultiplyAdd(f2, cell2, TL.Multiply(i2, g2));
-        VectorMath.Tanh2<TL, TV>(nextCell1, nextCell2, out TV t1, out TV t2);
-        hidden1 = TL.Multiply(o1, t1);
-        hidden2 = TL.Multiply(o2, t2);
+        nextCell1 = TL.FusedMultiplyAdd(f1, cell1, ig1);
+        nextCell2 = TL.FusedMultiplyAdd(f2, cell2, ig2);
+        VectorMath.SigmoidTimesTanh2<TL, TV>(output1, nextCell1, output2, nextCell2, out hidden1, out hidden2);
     }
 
     /// <summary><see cref="Lstm{TL, TV}"/> as a call, for the pieces of a row after its pairs (one vector, then the last
