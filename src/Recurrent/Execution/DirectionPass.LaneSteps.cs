@@ -4,9 +4,9 @@ using Recurrent.Kernels;
 namespace Recurrent.Execution;
 
 /// <summary>
-/// Blocks of RNN and LSTM layers with few gates (G·H ≤ 32) and a batch of at least <see cref="MinLaneBatch"/>: the
-/// time loop runs with the batch across vector lanes (<see cref="LaneSteps"/>), one step at a time as xᵀ in, the
-/// joined product, the gate math, h' out. No input product ahead of the loop and no gate buffer: at these sizes the
+/// Blocks of RNN and LSTM layers with few gates (G·H ≤ 128 and H ≤ 48: LSTM H ≤ 32, RNN H ≤ 48) and a batch of at
+/// least <see cref="MinLaneBatch"/>: the time loop runs with the batch across vector lanes (<see cref="LaneSteps"/>),
+/// one step at a time as xᵀ in, the joined product, the gate math, h' out. No input product ahead of the loop and no gate buffer: at these sizes the
 /// row-major path spends its time on short rows (packing them, per-tile overhead, gate math on part-filled vectors).
 /// Same bits as the row-major path (see <see cref="LaneSteps"/>), so whether a layer runs in lanes never changes its
 /// results. On more threads the batch's vectors of 16 sequences are split between them (each part runs the whole
@@ -14,6 +14,14 @@ namespace Recurrent.Execution;
 /// </summary>
 internal sealed unsafe partial class DirectionPass
 {
+    /// <summary>
+    /// Largest hidden size run in lanes (with G·H ≤ <see cref="LaneSteps.MaxGateWidth"/>). Measured on the Ice Lake CI
+    /// machine (2026-11-29, layers in interleaved pairs, lanes against row-major, 1 thread, 12 steps of 64 sequences
+    /// unless said): LSTM H = 12 2.53×, 16 1.60× (and 1.54× at N = 256, 50 steps), 32 1.18× as fast in lanes; RNN
+    /// H = 48 (N = 32, 20 steps) 1.19×, 64 1.00×, 128 0.96×: at 64 units the row-major gate math runs on whole vectors.
+    /// </summary>
+    internal const int MaxLaneHiddenSize = 48;
+
     /// <summary>Smallest batch run in lanes: half a vector of sequences.</summary>
     internal const int MinLaneBatch = LaneSteps.Lanes / 2;
 
@@ -36,7 +44,7 @@ internal sealed unsafe partial class DirectionPass
     /// <summary>Whether a workspace for <paramref name="config"/> at <paramref name="batch"/> runs its blocks in lanes.</summary>
     internal static bool RunsInLanes(LayerConfig config, int batch) =>
         (LanesOverride ?? Vector512.IsHardwareAccelerated) && config.CellType is CellType.Rnn or CellType.Lstm && config.ProjSize == 0 &&
-        config.GateWidth <= PackedMatrix.PanelWidth && batch >= MinLaneBatch;
+        config.GateWidth <= LaneSteps.MaxGateWidth && config.HiddenSize <= MaxLaneHiddenSize && batch >= MinLaneBatch;
 
     /// <summary>A block in lanes is split between threads only from this many FLOPs (~0.3 ms of lane steps on one
     /// thread). Measured on the Ice Lake CI machine (2026-11-29, interleaved pairs, two threads against one): LSTM

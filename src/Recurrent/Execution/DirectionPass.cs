@@ -141,7 +141,7 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
 
         _blockStartStep = _stepsRun;
         _stepsRun += end - first;
-        if (_workspace.LaneStride > 0 && _weights.JoinedWeights is { PanelCount: 1 } laneWeights)
+        if (_workspace.LaneStride > 0 && _weights.JoinedWeights is { } laneWeights)
         {
             int laneParts = LaneParts(helperCount);
             if (laneParts == 1)

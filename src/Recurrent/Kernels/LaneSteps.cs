@@ -6,8 +6,8 @@ using System.Runtime.Intrinsics;
 namespace Recurrent.Kernels;
 
 /// <summary>
-/// Time steps of a layer with few gates (G·H ≤ 32: one panel of W) run with the batch across the 16 lanes of a
-/// vector: the state is held transposed, unit-major (hᵀ, cᵀ: H × stride floats, sequence n in column n), so every gate
+/// Time steps of a layer with few gates (G·H ≤ <see cref="MaxGateWidth"/>: up to four panels of W) run with the batch
+/// across the 16 lanes of a vector: the state is held transposed, unit-major (hᵀ, cᵀ: H × stride floats, sequence n in column n), so every gate
 /// pre-activation, every cell and every unit of h is a full vector of 16 sequences, whatever H. (Row-major, a step of
 /// H = 5 fills a third of a vector per row, and its gate math must gather pieces of rows into vectors.)
 /// </summary>
@@ -15,8 +15,8 @@ namespace Recurrent.Kernels;
 /// <para>
 /// A step is a small product, gatesᵀ = [W_ih | W_hh]·[xᵀ ; hᵀ] + bias (G·H × rows), then the gate math on vectors of
 /// gatesᵀ. The product reads W from the joined packed weights (<see cref="PackedMatrix.PackSideBySide"/>), where W[j, kk]
-/// lies at <c>kk·32 + j</c>: per kk it broadcasts four consecutive floats (rows j..j+3) and loads up to four vectors of
-/// [xᵀ ; hᵀ] row kk (64 sequences), 16 FMAs.
+/// lies at <c>(j / 32)·PanelStride + kk·32 + j % 32</c>: per kk it broadcasts four consecutive floats (rows j..j+3, in
+/// one panel) and loads up to four vectors of [xᵀ ; hᵀ] row kk (64 sequences), 16 FMAs.
 /// </para>
 /// <para>
 /// Same bits as the row-major path (input product, recurrent product, <see cref="GateMath"/>) on the FMA paths: each
@@ -31,6 +31,9 @@ internal static class LaneSteps
     /// <summary>Sequences per vector.</summary>
     public const int Lanes = 16;
 
+    /// <summary>Most gates (G·H) the lane product takes: four panels of W.</summary>
+    public const int MaxGateWidth = 4 * PackedMatrix.PanelWidth;
+
     /// <summary>Gate rows per pass of the product (consecutive rows of W, broadcast per kk).</summary>
     public const int RowsPerPass = 4;
 
@@ -43,7 +46,7 @@ internal static class LaneSteps
 
     /// <summary>
     /// gatesᵀ = [W_ih | W_hh]·[xᵀ ; hᵀ] + bias for sequences [0, rows): gate row j (j &lt; <see cref="GateRows"/>) in
-    /// <paramref name="gates"/> at j·stride, from <paramref name="weights"/> (one panel: G·H ≤ 32; its zero padding rows
+    /// <paramref name="gates"/> at j·stride, from <paramref name="weights"/> (G·H ≤ <see cref="MaxGateWidth"/>; the zero padding rows
     /// give zero rows), <paramref name="inputs"/> (xᵀ, <paramref name="inputWidth"/> rows) and <paramref name="hidden"/>
     /// (hᵀ, <paramref name="hiddenWidth"/> rows), all rows <paramref name="stride"/> floats apart. <paramref name="bias"/>:
     /// G·H floats, or empty for none.
@@ -54,9 +57,9 @@ internal static class LaneSteps
     {
         int gateWidth = weights.Rows;
         int gateRows = GateRows(gateWidth);
-        if (weights.PanelCount != 1 || weights.Cols != inputWidth + hiddenWidth || (!bias.IsEmpty && bias.Length != gateWidth) || rows > stride || stride % Lanes != 0)
+        if (gateWidth > MaxGateWidth || weights.Cols != inputWidth + hiddenWidth || (!bias.IsEmpty && bias.Length != gateWidth) || rows > stride || stride % Lanes != 0)
         {
-            throw new ArgumentException($"Lane steps need one panel of {inputWidth} + {hiddenWidth} columns and at most {stride} sequences.", nameof(weights));
+            throw new ArgumentException($"Lane steps need at most {MaxGateWidth} gates of {inputWidth} + {hiddenWidth} columns and at most {stride} sequences.", nameof(weights));
         }
 
         int chunks = (rows + Lanes - 1) / Lanes;
@@ -77,7 +80,7 @@ internal static class LaneSteps
         ref float g = ref MemoryMarshal.GetReference(gates);
 
         // Each gate row's starting value: its bias, 0 past the gates (the padding rows of the last pass).
-        Span<float> starts = stackalloc float[PackedMatrix.PanelWidth];
+        Span<float> starts = stackalloc float[MaxGateWidth];
         starts.Clear();
         bias.CopyTo(starts);
         ref float st = ref MemoryMarshal.GetReference(starts);
@@ -89,16 +92,16 @@ internal static class LaneSteps
             switch (Math.Min(4, chunks - c))
             {
                 case 1:
-                    Passes<C1>(ref w, ref xc, inputWidth, ref hc, hiddenWidth, stride, ref st, gateRows, ref column);
+                    Passes<C1>(ref w, weights.PanelStride, ref xc, inputWidth, ref hc, hiddenWidth, stride, ref st, gateRows, ref column);
                     break;
                 case 2:
-                    Passes<C2>(ref w, ref xc, inputWidth, ref hc, hiddenWidth, stride, ref st, gateRows, ref column);
+                    Passes<C2>(ref w, weights.PanelStride, ref xc, inputWidth, ref hc, hiddenWidth, stride, ref st, gateRows, ref column);
                     break;
                 case 3:
-                    Passes<C3>(ref w, ref xc, inputWidth, ref hc, hiddenWidth, stride, ref st, gateRows, ref column);
+                    Passes<C3>(ref w, weights.PanelStride, ref xc, inputWidth, ref hc, hiddenWidth, stride, ref st, gateRows, ref column);
                     break;
                 default:
-                    Passes<C4>(ref w, ref xc, inputWidth, ref hc, hiddenWidth, stride, ref st, gateRows, ref column);
+                    Passes<C4>(ref w, weights.PanelStride, ref xc, inputWidth, ref hc, hiddenWidth, stride, ref st, gateRows, ref column);
                     break;
             }
         }
@@ -112,12 +115,12 @@ internal static class LaneSteps
     /// 41 kk the same).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Passes<TC>(ref float w, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateRows, ref float gates)
+    private static void Passes<TC>(ref float w, nint panelStride, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateRows, ref float gates)
         where TC : struct, IChunkCount
     {
         for (int j = 0; j < gateRows; j += RowsPerPass)
         {
-            ref float wj = ref Unsafe.Add(ref w, j);
+            ref float wj = ref Unsafe.Add(ref w, ((j / PackedMatrix.PanelWidth) * panelStride) + (j % PackedMatrix.PanelWidth));
             Vector512<float> a0 = Vector512.Create(Unsafe.Add(ref starts, j)), a1 = Vector512.Create(Unsafe.Add(ref starts, j + 1));
             Vector512<float> a2 = Vector512.Create(Unsafe.Add(ref starts, j + 2)), a3 = Vector512.Create(Unsafe.Add(ref starts, j + 3));
             Vector512<float> b0 = a0, b1 = a1, b2 = a2, b3 = a3;

@@ -125,6 +125,10 @@ public class LaneStepsTests
         { CellType.Rnn, 7, 32, 1, false, 17, 3 },    // 32 gates (a whole panel), a part-filled last vector of sequences
         { CellType.Lstm, 3, 8, 2, true, 8, 4 },      // 32 gates, the smallest batch run in lanes
         { CellType.Lstm, 21, 6, 1, false, 40, 9 },   // input wider than a transpose block
+        { CellType.Lstm, 16, 16, 2, true, 64, 6 },   // 64 gates: two panels of W
+        { CellType.Lstm, 5, 30, 1, false, 33, 4 },   // 120 gates: four panels, the last part-filled
+        { CellType.Lstm, 32, 32, 1, false, 20, 3 },  // 128 gates, the most in lanes
+        { CellType.Rnn, 9, 48, 2, false, 24, 5 },    // the widest RNN in lanes: two panels, the second part-filled
     };
 
     [Theory]
@@ -292,12 +296,15 @@ public class LaneStepsTests
     [Fact]
     public void OnlyFewGatesAndEnoughSequences_RunInLanes()
     {
-        // 36 LSTM gates (H = 9) is more than a panel; a batch of 7 is under half a vector.
-        Assert.Equal(0, LanesRun(CellType.Lstm, hiddenSize: 9, batch: 16));
+        // 132 LSTM gates (H = 33) is more than four panels; RNN H = 49 is over the hidden-size bound; a batch of 7 is
+        // under half a vector; GRU has no lane steps.
+        Assert.Equal(0, LanesRun(CellType.Lstm, hiddenSize: 33, batch: 16));
+        Assert.Equal(0, LanesRun(CellType.Rnn, hiddenSize: 49, batch: 16));
         Assert.Equal(0, LanesRun(CellType.Lstm, hiddenSize: 8, batch: 7));
         Assert.Equal(0, LanesRun(CellType.Gru, hiddenSize: 4, batch: 16));
         Assert.True(LanesRun(CellType.Lstm, hiddenSize: 8, batch: 8) > 0);
-        Assert.True(LanesRun(CellType.Rnn, hiddenSize: 32, batch: 16) > 0);
+        Assert.True(LanesRun(CellType.Lstm, hiddenSize: 32, batch: 16) > 0);
+        Assert.True(LanesRun(CellType.Rnn, hiddenSize: 48, batch: 16) > 0);
 
         static long LanesRun(CellType cell, int hiddenSize, int batch) => RunWithLanes(true, () =>
         {
