@@ -141,12 +141,12 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
 
         _blockStartStep = _stepsRun;
         _stepsRun += end - first;
-        if (_workspace.LaneStride > 0 && _weights.JoinedWeights is { } laneWeights)
+        if (_workspace.LaneStride > 0)
         {
             int laneParts = LaneParts(helperCount);
             if (laneParts == 1)
             {
-                RunLaneSteps(laneWeights, 0, 1);
+                RunLaneSteps(0, 1);
             }
             else
             {
@@ -230,7 +230,7 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
                 RunSteps(part, parts);
                 break;
             case Phase.LaneSteps:
-                RunLaneSteps(_weights.JoinedWeights!, part, parts);
+                RunLaneSteps(part, parts);
                 break;
             default:
                 try

@@ -77,7 +77,8 @@ internal sealed class Workspace
             LaneInputs = new AlignedFloats(Math.Max(config.InputSize, config.OutputWidth) * LaneStride);
             LaneHidden = new AlignedFloats(2 * config.OutputSize * LaneStride);
             LaneCell = new AlignedFloats(config.CellType == CellType.Lstm ? config.HiddenSize * LaneStride : 0);
-            LaneGates = new AlignedFloats(LaneSteps.GateRows(config.GateWidth) * LaneStride);
+            int gateBuffers = config.CellType == CellType.Gru ? 2 : 1; // GRU: the input part and the hidden part apart
+            LaneGates = new AlignedFloats(gateBuffers * LaneSteps.GateRows(config.GateWidth) * LaneStride);
         }
 
         // Layer k writes layer buffer k % 2 and layer k + 1 reads it; the last layer writes the caller's output.
@@ -183,7 +184,8 @@ internal sealed class Workspace
     /// <summary>LSTM: cᵀ, (H, <see cref="LaneStride"/>).</summary>
     public AlignedFloats LaneCell { get; }
 
-    /// <summary>One step's gate pre-activations transposed, (G·H rounded up to the product's passes, <see cref="LaneStride"/>).</summary>
+    /// <summary>One step's gate pre-activations transposed, (G·H rounded up to the product's passes, <see cref="LaneStride"/>);
+    /// GRU: two such, the input part, then the hidden part.</summary>
     public AlignedFloats LaneGates { get; }
 
     /// <summary>Outputs of the layers below the last, (rows, D*H_out) each (empty buffers when layers in lanes have no

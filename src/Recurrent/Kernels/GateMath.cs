@@ -614,30 +614,42 @@ internal static class GateMath
 
     /// <summary><see cref="Gru{TL, TV}"/> as a call, for the last piece of a row (see <see cref="LstmOutOfLine{TL, TV}"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static TV GruOutOfLine<TL, TV>(TV xReset, TV xUpdate, TV xNew, TV hReset, TV hUpdate, TV hNew, TV previous)
+    internal static TV GruOutOfLine<TL, TV>(TV xReset, TV xUpdate, TV xNew, TV hReset, TV hUpdate, TV hNew, TV previous)
         where TL : struct, IFloatLanes<TV>
         where TV : struct => Gru<TL, TV>(xReset, xUpdate, xNew, hReset, hUpdate, hNew, previous);
 
-    /// <summary>Units [j, j + 2·width) of one GRU row as two vectors side by side (<see cref="VectorMath.Sigmoid2"/>);
-    /// each lane as <see cref="Gru{TL, TV}"/>. Reads all of its h before writing h' (which may be h itself). A call of its
-    /// own, as <see cref="LstmPair{TL, TV}"/>.</summary>
+    /// <summary>Units [j, j + 2·width) of one GRU row as two vectors side by side (<see cref="Gru2{TL, TV}"/>); each lane as
+    /// <see cref="Gru{TL, TV}"/>. Reads all of its h before writing h' (which may be h itself). A call of its own, as
+    /// <see cref="LstmPair{TL, TV}"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void GruPair<TL, TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> hh, ReadOnlySpan<float> previous, Span<float> destination, int h, int j)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
         int k = j + TL.Count;
-        VectorMath.Sigmoid2<TL, TV>(TL.Add(TL.Load(x[j..]), TL.Load(hh[j..])), TL.Add(TL.Load(x[k..]), TL.Load(hh[k..])), out TV reset1, out TV reset2);
-        VectorMath.Sigmoid2<TL, TV>(
-            TL.Add(TL.Load(x[(h + j)..]), TL.Load(hh[(h + j)..])), TL.Add(TL.Load(x[(h + k)..]), TL.Load(hh[(h + k)..])), out TV update1, out TV update2);
-        VectorMath.Tanh2<TL, TV>(
-            TL.FusedMultiplyAdd(reset1, TL.Load(hh[((2 * h) + j)..]), TL.Load(x[((2 * h) + j)..])),
-            TL.FusedMultiplyAdd(reset2, TL.Load(hh[((2 * h) + k)..]), TL.Load(x[((2 * h) + k)..])),
-            out TV candidate1, out TV candidate2);
-        TV next1 = TL.FusedMultiplyAdd(TL.Subtract(TL.Load(previous[j..]), candidate1), update1, candidate1);
-        TV next2 = TL.FusedMultiplyAdd(TL.Subtract(TL.Load(previous[k..]), candidate2), update2, candidate2);
+        Gru2<TL, TV>(
+            TL.Load(x[j..]), TL.Load(x[(h + j)..]), TL.Load(x[((2 * h) + j)..]), TL.Load(hh[j..]), TL.Load(hh[(h + j)..]), TL.Load(hh[((2 * h) + j)..]), TL.Load(previous[j..]),
+            TL.Load(x[k..]), TL.Load(x[(h + k)..]), TL.Load(x[((2 * h) + k)..]), TL.Load(hh[k..]), TL.Load(hh[(h + k)..]), TL.Load(hh[((2 * h) + k)..]), TL.Load(previous[k..]),
+            out TV next1, out TV next2);
         TL.Store(next1, destination[j..]);
         TL.Store(next2, destination[k..]);
+    }
+
+    /// <summary><see cref="Gru{TL, TV}"/> for two pieces side by side, each step of the math issued for both back to back
+    /// (<see cref="VectorMath.Sigmoid2"/>, <see cref="VectorMath.Tanh2"/>): the same lane arithmetic, so the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Gru2<TL, TV>(
+        TV xReset1, TV xUpdate1, TV xNew1, TV hReset1, TV hUpdate1, TV hNew1, TV previous1,
+        TV xReset2, TV xUpdate2, TV xNew2, TV hReset2, TV hUpdate2, TV hNew2, TV previous2,
+        out TV next1, out TV next2)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        VectorMath.Sigmoid2<TL, TV>(TL.Add(xReset1, hReset1), TL.Add(xReset2, hReset2), out TV reset1, out TV reset2);
+        VectorMath.Sigmoid2<TL, TV>(TL.Add(xUpdate1, hUpdate1), TL.Add(xUpdate2, hUpdate2), out TV update1, out TV update2);
+        VectorMath.Tanh2<TL, TV>(TL.FusedMultiplyAdd(reset1, hNew1, xNew1), TL.FusedMultiplyAdd(reset2, hNew2, xNew2), out TV candidate1, out TV candidate2);
+        next1 = TL.FusedMultiplyAdd(TL.Subtract(previous1, candidate1), update1, candidate1);
+        next2 = TL.FusedMultiplyAdd(TL.Subtract(previous2, candidate2), update2, candidate2);
     }
 
     /// <summary>One piece of GRU units: h' from the x-part (r, z, n), the h-part (r, z, n) and h.</summary>

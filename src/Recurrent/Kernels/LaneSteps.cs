@@ -260,6 +260,64 @@ internal static class LaneSteps
     }
 
     /// <summary>
+    /// GRU gate math on the input part X (r, z, n chunks of <paramref name="hiddenSize"/> rows: b_i + b_h for r and z,
+    /// b_in for n, plus W_ih·xᵀ) and the hidden part R (W_hh·hᵀ, plus b_hn in the n chunk), each as in
+    /// GateMath.GruStep (<see cref="GateMath.Gru2"/>): for sequences [0, rows), h'ᵀ to <paramref name="hiddenNext"/>; columns
+    /// rows..<paramref name="columns"/> (a multiple of 16) of it carried over from <paramref name="hidden"/>; later
+    /// columns are not touched.
+    /// </summary>
+    public static void Gru(ReadOnlySpan<float> inputGates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hidden, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns)
+    {
+        int chunks = (rows + Lanes - 1) / Lanes;
+        CheckColumns(rows, columns, stride);
+        _ = inputGates[(((3 * hiddenSize) - 1) * stride) + columns - 1];
+        _ = hiddenGates[(((3 * hiddenSize) - 1) * stride) + columns - 1];
+        _ = hidden[((hiddenSize - 1) * stride) + columns - 1];
+        _ = hiddenNext[((hiddenSize - 1) * stride) + columns - 1];
+        ref float x = ref MemoryMarshal.GetReference(inputGates);
+        ref float r = ref MemoryMarshal.GetReference(hiddenGates);
+        ref float h = ref MemoryMarshal.GetReference(hidden);
+        ref float hn = ref MemoryMarshal.GetReference(hiddenNext);
+        nint chunk = hiddenSize * stride;
+        for (int u = 0; u < hiddenSize; u++)
+        {
+            nint at = u * stride;
+            int v = 0;
+            for (; v + 2 <= chunks; v += 2)
+            {
+                nint o = at + (v * Lanes), o2 = o + Lanes;
+                GateMath.Gru2<Lanes512, Vector512<float>>(
+                    Vector512.LoadUnsafe(ref x, (nuint)o), Vector512.LoadUnsafe(ref x, (nuint)(chunk + o)), Vector512.LoadUnsafe(ref x, (nuint)((2 * chunk) + o)),
+                    Vector512.LoadUnsafe(ref r, (nuint)o), Vector512.LoadUnsafe(ref r, (nuint)(chunk + o)), Vector512.LoadUnsafe(ref r, (nuint)((2 * chunk) + o)),
+                    Vector512.LoadUnsafe(ref h, (nuint)o),
+                    Vector512.LoadUnsafe(ref x, (nuint)o2), Vector512.LoadUnsafe(ref x, (nuint)(chunk + o2)), Vector512.LoadUnsafe(ref x, (nuint)((2 * chunk) + o2)),
+                    Vector512.LoadUnsafe(ref r, (nuint)o2), Vector512.LoadUnsafe(ref r, (nuint)(chunk + o2)), Vector512.LoadUnsafe(ref r, (nuint)((2 * chunk) + o2)),
+                    Vector512.LoadUnsafe(ref h, (nuint)o2),
+                    out Vector512<float> next1, out Vector512<float> next2);
+                StoreRunning(next1, ref h, ref hn, o, rows - (v * Lanes));
+                StoreRunning(next2, ref h, ref hn, o2, rows - ((v + 1) * Lanes));
+            }
+
+            if (v < chunks)
+            {
+                nint o = at + (v * Lanes);
+                Vector512<float> next = GateMath.GruOutOfLine<Lanes512, Vector512<float>>(
+                    Vector512.LoadUnsafe(ref x, (nuint)o), Vector512.LoadUnsafe(ref x, (nuint)(chunk + o)), Vector512.LoadUnsafe(ref x, (nuint)((2 * chunk) + o)),
+                    Vector512.LoadUnsafe(ref r, (nuint)o), Vector512.LoadUnsafe(ref r, (nuint)(chunk + o)), Vector512.LoadUnsafe(ref r, (nuint)((2 * chunk) + o)),
+                    Vector512.LoadUnsafe(ref h, (nuint)o));
+                StoreRunning(next, ref h, ref hn, o, rows - (v * Lanes));
+            }
+
+            // Vectors past the running ones: h carried over.
+            for (v = chunks; v < columns / Lanes; v++)
+            {
+                nint o = at + (v * Lanes);
+                Vector512.LoadUnsafe(ref h, (nuint)o).StoreUnsafe(ref hn, (nuint)o);
+            }
+        }
+    }
+
+    /// <summary>
     /// RNN: h'ᵀ = tanh or relu of gatesᵀ (H rows, <paramref name="stride"/> apart) for sequences [0, rows); columns
     /// rows..<paramref name="columns"/> (a multiple of 16) of <paramref name="hiddenNext"/> are carried over from
     /// <paramref name="hidden"/>; later columns are not touched.

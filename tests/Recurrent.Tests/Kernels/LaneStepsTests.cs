@@ -129,6 +129,10 @@ public class LaneStepsTests
         { CellType.Lstm, 5, 30, 1, false, 33, 4 },   // 120 gates: four panels, the last part-filled
         { CellType.Lstm, 32, 32, 1, false, 20, 3 },  // 128 gates, the most in lanes
         { CellType.Rnn, 9, 48, 2, false, 24, 5 },    // the widest RNN in lanes: two panels, the second part-filled
+        { CellType.Gru, 10, 5, 1, false, 64, 12 },   // GRU: the input and hidden parts as two products
+        { CellType.Gru, 16, 16, 2, true, 40, 5 },    // 48 gates, stacked bidirectional
+        { CellType.Gru, 7, 42, 1, false, 17, 3 },    // 126 gates: the widest GRU in lanes
+        { CellType.Gru, 3, 8, 1, false, 8, 4 },      // the smallest batch run in lanes
     };
 
     [Theory]
@@ -155,6 +159,7 @@ public class LaneStepsTests
     [Theory]
     [InlineData(CellType.Lstm)]
     [InlineData(CellType.Rnn)]
+    [InlineData(CellType.Gru)]
     public void VariableLengthsInLanes_KeepFinishedSequencesState(CellType cell)
     {
         // Sequences end at different steps: lanes of finished sequences must keep their h and c.
@@ -166,6 +171,7 @@ public class LaneStepsTests
         {
             Lstm lstm => lstm.Forward(x, lengths, h0, c0) is var (o, (h, c)) ? [ToArray(o), ToArray(h), ToArray(c)] : [],
             Rnn rnn => rnn.Forward(x, lengths, h0) is var (o, h) ? [ToArray(o), ToArray(h)] : [],
+            Gru gru => gru.Forward(x, lengths, h0) is var (o, h) ? [ToArray(o), ToArray(h)] : [],
             _ => throw new ArgumentOutOfRangeException(nameof(cell)),
         };
 
@@ -214,14 +220,16 @@ public class LaneStepsTests
     [Theory]
     [InlineData(CellType.Lstm)]
     [InlineData(CellType.Rnn)]
+    [InlineData(CellType.Gru)]
     public void LanesSplitBetweenThreads_GiveTheOneThreadBits(CellType cell)
     {
         // 1000 sequences = 63 vectors, split 31 / 32 between two threads; uneven lengths, so the second part's sequences
         // (the shorter ones) end while the first part's still run; three layers handing their outputs on in lanes. Each
         // layer has the work (DirectionPass.MinLaneSplitFlops) to be split.
-        int hiddenSize = cell == CellType.Lstm ? 8 : 32; // 32 gates either way
+        int hiddenSize = cell switch { CellType.Lstm => 8, CellType.Gru => 11, _ => 32 }; // 32 or 33 gates
         int[] lengths = Enumerable.Range(0, 1000).Select(n => 1 + ((n * 37) % 100)).ToArray();
-        Assert.True(2.0 * lengths.Sum() * 32 * (hiddenSize + hiddenSize) >= DirectionPass.MinLaneSplitFlops);
+        int gates = hiddenSize * (cell switch { CellType.Lstm => 4, CellType.Gru => 3, _ => 1 });
+        Assert.True(2.0 * lengths.Sum() * gates * (hiddenSize + hiddenSize) >= DirectionPass.MinLaneSplitFlops);
         Tensor<float> x = Randn(51, 100, 1000, 9);
         Tensor<float> h0 = Randn(52, 3, 1000, hiddenSize), c0 = Randn(53, 3, 1000, hiddenSize);
         RecurrentLayer layer = RecurrentLayer.Create(new RecurrentLayerOptions { CellType = cell, InputSize = 9, HiddenSize = hiddenSize, NumLayers = 3, Seed = 9 }).Eval();
@@ -229,6 +237,7 @@ public class LaneStepsTests
         {
             Lstm lstm => lstm.Forward(x, lengths, h0, c0) is var (o, (h, c)) ? [ToArray(o), ToArray(h), ToArray(c)] : [],
             Rnn rnn => rnn.Forward(x, lengths, h0) is var (o, h) ? [ToArray(o), ToArray(h)] : [],
+            Gru gru => gru.Forward(x, lengths, h0) is var (o, h) ? [ToArray(o), ToArray(h)] : [],
             _ => throw new ArgumentOutOfRangeException(nameof(cell)),
         };
 
@@ -244,6 +253,7 @@ public class LaneStepsTests
     [Theory]
     [InlineData(CellType.Lstm, 5)]
     [InlineData(CellType.Rnn, 20)]
+    [InlineData(CellType.Gru, 9)]
     public void StreamedStepsInLanes_GiveTheWholeSequenceBits(CellType cell, int hiddenSize)
     {
         // One step per call (a streaming caller): each call is a one-step block in lanes, the state carried between
@@ -296,12 +306,14 @@ public class LaneStepsTests
     [Fact]
     public void OnlyFewGatesAndEnoughSequences_RunInLanes()
     {
-        // 132 LSTM gates (H = 33) is more than four panels; RNN H = 49 is over the hidden-size bound; a batch of 7 is
-        // under half a vector; GRU has no lane steps.
+        // 132 LSTM gates (H = 33) and 129 GRU gates (H = 43) are more than four panels; RNN H = 49 is over the
+        // hidden-size bound; a batch of 7 is under half a vector.
         Assert.Equal(0, LanesRun(CellType.Lstm, hiddenSize: 33, batch: 16));
+        Assert.Equal(0, LanesRun(CellType.Gru, hiddenSize: 43, batch: 16));
         Assert.Equal(0, LanesRun(CellType.Rnn, hiddenSize: 49, batch: 16));
         Assert.Equal(0, LanesRun(CellType.Lstm, hiddenSize: 8, batch: 7));
-        Assert.Equal(0, LanesRun(CellType.Gru, hiddenSize: 4, batch: 16));
+        Assert.True(LanesRun(CellType.Gru, hiddenSize: 4, batch: 16) > 0);
+        Assert.True(LanesRun(CellType.Gru, hiddenSize: 42, batch: 8) > 0);
         Assert.True(LanesRun(CellType.Lstm, hiddenSize: 8, batch: 8) > 0);
         Assert.True(LanesRun(CellType.Lstm, hiddenSize: 32, batch: 16) > 0);
         Assert.True(LanesRun(CellType.Rnn, hiddenSize: 48, batch: 16) > 0);
