@@ -6,8 +6,9 @@ namespace Recurrent.Execution;
 /// <summary>
 /// Blocks of layers with few gates (G·H ≤ 128 and H ≤ 48: LSTM H ≤ 32, GRU H ≤ 42, RNN H ≤ 48) and a batch of at
 /// least <see cref="MinLaneBatch"/>: the time loop runs with the batch across vector lanes (<see cref="LaneSteps"/>),
-/// one step at a time as xᵀ in, the joined product, the gate math, h' out. No input product ahead of the loop and no gate buffer: at these sizes the
-/// row-major path spends its time on short rows (packing them, per-tile overhead, gate math on part-filled vectors).
+/// one step at a time as xᵀ in, the joined product (GRU: the input and hidden products apart), the gate math, h' out.
+/// No input product ahead of the loop and no gate buffer of the whole block: at these sizes the row-major path spends
+/// its time on short rows (packing them, per-tile overhead, gate math on part-filled vectors).
 /// Same bits as the row-major path (see <see cref="LaneSteps"/>), so whether a layer runs in lanes never changes its
 /// results. On more threads the batch's vectors of 16 sequences are split between them (each part runs the whole
 /// block for its sequences), which cannot change them either.
@@ -100,8 +101,8 @@ internal sealed unsafe partial class DirectionPass
     /// The block's steps in lanes for this part's sequences: a run of the batch's vectors of 16 sequences
     /// (<see cref="LaneSplit"/>), every lane buffer viewed from the part's first column (same row stride). Per part:
     /// workspace.Hidden and workspace.Cell rows transposed in, then per step xᵀ in (or read as it is from a lower layer's
-    /// output in lanes), the joined product, the gate math, h' out to the output rows (or copied as it is to the output in
-    /// lanes, for the next layer). Invariant between steps: <c>hidden</c> (one of <see cref="Workspace.LaneHidden"/>'s
+    /// output in lanes), the joined product (GRU: two products), the gate math, h' out to the output rows (or copied as
+    /// it is to the output in lanes, for the next layer). Invariant between steps: <c>hidden</c> (one of <see cref="Workspace.LaneHidden"/>'s
     /// two buffers, per part) holds hᵀ and <see cref="Workspace.LaneCell"/> cᵀ of the part's sequences, run or not. On
     /// return their rows of workspace.Hidden and workspace.Cell hold them row-major again. Parts write disjoint columns of
     /// the lane buffers, disjoint rows of the state and output.
