@@ -5,7 +5,7 @@ namespace Recurrent.Execution;
 
 /// <summary>
 /// Blocks of layers with few gates (G·H ≤ 128 and H ≤ 48: LSTM H ≤ 32, GRU H ≤ 42, RNN H ≤ 48) and a batch of at
-/// least <see cref="MinLaneBatch"/>: the time loop runs with the batch across vector lanes (<see cref="LaneSteps"/>),
+/// least <see cref="MinLaneBatch"/> (8 to 48 sequences, by gate count): the time loop runs with the batch across vector lanes (<see cref="LaneSteps"/>),
 /// one step at a time as xᵀ in, the joined product (GRU: the input and hidden products apart), the gate math, h' out.
 /// No input product ahead of the loop and no gate buffer of the whole block: at these sizes the row-major path spends
 /// its time on short rows (packing them, per-tile overhead, gate math on part-filled vectors).
@@ -26,8 +26,17 @@ internal sealed unsafe partial class DirectionPass
     /// </summary>
     internal const int MaxLaneHiddenSize = 48;
 
-    /// <summary>Smallest batch run in lanes: half a vector of sequences.</summary>
-    internal const int MinLaneBatch = LaneSteps.Lanes / 2;
+    /// <summary>
+    /// Smallest batch run in lanes for <paramref name="gateWidth"/> gates: half a vector of sequences up to 32 gates, 32
+    /// sequences up to 64, 48 beyond. With few vectors of sequences a step's product has few independent FMA chains
+    /// (four per vector and pass), while row-major the wider rows fill vectors. Measured on the Ice Lake CI machine
+    /// (2026-11-29, layers in interleaved pairs, lanes against row-major, 20 steps, 1 thread): LSTM H = 5 at N = 8, 16
+    /// 1.11×, 1.92×; GRU H = 5 at 8 1.37×; LSTM H = 16 at 16, 24, 32, 48 0.93, 0.98, 1.19, 1.26×; GRU H = 16 at 16, 32
+    /// 1.22, 1.58×; RNN H = 48 at 16, 24, 32 0.90, 0.99, 1.25×; LSTM H = 32 at 16, 24, 32, 48 0.66, 0.74, 0.98, 1.05×
+    /// (1.16–1.18× at 64, 12 steps).
+    /// </summary>
+    internal static int MinLaneBatch(int gateWidth) =>
+        gateWidth <= PackedMatrix.PanelWidth ? LaneSteps.Lanes / 2 : gateWidth <= 2 * PackedMatrix.PanelWidth ? 32 : 48;
 
     /// <summary>Blocks run in lanes, process-wide (lets tests see that the path ran).</summary>
     private static long s_laneBlocks;
@@ -48,7 +57,7 @@ internal sealed unsafe partial class DirectionPass
     /// <summary>Whether a workspace for <paramref name="config"/> at <paramref name="batch"/> runs its blocks in lanes.</summary>
     internal static bool RunsInLanes(LayerConfig config, int batch) =>
         (LanesOverride ?? Vector512.IsHardwareAccelerated) && config.ProjSize == 0 &&
-        config.GateWidth <= LaneSteps.MaxGateWidth && config.HiddenSize <= MaxLaneHiddenSize && batch >= MinLaneBatch;
+        config.GateWidth <= LaneSteps.MaxGateWidth && config.HiddenSize <= MaxLaneHiddenSize && batch >= MinLaneBatch(config.GateWidth);
 
     /// <summary>A block in lanes is split between threads only from this many FLOPs (~0.3 ms of lane steps on one
     /// thread). Measured on the Ice Lake CI machine (2026-11-29, interleaved pairs, two threads against one): LSTM
