@@ -5,7 +5,7 @@ namespace Recurrent.Execution;
 
 /// <summary>
 /// Blocks of layers with few gates (G·H ≤ 128 and H ≤ 48: LSTM H ≤ 32, GRU H ≤ 42, RNN H ≤ 48) and a batch of at
-/// least <see cref="MinLaneBatch"/> (8 to 48 sequences, by gate count): the time loop runs with the batch across vector lanes (<see cref="LaneSteps"/>),
+/// least <see cref="MinLaneBatch"/> (8 to 48 sequences, by cell and H): the time loop runs with the batch across vector lanes (<see cref="LaneSteps"/>),
 /// one step at a time as xᵀ in, the joined product (GRU: the input and hidden products apart), the gate math, h' out.
 /// No input product ahead of the loop and no gate buffer of the whole block: at these sizes the row-major path spends
 /// its time on short rows (packing them, per-tile overhead, gate math on part-filled vectors).
@@ -27,16 +27,24 @@ internal sealed unsafe partial class DirectionPass
     internal const int MaxLaneHiddenSize = 48;
 
     /// <summary>
-    /// Smallest batch run in lanes for <paramref name="gateWidth"/> gates: half a vector of sequences up to 32 gates, 32
-    /// sequences up to 64, 48 beyond. With few vectors of sequences a step's product has few independent FMA chains
-    /// (four per vector and pass), while row-major the wider rows fill vectors. Measured on the Ice Lake CI machine
-    /// (2026-11-29, layers in interleaved pairs, lanes against row-major, 20 steps, 1 thread): LSTM H = 5 at N = 8, 16
-    /// 1.11×, 1.92×; GRU H = 5 at 8 1.37×; LSTM H = 16 at 16, 24, 32, 48 0.93, 0.98, 1.19, 1.26×; GRU H = 16 at 16, 32
-    /// 1.22, 1.58×; RNN H = 48 at 16, 24, 32 0.90, 0.99, 1.25×; LSTM H = 32 at 16, 24, 32, 48 0.66, 0.74, 0.98, 1.05×
-    /// (1.16–1.18× at 64, 12 steps).
+    /// Smallest batch run in lanes, by cell and hidden size: with few vectors of sequences a step's product has few
+    /// independent FMA chains (four per vector and pass) and wastes the lanes past the batch, while row-major the rows
+    /// fill more of their vectors as H grows, and RNN's row-major gate math is cheap. Measured on the Ice Lake CI
+    /// machine (2026-11-29, layers in interleaved pairs, lanes against row-major, 20 steps, 1 thread), lanes' speed-up:
+    /// <list type="bullet">
+    /// <item>LSTM: H = 5 at N = 8 1.08–1.11×; H = 6 at 8 1.19×; H = 8 at 8, 12, 16 0.76, 0.93, 1.16×; H = 16 at 16, 24,
+    /// 32, 48 0.93, 0.98, 1.19, 1.26×; H = 32 at 16, 24, 32, 48 0.66, 0.74, 0.98, 1.05× (1.16–1.18× at 64).</item>
+    /// <item>GRU: H = 5 at 8 1.33–1.37×; H = 10 at 8 1.34×; H = 16 at 16, 32 1.22, 1.58×; H = 42 at 32 1.25×.</item>
+    /// <item>RNN: H = 10 at 8, 12, 16 0.90, 1.19, 1.35–1.39×; H = 16 at 8, 12, 16 0.87, 1.07, 1.31×; H = 32 at 8, 16, 24,
+    /// 32, 64 0.54, 0.91, 0.92, 1.19, 1.37×; H = 48 at 16, 24, 32 0.90, 0.99, 1.25×.</item>
+    /// </list>
     /// </summary>
-    internal static int MinLaneBatch(int gateWidth) =>
-        gateWidth <= PackedMatrix.PanelWidth ? LaneSteps.Lanes / 2 : gateWidth <= 2 * PackedMatrix.PanelWidth ? 32 : 48;
+    internal static int MinLaneBatch(LayerConfig config) => config.CellType switch
+    {
+        CellType.Lstm => config.HiddenSize <= 6 ? 8 : config.HiddenSize <= 8 ? 16 : config.HiddenSize <= 16 ? 32 : 48,
+        CellType.Gru => config.HiddenSize <= 10 ? 8 : config.HiddenSize <= 21 ? 16 : 32,
+        _ => config.HiddenSize <= 16 ? 12 : 32,
+    };
 
     /// <summary>Blocks run in lanes, process-wide (lets tests see that the path ran).</summary>
     private static long s_laneBlocks;
@@ -57,7 +65,7 @@ internal sealed unsafe partial class DirectionPass
     /// <summary>Whether a workspace for <paramref name="config"/> at <paramref name="batch"/> runs its blocks in lanes.</summary>
     internal static bool RunsInLanes(LayerConfig config, int batch) =>
         (LanesOverride ?? Vector512.IsHardwareAccelerated) && config.ProjSize == 0 &&
-        config.GateWidth <= LaneSteps.MaxGateWidth && config.HiddenSize <= MaxLaneHiddenSize && batch >= MinLaneBatch(config.GateWidth);
+        config.GateWidth <= LaneSteps.MaxGateWidth && config.HiddenSize <= MaxLaneHiddenSize && batch >= MinLaneBatch(config);
 
     /// <summary>A block in lanes is split between threads only from this many FLOPs (~0.3 ms of lane steps on one
     /// thread). Measured on the Ice Lake CI machine (2026-11-29, interleaved pairs, two threads against one): LSTM

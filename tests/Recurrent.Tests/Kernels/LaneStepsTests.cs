@@ -122,8 +122,9 @@ public class LaneStepsTests
         // cell, input, hidden, layers, bidirectional, batch, steps
         { CellType.Lstm, 10, 5, 1, false, 64, 12 },  // the tutorial's LSTM (T1)
         { CellType.Rnn, 20, 10, 4, true, 64, 5 },    // the tutorial's stacked bidirectional RNN (T2)
-        { CellType.Rnn, 7, 32, 1, false, 17, 3 },    // 32 gates (a whole panel), a part-filled last vector of sequences
-        { CellType.Lstm, 3, 8, 2, true, 8, 4 },      // 32 gates, the smallest batch run in lanes
+        { CellType.Rnn, 7, 32, 1, false, 33, 3 },    // 32 gates (a whole panel), a part-filled last vector of sequences
+        { CellType.Lstm, 3, 6, 2, true, 8, 4 },      // the smallest batch run in lanes
+        { CellType.Lstm, 3, 8, 1, false, 17, 4 },    // 32 gates (a whole panel)
         { CellType.Lstm, 21, 6, 1, false, 40, 9 },   // input wider than a transpose block
         { CellType.Lstm, 16, 16, 2, true, 64, 6 },   // 64 gates: two panels of W
         { CellType.Lstm, 5, 30, 1, false, 50, 4 },   // 120 gates: four panels, the last part-filled
@@ -252,7 +253,7 @@ public class LaneStepsTests
 
     [Theory]
     [InlineData(CellType.Lstm, 5)]
-    [InlineData(CellType.Rnn, 20)]
+    [InlineData(CellType.Rnn, 16)]
     [InlineData(CellType.Gru, 9)]
     public void StreamedStepsInLanes_GiveTheWholeSequenceBits(CellType cell, int hiddenSize)
     {
@@ -307,20 +308,21 @@ public class LaneStepsTests
     public void OnlyFewGatesAndEnoughSequences_RunInLanes()
     {
         // 132 LSTM gates (H = 33) and 129 GRU gates (H = 43) are more than four panels; RNN H = 49 is over the
-        // hidden-size bound; a batch of 7 is under half a vector, 31 under the 32 for 33 to 64 gates, 47 under the 48
-        // beyond.
-        Assert.Equal(0, LanesRun(CellType.Lstm, hiddenSize: 33, batch: 16));
-        Assert.Equal(0, LanesRun(CellType.Gru, hiddenSize: 43, batch: 16));
-        Assert.Equal(0, LanesRun(CellType.Rnn, hiddenSize: 49, batch: 16));
-        Assert.Equal(0, LanesRun(CellType.Lstm, hiddenSize: 8, batch: 7));
-        Assert.Equal(0, LanesRun(CellType.Lstm, hiddenSize: 16, batch: 31));
-        Assert.Equal(0, LanesRun(CellType.Gru, hiddenSize: 42, batch: 47));
-        Assert.True(LanesRun(CellType.Lstm, hiddenSize: 16, batch: 32) > 0);
-        Assert.True(LanesRun(CellType.Gru, hiddenSize: 4, batch: 16) > 0);
-        Assert.True(LanesRun(CellType.Gru, hiddenSize: 42, batch: 48) > 0);
-        Assert.True(LanesRun(CellType.Lstm, hiddenSize: 8, batch: 8) > 0);
-        Assert.True(LanesRun(CellType.Lstm, hiddenSize: 32, batch: 48) > 0);
-        Assert.True(LanesRun(CellType.Rnn, hiddenSize: 48, batch: 32) > 0);
+        // hidden-size bound. Below those, each side of each batch bound (DirectionPass.MinLaneBatch).
+        Assert.Equal(0, LanesRun(CellType.Lstm, hiddenSize: 33, batch: 64));
+        Assert.Equal(0, LanesRun(CellType.Gru, hiddenSize: 43, batch: 64));
+        Assert.Equal(0, LanesRun(CellType.Rnn, hiddenSize: 49, batch: 64));
+        (CellType Cell, int HiddenSize, int Batch)[] bounds =
+        [
+            (CellType.Lstm, 6, 8), (CellType.Lstm, 8, 16), (CellType.Lstm, 16, 32), (CellType.Lstm, 32, 48),
+            (CellType.Gru, 10, 8), (CellType.Gru, 21, 16), (CellType.Gru, 42, 32),
+            (CellType.Rnn, 16, 12), (CellType.Rnn, 48, 32),
+        ];
+        foreach (var (cell, hiddenSize, batch) in bounds)
+        {
+            Assert.True(LanesRun(cell, hiddenSize, batch) > 0, $"{cell} H={hiddenSize} N={batch} did not run in lanes");
+            Assert.True(LanesRun(cell, hiddenSize, batch - 1) == 0, $"{cell} H={hiddenSize} N={batch - 1} ran in lanes");
+        }
 
         static long LanesRun(CellType cell, int hiddenSize, int batch) => RunWithLanes(true, () =>
         {
