@@ -35,6 +35,15 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
     /// hand-off to a spinning helper costs more than it saves.</summary>
     internal const double MinParallelFlops = 0.4e6;
 
+    /// <summary>
+    /// A block's input product is split between threads only from this many FLOPs (~25 µs of work on one core): the
+    /// helper has usually gone to sleep since the last call, and waking it costs ~10 µs on the CI machine. Measured
+    /// there (2026-11-29, separate processes, Forward into buffers): S6 (RNN 64 → 64, batch 1, 96 steps; its input
+    /// product is 0.79 MFLOP) took 32.5–35.9 µs at 2 threads against 25.8–26.9 at 1 (10th percentiles) while the split
+    /// started at <see cref="MinParallelFlops"/>.
+    /// </summary>
+    internal const double MinProjectSplitFlops = 4e6;
+
     /// <summary>A time loop splits hidden units only if each step has at least this many FLOPs (~1–2 µs): every step
     /// ends at a barrier, which costs a fraction of a microsecond.</summary>
     internal const double MinUnitSplitStepFlops = 2e5;
@@ -158,7 +167,7 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
         }
 
         double projectFlops = 2.0 * _blockRows * gateWidth * _inputWidth;
-        int projectParts = projectFlops >= MinParallelFlops ? Math.Min(_parts, _weights.InputWeights.PanelCount) : 1;
+        int projectParts = projectFlops >= MinProjectSplitFlops ? Math.Min(_parts, _weights.InputWeights.PanelCount) : 1;
         double stepFlops = 2.0 * _blockRows * gateWidth * _config.OutputSize;
         bool parallel = stepFlops >= MinParallelFlops;
 
