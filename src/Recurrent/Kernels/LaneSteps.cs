@@ -250,12 +250,7 @@ internal static class LaneSteps
                 StoreRunning(h1, ref h, ref hn, o, rows - (v * Lanes));
             }
 
-            // Vectors past the running ones: h carried over (c stays in place).
-            for (v = chunks; v < columns / Lanes; v++)
-            {
-                nint o = at + (v * Lanes);
-                Vector512.LoadUnsafe(ref h, (nuint)o).StoreUnsafe(ref hn, (nuint)o);
-            }
+            CarryOver(ref h, ref hn, at, chunks, columns); // c stays in place
         }
     }
 
@@ -308,12 +303,7 @@ internal static class LaneSteps
                 StoreRunning(next, ref h, ref hn, o, rows - (v * Lanes));
             }
 
-            // Vectors past the running ones: h carried over.
-            for (v = chunks; v < columns / Lanes; v++)
-            {
-                nint o = at + (v * Lanes);
-                Vector512.LoadUnsafe(ref h, (nuint)o).StoreUnsafe(ref hn, (nuint)o);
-            }
+            CarryOver(ref h, ref hn, at, chunks, columns);
         }
     }
 
@@ -356,11 +346,18 @@ internal static class LaneSteps
                 StoreRunning(y, ref h, ref hn, o, rows - (v * Lanes));
             }
 
-            for (v = chunks; v < columns / Lanes; v++)
-            {
-                nint o = at + (v * Lanes);
-                Vector512.LoadUnsafe(ref h, (nuint)o).StoreUnsafe(ref hn, (nuint)o);
-            }
+            CarryOver(ref h, ref hn, at, chunks, columns);
+        }
+    }
+
+    /// <summary>One unit's vectors past the running ones, [chunks, columns / 16), copied from h to h' as they are.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CarryOver(ref float h, ref float hn, nint at, int chunks, int columns)
+    {
+        for (int v = chunks; v < columns / Lanes; v++)
+        {
+            nint o = at + (v * Lanes);
+            Vector512.LoadUnsafe(ref h, (nuint)o).StoreUnsafe(ref hn, (nuint)o);
         }
     }
 

@@ -199,18 +199,9 @@ internal static class VectorMath
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV limit = TL.Create(TanhSaturatesFrom), log2e = TL.Create(1.44269504088896341f), shift = TL.Create(RoundingShift);
+        TV limit = TL.Create(TanhSaturatesFrom), one = TL.Create(1f);
         TV ax1 = TL.Abs(x1), ax2 = TL.Abs(x2);
-        TV a1 = TL.MinNative(TL.Add(ax1, ax1), limit);
-        TV a2 = TL.MinNative(TL.Add(ax2, ax2), limit);
-        TV shifted1 = TL.FusedMultiplyAdd(a1, log2e, shift);
-        TV shifted2 = TL.FusedMultiplyAdd(a2, log2e, shift);
-        TV r1 = ReducedArgument<TL, TV>(a1, TL.Subtract(shifted1, shift));
-        TV r2 = ReducedArgument<TL, TV>(a2, TL.Subtract(shifted2, shift));
-        ExpPolynomial2<TL, TV>(r1, r2, out TV p1, out TV p2);
-        TV h1 = TL.Pow2Minus1OfShifted(shifted1), h2 = TL.Pow2Minus1OfShifted(shifted2), half = TL.Create(0.5f), one = TL.Create(1f);
-        TV f1 = TL.FusedMultiplyAdd(h1, TL.FusedMultiplyAdd(p1, TL.Multiply(r1, r1), r1), TL.Subtract(h1, half));
-        TV f2 = TL.FusedMultiplyAdd(h2, TL.FusedMultiplyAdd(p2, TL.Multiply(r2, r2), r2), TL.Subtract(h2, half));
+        HalfExpM1Pair<TL, TV>(TL.MinNative(TL.Add(ax1, ax1), limit), TL.MinNative(TL.Add(ax2, ax2), limit), out TV f1, out TV f2);
         TV t1 = TL.Divide(f1, TL.Add(f1, one));
         TV t2 = TL.Divide(f2, TL.Add(f2, one));
         TV signBit = TL.Create(-0f);
@@ -248,20 +239,10 @@ internal static class VectorMath
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV from = TL.Create(ClampedExpFrom), to = TL.Create(ClampedExpTo), limit = TL.Create(ProductSaturatesFrom);
-        TV one = TL.Create(1f), half = TL.Create(0.5f), log2e = TL.Create(1.44269504088896341f), shift = TL.Create(RoundingShift);
+        TV from = TL.Create(ClampedExpFrom), to = TL.Create(ClampedExpTo), limit = TL.Create(ProductSaturatesFrom), one = TL.Create(1f);
         OnePlusExpClamped2<TL, TV>(TL.MinNative(TL.MaxNative(TL.Negate(a1), from), to), TL.MinNative(TL.MaxNative(TL.Negate(a2), from), to), out TV onePlus1, out TV onePlus2);
         TV ac1 = TL.Abs(c1), ac2 = TL.Abs(c2);
-        TV x1 = TL.MinNative(TL.Add(ac1, ac1), limit);
-        TV x2 = TL.MinNative(TL.Add(ac2, ac2), limit);
-        TV shifted1 = TL.FusedMultiplyAdd(x1, log2e, shift);
-        TV shifted2 = TL.FusedMultiplyAdd(x2, log2e, shift);
-        TV r1 = ReducedArgument<TL, TV>(x1, TL.Subtract(shifted1, shift));
-        TV r2 = ReducedArgument<TL, TV>(x2, TL.Subtract(shifted2, shift));
-        ExpPolynomial2<TL, TV>(r1, r2, out TV p1, out TV p2);
-        TV h1 = TL.Pow2Minus1OfShifted(shifted1), h2 = TL.Pow2Minus1OfShifted(shifted2);
-        TV f1 = TL.FusedMultiplyAdd(h1, TL.FusedMultiplyAdd(p1, TL.Multiply(r1, r1), r1), TL.Subtract(h1, half));
-        TV f2 = TL.FusedMultiplyAdd(h2, TL.FusedMultiplyAdd(p2, TL.Multiply(r2, r2), r2), TL.Subtract(h2, half));
+        HalfExpM1Pair<TL, TV>(TL.MinNative(TL.Add(ac1, ac1), limit), TL.MinNative(TL.Add(ac2, ac2), limit), out TV f1, out TV f2);
         TV t1 = TL.Divide(f1, TL.Multiply(onePlus1, TL.Add(f1, one)));
         TV t2 = TL.Divide(f2, TL.Multiply(onePlus2, TL.Add(f2, one)));
         TV signBit = TL.Create(-0f);
@@ -269,6 +250,24 @@ internal static class VectorMath
         t2 = TL.ConditionalSelect(TL.Equals(c2, c2), TL.ConditionalSelect(signBit, c2, t2), c2);
         y1 = TL.ConditionalSelect(TL.Equals(a1, a1), t1, a1);
         y2 = TL.ConditionalSelect(TL.Equals(a2, a2), t2, a2);
+    }
+
+    /// <summary><see cref="HalfExpM1{TL, TV}"/> of two vectors, each step issued for both back to back (Tanh2 and
+    /// SigmoidTimesTanh2 share it). Lane results are exactly HalfExpM1's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void HalfExpM1Pair<TL, TV>(TV y1, TV y2, out TV f1, out TV f2)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        TV log2e = TL.Create(1.44269504088896341f), shift = TL.Create(RoundingShift), half = TL.Create(0.5f);
+        TV shifted1 = TL.FusedMultiplyAdd(y1, log2e, shift);
+        TV shifted2 = TL.FusedMultiplyAdd(y2, log2e, shift);
+        TV r1 = ReducedArgument<TL, TV>(y1, TL.Subtract(shifted1, shift));
+        TV r2 = ReducedArgument<TL, TV>(y2, TL.Subtract(shifted2, shift));
+        ExpPolynomial2<TL, TV>(r1, r2, out TV p1, out TV p2);
+        TV h1 = TL.Pow2Minus1OfShifted(shifted1), h2 = TL.Pow2Minus1OfShifted(shifted2);
+        f1 = TL.FusedMultiplyAdd(h1, TL.FusedMultiplyAdd(p1, TL.Multiply(r1, r1), r1), TL.Subtract(h1, half));
+        f2 = TL.FusedMultiplyAdd(h2, TL.FusedMultiplyAdd(p2, TL.Multiply(r2, r2), r2), TL.Subtract(h2, half));
     }
 
     /// <summary><see cref="OnePlusExpClamped{TL, TV}"/> of two vectors, interleaved.</summary>
