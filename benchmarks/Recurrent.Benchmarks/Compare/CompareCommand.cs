@@ -40,8 +40,9 @@ internal static class CompareCommand
         Clock.Start();
         DateTimeOffset started = DateTimeOffset.UtcNow;
         string root = RepositoryRoot();
-        Progress("measuring this machine's limits (FMA peak, L2 read bandwidth)...");
-        MachineLimits limitsAtStart = MachineLimits.Measure();
+        Progress("measuring this machine's limits (FMA peak, L2 and L3 read bandwidth)...");
+        long[] l3WorkingSets = [.. options.Shapes.Select(s => s.MemoryBound).OfType<MemoryBound>().Where(b => b.Level == MemoryLevel.L3).Select(b => b.BytesPerStep)];
+        MachineLimits limitsAtStart = MachineLimits.Measure(l3WorkingSets);
         Progress($"  {limitsAtStart.VectorWidth}: {limitsAtStart.Describe()}");
 
         PyTorchPeer? pytorch = PyTorchPeer.Find(Path.Combine(root, "benchmarks", "pytorch_peer.py"), out string pytorchReason);
@@ -118,7 +119,7 @@ internal static class CompareCommand
         }
 
         Progress("measuring this machine's limits again...");
-        MachineLimits limitsAtEnd = MachineLimits.Measure();
+        MachineLimits limitsAtEnd = MachineLimits.Measure(l3WorkingSets);
         Progress($"  {limitsAtEnd.VectorWidth}: {limitsAtEnd.Describe()}");
 
         var report = new CompareReport(

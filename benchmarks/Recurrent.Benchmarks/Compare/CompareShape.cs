@@ -50,23 +50,25 @@ internal sealed record CompareShape(SuiteShape Shape, bool Streaming)
     }
 
     /// <summary>
-    /// Bytes of weights every step must read, for the shapes whose time is bounded by reading them from L2 (batch 1,
-    /// weights that fit L2): W_hh for S1; W_hh and W_ih for ST, whose one-step calls cannot hoist the input product
-    /// out of the time loop. Null for the other shapes.
+    /// The memory bound of a batch-1 shape whose time is set by reading its weights rather than by its FLOPs; null for
+    /// the other shapes. S1 and ST (weights that fit L2): every step reads W_hh (S1) or W_hh and W_ih (ST, whose one-step
+    /// calls cannot hoist the input product out of the time loop), from L2. S3, S4, S5 (W_hh larger than L2): every step
+    /// reads W_hh from L3, and the hoisted input product reads W_ih once.
     /// </summary>
-    public long? WeightBytesPerStep
+    public MemoryBound? MemoryBound
     {
         get
         {
-            if (Id is not ("S1" or "ST"))
-            {
-                return null;
-            }
-
             long gateRows = Gates * Shape.HiddenSize;
             long recurrent = gateRows * Shape.HiddenSize * sizeof(float);
             long input = gateRows * Shape.InputSize * sizeof(float);
-            return Streaming ? recurrent + input : recurrent;
+            return Id switch
+            {
+                "S1" => new MemoryBound(MemoryLevel.L2, recurrent, 0),
+                "ST" => new MemoryBound(MemoryLevel.L2, recurrent + input, 0),
+                "S3" or "S4" or "S5" => new MemoryBound(MemoryLevel.L3, recurrent, input),
+                _ => null,
+            };
         }
     }
 
@@ -85,4 +87,23 @@ internal sealed record CompareShape(SuiteShape Shape, bool Streaming)
 
         return [.. All.Where(shape => ids.Any(id => string.Equals(shape.Id, id, StringComparison.OrdinalIgnoreCase)))];
     }
+}
+
+/// <summary>Where a memory-bound shape's weights live between steps.</summary>
+internal enum MemoryLevel
+{
+    L2,
+    L3,
+}
+
+/// <summary>
+/// A lower bound on a batch-1 shape's time: <see cref="BytesPerStep"/> of weights read at every step and
+/// <see cref="BytesOnce"/> read once, at the read bandwidth of <see cref="Level"/>. For L2 that is the measured L2 figure;
+/// for L3 it is measured on a working set of <see cref="BytesPerStep"/> (on two cores, half of it per core, as each thread
+/// then streams half of W_hh), since how much of a working set beyond L2 a core can stream depends on its size.
+/// </summary>
+internal sealed record MemoryBound(MemoryLevel Level, long BytesPerStep, long BytesOnce)
+{
+    /// <summary>The bound in milliseconds for <paramref name="steps"/> steps at <paramref name="gbps"/>.</summary>
+    public double Milliseconds(int steps, double gbps) => (BytesOnce + ((double)steps * BytesPerStep)) / (gbps * 1e9) * 1e3;
 }

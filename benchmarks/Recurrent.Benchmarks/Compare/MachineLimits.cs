@@ -8,9 +8,10 @@ namespace Recurrent.Benchmarks.Compare;
 
 /// <summary>
 /// This machine's limits, measured by the compare command with nothing else running: the fp32 FMA peak
-/// (12 independent chains of vector FMAs: more than latency × throughput, so the FMA ports never wait) and the read
-/// bandwidth of a working set that lives in L2 (512 KiB per core). Each figure is the best of several short trials,
-/// on one core and on two cores at once.
+/// (12 independent chains of vector FMAs: more than latency × throughput, so the FMA ports never wait), the read
+/// bandwidth of a working set that lives in L2 (512 KiB per core), and the read bandwidth of each working set beyond L2
+/// that a memory-bound shape streams (<see cref="MemoryBound"/>: W_hh of S3, S4, S5; on two cores each core reads its
+/// own half). Each figure is the best of several short trials, on one core and on two cores at once.
 /// </summary>
 /// <remarks>
 /// The two-core figures vary from run to run on the 2-vCPU VM this suite targets (FMA peak 1.05× to 1.9× one core's
@@ -18,7 +19,9 @@ namespace Recurrent.Benchmarks.Compare;
 /// compare command therefore measures at its start and at its end and uses the better of the two (<see cref="Best"/>):
 /// a peak and a bandwidth are what the machine can do, so the better measurement is the truer one.
 /// </remarks>
-internal sealed record MachineLimits(string VectorWidth, double PeakGflops1, double PeakGflops2, double L2GBps1, double L2GBps2)
+internal sealed record MachineLimits(
+    string VectorWidth, double PeakGflops1, double PeakGflops2, double L2GBps1, double L2GBps2,
+    IReadOnlyDictionary<long, double> L3GBps1, IReadOnlyDictionary<long, double> L3GBps2)
 {
     private const int Chains = 12;
     private const int L2WorkingSetBytes = 512 * 1024;
@@ -31,18 +34,40 @@ internal sealed record MachineLimits(string VectorWidth, double PeakGflops1, dou
 
     public double L2GBps(int threads) => threads == 1 ? L2GBps1 : L2GBps2;
 
+    /// <summary>The read bandwidth that bounds <paramref name="bound"/>'s shape on <paramref name="threads"/> cores;
+    /// null when it was not measured.</summary>
+    public double? ReadGBps(MemoryBound bound, int threads) => bound.Level == MemoryLevel.L2
+        ? L2GBps(threads)
+        : (threads == 1 ? L3GBps1 : L3GBps2).TryGetValue(bound.BytesPerStep, out double gbps) ? gbps : null;
+
+    /// <summary>Our time over <paramref name="bound"/> at <paramref name="threads"/> threads; null when either is missing.</summary>
+    public double? BoundMilliseconds(MemoryBound? bound, int steps, int threads) =>
+        bound is not null && ReadGBps(bound, threads) is { } gbps ? bound.Milliseconds(steps, gbps) : null;
+
     /// <summary>Each figure the better of <paramref name="a"/>'s and <paramref name="b"/>'s.</summary>
     public static MachineLimits Best(MachineLimits a, MachineLimits b) => new(
         a.VectorWidth,
         Math.Max(a.PeakGflops1, b.PeakGflops1),
         Math.Max(a.PeakGflops2, b.PeakGflops2),
         Math.Max(a.L2GBps1, b.L2GBps1),
-        Math.Max(a.L2GBps2, b.L2GBps2));
+        Math.Max(a.L2GBps2, b.L2GBps2),
+        BestOf(a.L3GBps1, b.L3GBps1),
+        BestOf(a.L3GBps2, b.L3GBps2));
+
+    private static Dictionary<long, double> BestOf(IReadOnlyDictionary<long, double> a, IReadOnlyDictionary<long, double> b) =>
+        a.Keys.Union(b.Keys).ToDictionary(
+            bytes => bytes,
+            bytes => Math.Max(a.TryGetValue(bytes, out double x) ? x : 0, b.TryGetValue(bytes, out double y) ? y : 0));
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"FMA peak {PeakGflops1:0} / {PeakGflops2:0} GFLOP/s, L2 read {L2GBps1:0} / {L2GBps2:0} GB/s (1 / 2 cores)");
+        $"FMA peak {PeakGflops1:0} / {PeakGflops2:0} GFLOP/s, L2 read {L2GBps1:0} / {L2GBps2:0} GB/s{DescribeL3()} (1 / 2 cores)");
 
-    public static MachineLimits Measure()
+    /// <summary>The L3 figures, as ", L3 read (4 MiB) 29 / 54 GB/s, ...".</summary>
+    public string DescribeL3() => string.Concat(L3GBps1.Keys.Order().Select(bytes => string.Create(CultureInfo.InvariantCulture,
+        $", L3 read ({bytes / (1024.0 * 1024):0.#} MiB) {L3GBps1[bytes]:0} / {(L3GBps2.TryGetValue(bytes, out double two) ? two : 0):0} GB/s")));
+
+    /// <summary>Measures the limits; the L3 read bandwidth for each of <paramref name="l3WorkingSets"/> (bytes).</summary>
+    public static MachineLimits Measure(IEnumerable<long> l3WorkingSets)
     {
         bool wide = Vector512.IsHardwareAccelerated;
         string width = wide ? "Vector512" : "Vector256";
@@ -67,15 +92,35 @@ internal sealed record MachineLimits(string VectorWidth, double PeakGflops1, dou
         }
 
         // One buffer per core, each read whole many times over.
-        float[][] buffers = [AlignedBuffer(), AlignedBuffer()];
-        int passes = 64;
-        ReadSum(buffers[0], passes);
-        seconds = Time(() => ReadSum(buffers[0], passes));
-        passes = Math.Max(1, (int)(passes * 0.04 / seconds));
-        double bytesPerTrial = (double)passes * L2WorkingSetBytes;
-        double l2One = bytesPerTrial / BestTime(1, core => ReadSum(buffers[core], passes)) / 1e9;
-        double l2Two = 2 * bytesPerTrial / BestTime(2, core => ReadSum(buffers[core], passes)) / 1e9;
-        return new MachineLimits(width, peak1, peak2, l2One, l2Two);
+        (double l2One, double l2Two) = StreamGBps(L2WorkingSetBytes, L2WorkingSetBytes);
+
+        var l3One = new Dictionary<long, double>();
+        var l3Two = new Dictionary<long, double>();
+        foreach (long bytes in l3WorkingSets.Distinct())
+        {
+            (l3One[bytes], l3Two[bytes]) = StreamGBps(bytes, bytes / 2);
+        }
+
+        return new MachineLimits(width, peak1, peak2, l2One, l2Two, l3One, l3Two);
+    }
+
+    /// <summary>
+    /// Read bandwidth of a working set read over and over: <paramref name="oneCoreBytes"/> on one core, and
+    /// <paramref name="perCoreBytesOnTwo"/> on each of two cores at once (each its own buffer).
+    /// </summary>
+    private static (double One, double Two) StreamGBps(long oneCoreBytes, long perCoreBytesOnTwo)
+    {
+        var whole = new StreamBuffer(oneCoreBytes);
+        StreamBuffer[] perCore = [new StreamBuffer(perCoreBytesOnTwo), new StreamBuffer(perCoreBytesOnTwo)];
+
+        // Calibrate to ~40 ms per trial on one core, in whole pairs of passes (one each way).
+        int passes = 2;
+        whole.Read(passes);
+        double seconds = Time(() => whole.Read(passes));
+        passes = Math.Max(2, (int)(passes * 0.04 / seconds) & ~1);
+        double one = passes * (double)whole.Bytes / BestTime(1, _ => whole.Read(passes)) / 1e9;
+        double two = passes * 2.0 * perCore[0].Bytes / BestTime(2, core => perCore[core].Read(passes)) / 1e9;
+        return (one, two);
     }
 
     /// <summary>Best (shortest) wall time over <see cref="Trials"/> trials of <paramref name="work"/> on <paramref name="threads"/> threads started together.</summary>
@@ -171,68 +216,77 @@ internal sealed record MachineLimits(string VectorWidth, double PeakGflops1, dou
         return Vector256.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
     }
 
-    /// <summary>
-    /// Reads the whole buffer <paramref name="passes"/> times with 64-byte loads into 8 independent sums (Vector256
-    /// halves of each line on a machine without AVX-512). The buffer is 64-byte aligned, so no load splits a line.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static float ReadSum(float[] buffer, int passes)
+    /// <summary>A 64-byte aligned, pinned buffer of a whole number of 512-byte blocks, read with 64-byte loads.</summary>
+    private sealed class StreamBuffer
     {
-        int offset = AlignedOffset(buffer);
-        ref float start = ref buffer[offset];
-        nuint length = L2WorkingSetBytes / sizeof(float);
-        if (Vector512.IsHardwareAccelerated)
+        private const int BlockFloats = 128;
+        private readonly float[] _storage;
+        private readonly int _offset;
+        private readonly nuint _length;
+
+        public StreamBuffer(long bytes)
         {
-            Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            _length = (nuint)Math.Max(BlockFloats, bytes / sizeof(float) / BlockFloats * BlockFloats);
+            _storage = GC.AllocateArray<float>((int)_length + 16, pinned: true);
+            _storage.AsSpan().Fill(1e-3f);
+            long address = Marshal.UnsafeAddrOfPinnedArrayElement(_storage, 0);
+            _offset = (int)((64 - (address % 64)) % 64) / sizeof(float);
+        }
+
+        public long Bytes => (long)_length * sizeof(float);
+
+        /// <summary>
+        /// Reads the whole buffer <paramref name="passes"/> times, forwards then backwards in turn (as a time loop streams
+        /// W_hh, so each pass starts with the lines the last one read last), with 64-byte loads into 8 independent sums
+        /// (Vector256 halves of each line on a machine without AVX-512). No load splits a line.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+        public float Read(int passes)
+        {
+            ref float start = ref _storage[_offset];
+            nuint blocks = _length / BlockFloats;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+                for (int pass = 0; pass < passes; pass++)
+                {
+                    bool forwards = (pass & 1) == 0;
+                    for (nuint b = 0; b < blocks; b++)
+                    {
+                        nuint i = (forwards ? b : blocks - 1 - b) * BlockFloats;
+                        s0 += Vector512.LoadUnsafe(ref start, i);
+                        s1 += Vector512.LoadUnsafe(ref start, i + 16);
+                        s2 += Vector512.LoadUnsafe(ref start, i + 32);
+                        s3 += Vector512.LoadUnsafe(ref start, i + 48);
+                        s4 += Vector512.LoadUnsafe(ref start, i + 64);
+                        s5 += Vector512.LoadUnsafe(ref start, i + 80);
+                        s6 += Vector512.LoadUnsafe(ref start, i + 96);
+                        s7 += Vector512.LoadUnsafe(ref start, i + 112);
+                    }
+                }
+
+                return Vector512.Sum(s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7);
+            }
+
+            Vector256<float> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default, t5 = default, t6 = default, t7 = default;
             for (int pass = 0; pass < passes; pass++)
             {
-                for (nuint i = 0; i < length; i += 128)
+                bool forwards = (pass & 1) == 0;
+                for (nuint b = 0; b < blocks; b++)
                 {
-                    s0 += Vector512.LoadUnsafe(ref start, i);
-                    s1 += Vector512.LoadUnsafe(ref start, i + 16);
-                    s2 += Vector512.LoadUnsafe(ref start, i + 32);
-                    s3 += Vector512.LoadUnsafe(ref start, i + 48);
-                    s4 += Vector512.LoadUnsafe(ref start, i + 64);
-                    s5 += Vector512.LoadUnsafe(ref start, i + 80);
-                    s6 += Vector512.LoadUnsafe(ref start, i + 96);
-                    s7 += Vector512.LoadUnsafe(ref start, i + 112);
+                    nuint i = (forwards ? b : blocks - 1 - b) * BlockFloats;
+                    t0 += Vector256.LoadUnsafe(ref start, i) + Vector256.LoadUnsafe(ref start, i + 8);
+                    t1 += Vector256.LoadUnsafe(ref start, i + 16) + Vector256.LoadUnsafe(ref start, i + 24);
+                    t2 += Vector256.LoadUnsafe(ref start, i + 32) + Vector256.LoadUnsafe(ref start, i + 40);
+                    t3 += Vector256.LoadUnsafe(ref start, i + 48) + Vector256.LoadUnsafe(ref start, i + 56);
+                    t4 += Vector256.LoadUnsafe(ref start, i + 64) + Vector256.LoadUnsafe(ref start, i + 72);
+                    t5 += Vector256.LoadUnsafe(ref start, i + 80) + Vector256.LoadUnsafe(ref start, i + 88);
+                    t6 += Vector256.LoadUnsafe(ref start, i + 96) + Vector256.LoadUnsafe(ref start, i + 104);
+                    t7 += Vector256.LoadUnsafe(ref start, i + 112) + Vector256.LoadUnsafe(ref start, i + 120);
                 }
             }
 
-            return Vector512.Sum(s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7);
+            return Vector256.Sum(t0 + t1 + t2 + t3 + t4 + t5 + t6 + t7);
         }
-
-        Vector256<float> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default, t5 = default, t6 = default, t7 = default;
-        for (int pass = 0; pass < passes; pass++)
-        {
-            for (nuint i = 0; i < length; i += 64)
-            {
-                t0 += Vector256.LoadUnsafe(ref start, i);
-                t1 += Vector256.LoadUnsafe(ref start, i + 8);
-                t2 += Vector256.LoadUnsafe(ref start, i + 16);
-                t3 += Vector256.LoadUnsafe(ref start, i + 24);
-                t4 += Vector256.LoadUnsafe(ref start, i + 32);
-                t5 += Vector256.LoadUnsafe(ref start, i + 40);
-                t6 += Vector256.LoadUnsafe(ref start, i + 48);
-                t7 += Vector256.LoadUnsafe(ref start, i + 56);
-            }
-        }
-
-        return Vector256.Sum(t0 + t1 + t2 + t3 + t4 + t5 + t6 + t7);
-    }
-
-    /// <summary>A pinned buffer with room for <see cref="L2WorkingSetBytes"/> from its first 64-byte boundary on.</summary>
-    private static float[] AlignedBuffer()
-    {
-        var buffer = GC.AllocateArray<float>(L2WorkingSetBytes / sizeof(float) + 16, pinned: true);
-        buffer.AsSpan().Fill(1e-3f);
-        return buffer;
-    }
-
-    /// <summary>Floats from the start of a pinned buffer to its first 64-byte boundary.</summary>
-    private static int AlignedOffset(float[] buffer)
-    {
-        long address = Marshal.UnsafeAddrOfPinnedArrayElement(buffer, 0);
-        return (int)((64 - (address % 64)) % 64) / sizeof(float);
     }
 }

@@ -26,6 +26,13 @@ internal static class MarkdownTable
         MachineLimits start = report.LimitsAtStart, end = report.LimitsAtEnd;
         md.AppendLine(Invariant($"| fp32 FMA peak, measured | {limits.PeakGflops1:0} GFLOP/s on 1 core, {limits.PeakGflops2:0} GFLOP/s on 2 cores ({limits.VectorWidth}, 12 independent FMA chains per core; at the start {start.PeakGflops1:0} / {start.PeakGflops2:0}, at the end {end.PeakGflops1:0} / {end.PeakGflops2:0}) |"));
         md.AppendLine(Invariant($"| L2 read bandwidth, measured | {limits.L2GBps1:0} GB/s on 1 core, {limits.L2GBps2:0} GB/s on 2 cores (512 KiB working set per core; at the start {start.L2GBps1:0} / {start.L2GBps2:0}, at the end {end.L2GBps1:0} / {end.L2GBps2:0}) |"));
+        if (limits.L3GBps1.Count > 0)
+        {
+            IEnumerable<string> sets = limits.L3GBps1.Keys.Order().Select(bytes => Invariant(
+                $"{bytes / (1024.0 * 1024):0.#} MiB: {limits.L3GBps1[bytes]:0} GB/s on 1 core, {limits.L3GBps2.GetValueOrDefault(bytes):0} GB/s on 2 cores (half each)"));
+            md.AppendLine($"| L3 read bandwidth, measured | per working set (the W_hh of a memory-bound shape, read forwards and backwards in turn), the better of the measurements at the start and at the end: {string.Join("; ", sets)} |");
+        }
+
         md.AppendLine(Invariant($"| Recurrent (ours) | {report.OursVersion.Split('+')[0]}{(report.Machine.Commit is null ? "" : $", commit {report.Machine.Commit}")}; {report.Machine.Runtime}; evaluation mode, `MaxDegreeOfParallelism` = threads; `Forward` into output and state buffers created once, with a `ForwardWorkspace` (ST: `Step` into caller-owned buffers) |"));
         md.AppendLine(Invariant($"| ONNX Runtime | {report.OrtVersion} (NuGet Microsoft.ML.OnnxRuntime), CPU, in-process; IntraOpNumThreads = threads, InterOpNumThreads = 1, sequential, `session.intra_op.allow_spinning` = 0; the model from our ONNX export of the same layer; inputs and outputs are OrtValues over preallocated buffers, reused |"));
         md.AppendLine(report.PyTorch is { } torch
@@ -57,7 +64,7 @@ internal static class MarkdownTable
         md.AppendLine();
         md.Append("| id | shape | ours ms | GFLOP/s | % of peak | ORT ms | ORT / ours |");
         md.Append(torch ? " PyTorch ms | PyTorch / ours |" : "");
-        md.Append(" L2 bound ms | ours / bound | peak MiB: ours | ORT |");
+        md.Append(" memory bound ms | ours / bound | peak MiB: ours | ORT |");
         md.AppendLine(torch ? " PyTorch |" : "");
         md.Append("|---|---|--:|--:|--:|--:|--:|");
         md.Append(torch ? "--:|--:|" : "");
@@ -67,7 +74,7 @@ internal static class MarkdownTable
         {
             CompareShape shape = run.Shape;
             double? ours = Milliseconds(run.Ours);
-            double? bound = BoundMilliseconds(shape, report.Limits.L2GBps(threads));
+            double? bound = report.Limits.BoundMilliseconds(shape.MemoryBound, shape.Shape.Steps, threads);
             md.Append(Invariant($"| {shape.Id} | {shape.Description} | {Time(run.Ours)} | "));
             md.Append(ours is { } ms ? Invariant($"{shape.Flops / (ms * 1e6):0.0} | {100 * shape.Flops / (ms * 1e6) / report.Limits.PeakGflops(threads):0} | ") : $"{NotApplicable} | {NotApplicable} | ");
             md.Append(Invariant($"{Time(run.Ort)} | {Ratio(Milliseconds(run.Ort), ours)} | "));
@@ -76,7 +83,7 @@ internal static class MarkdownTable
                 md.Append(Invariant($"{Time(run.PyTorch!)} | {Ratio(Milliseconds(run.PyTorch!), ours)} | "));
             }
 
-            md.Append(bound is { } b ? Invariant($"{Number(b)} | {Ratio(ours, b)} | ") : $"{NotApplicable} | {NotApplicable} | ");
+            md.Append(bound is { } b ? Invariant($"{shape.MemoryBound!.Level}: {Number(b)} | {Ratio(ours, b)} | ") : $"{NotApplicable} | {NotApplicable} | ");
             md.Append(Invariant($"{Memory(run.Ours)} | {Memory(run.Ort)} |"));
             md.AppendLine(torch ? Invariant($" {Memory(run.PyTorch!)} |") : "");
         }
@@ -171,7 +178,7 @@ internal static class MarkdownTable
         md.AppendLine(Invariant($"- Two cores: in this run the two-core FMA peak was {start.PeakGflops2 / start.PeakGflops1:0.00}× the one-core one at the start and {end.PeakGflops2 / end.PeakGflops1:0.00}× at the end. On this VM that ratio changes from run to run and within a run, as if its two vCPUs were sometimes hyperthreads of one physical core and sometimes two cores: 2-thread times are noisier than 1-thread ones, and a 2-thread ratio far from its neighbours' is more likely the machine than the library."));
         md.AppendLine("- X / ours: X's time over ours; above 1 means ours is faster. The libraries run one after the other, seconds apart, on a shared and noisy machine: read ratios within one run, not absolute times, and expect a few tens of percent of drift between runs.");
         md.AppendLine($"- One process, a run of each in turn (1 thread): after the rounds, ours and ONNX Runtime run in one process, alternately (which goes first alternates too), and each pair's ratio is taken ({TimingPolicy.Paired.Describe().Replace("timed runs", "timed pairs", StringComparison.Ordinal).Replace("the median run is reported", "the median ratio is reported", StringComparison.Ordinal)}); the median of those ratios compares the two at the same moments of the machine, so a slow stretch that falls on one library's round does not decide it. Not at 2 threads, where each library's idle pool threads would take time from the other.");
-        md.AppendLine("- L2 bound (S1 and ST, batch 1, weights in L2): every step reads the weights once, W_hh (S1) or W_hh and W_ih (ST, whose one-step calls cannot hoist the input product), so L × those bytes / the measured L2 read bandwidth (of 1 or 2 cores) is a lower bound on the time. ours / bound: how far above it we are.");
+        md.AppendLine("- Memory bound (batch 1, where reading the weights takes longer than the FLOPs): L2 for S1 and ST, whose weights fit L2: every step reads them once, W_hh (S1) or W_hh and W_ih (ST, whose one-step calls cannot hoist the input product), so L × those bytes / the measured L2 read bandwidth (of 1 or 2 cores) is a lower bound on the time. L3 for S3, S4 and S5, whose W_hh is larger than L2: every step reads W_hh, and the input product reads W_ih once, so (W_ih + L × W_hh bytes) / the read bandwidth measured on a working set of W_hh's size (on 2 cores, each core its own half, as each thread then streams half of W_hh) bounds the time. ours / bound: how far above it we are (1.11 is 90 % of the bound's speed).");
         md.AppendLine("- peak MiB: the peak resident set (VmHWM) of the library's own process at the end of its run, which holds the runtime (.NET, or Python with torch), the library, the case's weights, input and expected outputs (for ONNX Runtime also our layer, which the model is exported from), and everything the warm-up and timed runs allocated and did not give back. In brackets: the growth over that process's own peak just before it read the case (runtime and library loaded), i.e. what this shape cost. For ours this includes garbage the GC had not yet collected.");
         md.AppendLine("- Spinning: both peers run with idle pool threads sleeping (ONNX Runtime `session.intra_op.allow_spinning` = 0, PyTorch OMP_WAIT_POLICY=PASSIVE). With their default spinning, a waiting thread takes the second vCPU from the working one on this machine: PyTorch at 2 threads ran 5 to 30 times slower than at 1 thread, ONNX Runtime 2 to 4 times slower on S1, S5 and ST. Neither setting changes anything at 1 thread.");
         md.AppendLine("- n/a: no number (the library could not run that configuration, or a ratio is missing one of its two times); –: not applicable.");
@@ -182,9 +189,6 @@ internal static class MarkdownTable
     }
 
     private static double? Milliseconds(WorkerResult result) => result.IsOk ? result.MedianMs : null;
-
-    private static double? BoundMilliseconds(CompareShape shape, double l2GBps) =>
-        shape.WeightBytesPerStep is { } bytes ? shape.Shape.Steps * bytes / (l2GBps * 1e9) * 1e3 : null;
 
     private static string Time(WorkerResult result) => Milliseconds(result) is { } ms ? Number(ms) : Status(result);
 

@@ -6,7 +6,7 @@ namespace Recurrent.Benchmarks.Compare;
 /// <summary>
 /// The condensed table README.md shows (<c>compare --readme</c>): per shape, our 1- and 2-thread times, % of the
 /// 1-core peak, the peers' ratios at both thread counts (at 1 thread also ONNX Runtime's from one process, a run of
-/// each in turn), the 2-thread speed-up and the batch-1 L2 bounds. It replaces
+/// each in turn), the 2-thread speed-up and the batch-1 memory bounds. It replaces
 /// whatever lies between <see cref="Start"/> and <see cref="End"/> in the README.
 /// </summary>
 internal static class ReadmeTable
@@ -38,10 +38,11 @@ internal static class ReadmeTable
         md.Append(Invariant($"on {report.Started:yyyy-MM-dd HH:mm} UTC ({report.Machine.Cpu}, {report.Machine.LogicalCores} logical cores"));
         md.Append(report.Machine.Commit is null ? "" : $"; commit {report.Machine.Commit}").Append(").\n");
         md.Append(Invariant($"Measured FMA peak {limits.PeakGflops1:0} GFLOP/s (1 core) and {limits.PeakGflops2:0} (2 cores), L2 read bandwidth {limits.L2GBps1:0} GB/s\n"));
-        md.Append("(1 core). Ratios above 1 mean ours is faster; \"% of peak\" is our 1-thread GFLOP/s over the 1-core peak;\n");
+        md.Append("(1 core); the L3 read bandwidths behind the memory bounds are in benchmarks/results/compare.md.\n");
+        md.Append("Ratios above 1 mean ours is faster; \"% of peak\" is our 1-thread GFLOP/s over the 1-core peak;\n");
         md.Append("\"one process\": ours and ONNX Runtime in one process, a run of each in turn, the median of the pairs' ratios.\n");
         md.Append('\n');
-        md.Append("| id | shape | ours 1t ms | % of peak | ORT / ours | ORT / ours, one process | PyTorch / ours | ours 2t ms | 2t / 1t speed-up | ORT / ours | PyTorch / ours | ours / L2 bound, 1t, 2t |\n");
+        md.Append("| id | shape | ours 1t ms | % of peak | ORT / ours | ORT / ours, one process | PyTorch / ours | ours 2t ms | 2t / 1t speed-up | ORT / ours | PyTorch / ours | ours / memory bound, 1t, 2t |\n");
         md.Append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
         foreach (CompareShape shape in report.Runs.Select(r => r.Shape).Distinct())
         {
@@ -49,8 +50,9 @@ internal static class ReadmeTable
             ShapeRun? two = report.Runs.FirstOrDefault(r => r.Shape == shape && r.Threads == 2);
             double? ours1 = Ms(one?.Ours), ours2 = Ms(two?.Ours);
             string peak = ours1 is { } t ? Invariant($"{100 * shape.Flops / (t * 1e6) / limits.PeakGflops1:0}") : NotAvailable;
-            string bound = shape.WeightBytesPerStep is { } bytes
-                ? $"{Ratio(ours1, BoundMs(shape, bytes, limits.L2GBps1))}, {Ratio(ours2, BoundMs(shape, bytes, limits.L2GBps2))}"
+            int steps = shape.Shape.Steps;
+            string bound = shape.MemoryBound is { } memory
+                ? $"{Ratio(ours1, limits.BoundMilliseconds(memory, steps, 1))}, {Ratio(ours2, limits.BoundMilliseconds(memory, steps, 2))} ({memory.Level})"
                 : "–";
             string pairedRatio = one?.Paired is { IsOk: true, PairRatio: { } pr } ? Invariant($"{pr:0.00}") : NotAvailable;
             md.Append(Invariant($"| {shape.Id} | {shape.Description} | {Time(ours1)} | {peak} | {Ratio(Ms(one?.Ort), ours1)} | {pairedRatio} | {Ratio(Ms(one?.PyTorch), ours1)} | "));
@@ -64,8 +66,6 @@ internal static class ReadmeTable
     private const string NotAvailable = "n/a";
 
     private static double? Ms(WorkerResult? result) => result is { IsOk: true } ? result.MedianMs : null;
-
-    private static double BoundMs(CompareShape shape, double bytesPerStep, double gbps) => shape.Shape.Steps * bytesPerStep / (gbps * 1e9) * 1e3;
 
     private static string Ratio(double? numerator, double? denominator) => MarkdownTable.Ratio(numerator, denominator);
 
