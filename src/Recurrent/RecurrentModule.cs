@@ -28,7 +28,7 @@ public abstract class RecurrentModule
 
         // One stream, as torch.manual_seed gives: the initial weights first, then the dropout masks.
         _random = seed is int s ? new Random(s) : new Random();
-        _parameters = new ParameterSet(config, _specs, ParameterInitializer.Initialize(_specs, config, _random));
+        _parameters = new ParameterSet(config, _specs, ParameterInitializer.Initialize(_specs, config, _random), WeightFormat.Float32);
     }
 
     /// <summary>H_in: features of each input step.</summary>
@@ -45,6 +45,37 @@ public abstract class RecurrentModule
     /// <see cref="RecurrentModuleModes.Train"/> and <see cref="RecurrentModuleModes.Eval"/> set it and return the module.
     /// </summary>
     public bool IsTraining { get; set; } = true;
+
+    /// <summary>
+    /// How the kernels store the weights: <see cref="WeightFormat.Float32"/> (the default), or
+    /// <see cref="WeightFormat.BFloat16"/>, each weight rounded to bfloat16 and stored in 2 bytes, so that a step reads
+    /// half the bytes (batch-1 and streaming speed; the arithmetic stays 32-bit). The parameters keep their float values:
+    /// <see cref="StateDict"/> and <see cref="NamedParameters"/> return them (and an ONNX export writes them),
+    /// <see cref="LoadStateDict"/> takes floats and packs them in the current format, and setting Float32 again gives the
+    /// float outputs back. Setting a new format
+    /// repacks the weights, as a load does (a concurrent forward sees the old packing or the new one).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined <see cref="Recurrent.WeightFormat"/>.</exception>
+    public WeightFormat WeightFormat
+    {
+        get => _parameters.Format;
+        set
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(value), value, $"Expected {nameof(WeightFormat)}.{nameof(WeightFormat.Float32)} or {nameof(WeightFormat)}.{nameof(WeightFormat.BFloat16)}.");
+            }
+
+            lock (_loadLock)
+            {
+                if (_parameters.Format != value)
+                {
+                    _parameters = _parameters.WithFormat(Config, value);
+                }
+            }
+        }
+    }
 
     /// <summary>The number of scalar parameters (PyTorch: <c>sum(p.numel() for p in m.parameters())</c>).</summary>
     public long ParameterCount => _specs.Sum(s => (long)s.Length);
@@ -144,7 +175,7 @@ public abstract class RecurrentModule
             }
 
             // Packing happens before the swap: readers see the old snapshot or the complete new one.
-            _parameters = new ParameterSet(Config, _specs, values);
+            _parameters = new ParameterSet(Config, _specs, values, current.Format);
         }
 
         return new LoadStateDictResult(missing, unexpected);

@@ -64,8 +64,11 @@ internal sealed unsafe partial class DirectionPass
 
     /// <summary>Whether a workspace for <paramref name="config"/> at <paramref name="batch"/> runs its blocks in lanes.</summary>
     internal static bool RunsInLanes(LayerConfig config, int batch) =>
-        (LanesOverride ?? Vector512.IsHardwareAccelerated) && config.ProjSize == 0 &&
-        config.GateWidth <= LaneSteps.MaxGateWidth && config.HiddenSize <= MaxLaneHiddenSize && batch >= MinLaneBatch(config);
+        (LanesOverride ?? Vector512.IsHardwareAccelerated) && MayRunInLanes(config) && batch >= MinLaneBatch(config);
+
+    /// <summary>Whether some batch size of this layer runs in lanes on some machine: the lane kernels take its cell.</summary>
+    internal static bool MayRunInLanes(LayerConfig config) =>
+        config.ProjSize == 0 && config.GateWidth <= LaneSteps.MaxGateWidth && config.HiddenSize <= MaxLaneHiddenSize;
 
     /// <summary>A block in lanes is split between threads only from this many FLOPs (~0.3 ms of lane steps on one
     /// thread). Measured on the Ice Lake CI machine (2026-11-29, interleaved pairs, two threads against one): LSTM

@@ -96,25 +96,77 @@ internal static partial class Gemm
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void RowTile(int rows, ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
+            => RowTiles<FloatWeights>(rows, ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
+
+        public static bool HasCompactRowTile => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void CompactRowTile(int rows, ref float a, nint lda, ref ushort panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
+            => RowTiles<CompactWeights>(rows, ref a, lda, ref Unsafe.As<ushort, float>(ref panel), panelStride / 2, k, ref src, srcStride, ref dst, ldc);
+
+        /// <summary>The row kernels over float or compact panels (<paramref name="panelStride"/> in floats: for compact
+        /// panels, two values to a float).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void RowTiles<TWeights>(int rows, ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
+            where TWeights : struct, IWeights512
         {
             AssertRows(rows, 4);
             switch (rows)
             {
                 case 1:
-                    RowTile512<R1>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
+                    RowTile512<R1, TWeights>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
                     break;
                 case 2:
-                    RowTile512<R2>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
+                    RowTile512<R2, TWeights>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
                     break;
                 case 3:
-                    RowPairTile512<R3>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
+                    RowPairTile512<R3, TWeights>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
                     break;
                 case 4:
-                    RowPairTile512<R4>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
+                    RowPairTile512<R4, TWeights>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
                     break;
                 default:
                     throw new UnreachableException();
             }
+        }
+    }
+
+
+    /// <summary>How the row kernels read one kk of a panel: 32 weights as two vectors (columns 0..15 and 16..31), from
+    /// <c>offset</c> floats past the panel's start, advancing <see cref="KkStride"/> floats a kk. The kernels are
+    /// instantiated per struct, so the loads are inlined.</summary>
+    private interface IWeights512
+    {
+        static abstract nuint KkStride { get; }
+
+        static abstract void Load(ref float panel, nuint offset, out Vector512<float> low, out Vector512<float> high);
+    }
+
+    /// <summary>Float panels: two loads.</summary>
+    private readonly struct FloatWeights : IWeights512
+    {
+        public static nuint KkStride => PackedMatrix.PanelWidth;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(ref float panel, nuint offset, out Vector512<float> low, out Vector512<float> high)
+        {
+            low = Vector512.LoadUnsafe(ref panel, offset);
+            high = Vector512.LoadUnsafe(ref panel, offset + 16);
+        }
+    }
+
+    /// <summary>Compact panels (<see cref="PackedMatrix.ToCompact"/>): one load of 16 lanes, each holding columns j and 16 + j
+    /// as bfloat16; shifted up 16 bits they are column j's floats, masked column 16 + j's. Half the bytes of a float kk.</summary>
+    private readonly struct CompactWeights : IWeights512
+    {
+        public static nuint KkStride => PackedMatrix.PanelWidth / 2;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(ref float panel, nuint offset, out Vector512<float> low, out Vector512<float> high)
+        {
+            Vector512<uint> lanes = Vector512.LoadUnsafe(ref Unsafe.As<float, uint>(ref panel), offset);
+            low = Vector512.ShiftLeft(lanes, 16).AsSingle();
+            high = (lanes & Vector512.Create(0xFFFF0000u)).AsSingle();
         }
     }
 
@@ -366,8 +418,9 @@ internal static partial class Gemm
 
     /// <summary>Vector512 row kernel: TRows rows × 4 panels, unpacked A, whole k; accumulators r{row}p{panel}{vector}.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowTile512<TRows>(ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
+    private static void RowTile512<TRows, TWeights>(ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
         where TRows : struct, IRowCount
+        where TWeights : struct, IWeights512
     {
         Vector512<float> r0p0a = default, r0p0b = default;
         Vector512<float> r0p1a = default, r0p1b = default;
@@ -416,8 +469,7 @@ internal static partial class Gemm
         {
             Vector512<float> b0 = Vector512.Create(Unsafe.Add(ref a0, kk));
             Vector512<float> b1 = TRows.Value > 1 ? Vector512.Create(Unsafe.Add(ref a1, kk)) : default;
-            Vector512<float> w0a = Vector512.LoadUnsafe(ref panel, offset);
-            Vector512<float> w0b = Vector512.LoadUnsafe(ref panel, offset + 16);
+            TWeights.Load(ref panel, offset, out Vector512<float> w0a, out Vector512<float> w0b);
             r0p0a = Vector512.FusedMultiplyAdd(b0, w0a, r0p0a);
             r0p0b = Vector512.FusedMultiplyAdd(b0, w0b, r0p0b);
             if (TRows.Value > 1)
@@ -426,8 +478,7 @@ internal static partial class Gemm
                 r1p0b = Vector512.FusedMultiplyAdd(b1, w0b, r1p0b);
             }
 
-            Vector512<float> w1a = Vector512.LoadUnsafe(ref w1, offset);
-            Vector512<float> w1b = Vector512.LoadUnsafe(ref w1, offset + 16);
+            TWeights.Load(ref w1, offset, out Vector512<float> w1a, out Vector512<float> w1b);
             r0p1a = Vector512.FusedMultiplyAdd(b0, w1a, r0p1a);
             r0p1b = Vector512.FusedMultiplyAdd(b0, w1b, r0p1b);
             if (TRows.Value > 1)
@@ -436,8 +487,7 @@ internal static partial class Gemm
                 r1p1b = Vector512.FusedMultiplyAdd(b1, w1b, r1p1b);
             }
 
-            Vector512<float> w2a = Vector512.LoadUnsafe(ref w2, offset);
-            Vector512<float> w2b = Vector512.LoadUnsafe(ref w2, offset + 16);
+            TWeights.Load(ref w2, offset, out Vector512<float> w2a, out Vector512<float> w2b);
             r0p2a = Vector512.FusedMultiplyAdd(b0, w2a, r0p2a);
             r0p2b = Vector512.FusedMultiplyAdd(b0, w2b, r0p2b);
             if (TRows.Value > 1)
@@ -446,8 +496,7 @@ internal static partial class Gemm
                 r1p2b = Vector512.FusedMultiplyAdd(b1, w2b, r1p2b);
             }
 
-            Vector512<float> w3a = Vector512.LoadUnsafe(ref w3, offset);
-            Vector512<float> w3b = Vector512.LoadUnsafe(ref w3, offset + 16);
+            TWeights.Load(ref w3, offset, out Vector512<float> w3a, out Vector512<float> w3b);
             r0p3a = Vector512.FusedMultiplyAdd(b0, w3a, r0p3a);
             r0p3b = Vector512.FusedMultiplyAdd(b0, w3b, r0p3b);
             if (TRows.Value > 1)
@@ -456,7 +505,7 @@ internal static partial class Gemm
                 r1p3b = Vector512.FusedMultiplyAdd(b1, w3b, r1p3b);
             }
 
-            offset += PackedMatrix.PanelWidth;
+            offset += TWeights.KkStride;
         }
 
         if (TRows.Value > 0)
@@ -488,8 +537,9 @@ internal static partial class Gemm
 
     /// <summary>Vector512 row-pair kernel: TRows (3 or 4) rows × 2 panels, unpacked A, whole k; accumulators r{row}p{panel}{vector}.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowPairTile512<TRows>(ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
+    private static void RowPairTile512<TRows, TWeights>(ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
         where TRows : struct, IRowCount
+        where TWeights : struct, IWeights512
     {
         Debug.Assert(TRows.Value is 3 or 4, "The row-pair kernel covers 3 or 4 rows.");
         ref float w1 = ref Unsafe.Add(ref panel, panelStride);
@@ -520,10 +570,8 @@ internal static partial class Gemm
         nuint offset = 0;
         for (int kk = 0; kk < k; kk++)
         {
-            Vector512<float> w0a = Vector512.LoadUnsafe(ref panel, offset);
-            Vector512<float> w0b = Vector512.LoadUnsafe(ref panel, offset + 16);
-            Vector512<float> w1a = Vector512.LoadUnsafe(ref w1, offset);
-            Vector512<float> w1b = Vector512.LoadUnsafe(ref w1, offset + 16);
+            TWeights.Load(ref panel, offset, out Vector512<float> w0a, out Vector512<float> w0b);
+            TWeights.Load(ref w1, offset, out Vector512<float> w1a, out Vector512<float> w1b);
 
             Vector512<float> b = Vector512.Create(Unsafe.Add(ref a0, kk));
             r0p0a = Vector512.FusedMultiplyAdd(b, w0a, r0p0a);
@@ -552,7 +600,7 @@ internal static partial class Gemm
                 r3p1b = Vector512.FusedMultiplyAdd(b, w1b, r3p1b);
             }
 
-            offset += PackedMatrix.PanelWidth;
+            offset += TWeights.KkStride;
         }
 
         ref float d0 = ref dst;

@@ -144,20 +144,61 @@ internal static partial class Gemm
         switch (path)
         {
             case KernelPath.Vector512:
-                Run<Vector512Kernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
+                Dispatch<Vector512Kernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
                 break;
             case KernelPath.Vector256:
-                Run<Vector256Kernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
+                Dispatch<Vector256Kernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
                 break;
             case KernelPath.Vector128:
-                Run<Vector128Kernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
+                Dispatch<Vector128Kernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
                 break;
             case KernelPath.Scalar:
-                Run<ScalarKernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
+                Dispatch<ScalarKernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(path), path, "Unknown kernel path.");
         }
+    }
+
+    /// <summary>A validated product on one path: straight from the packed floats, or through float slices of compact
+    /// (bfloat16) weights (<see cref="RunCompact"/>).</summary>
+    private static void Dispatch<TKernel>(
+        ReadOnlySpan<float> a, int lda, int m, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool accumulate, int firstPanel, int panelCount,
+        PanelOrder order)
+        where TKernel : struct, IGemmKernel
+    {
+        if (w.IsCompact)
+        {
+            RunCompact<TKernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
+        }
+        else
+        {
+            Run<TKernel>(a, lda, m, new Panels(ref w.DataReference, w.PanelStride, w.Rows, w.Cols), bias, c, ldc, accumulate, firstPanel, panelCount, order);
+        }
+    }
+
+    /// <summary>The float panels a product reads (the layout of <see cref="PackedMatrix"/>): a packed matrix's own, or a
+    /// slice of a compact one widened to floats. Panel p starts <c>p·Stride</c> floats from <see cref="Data"/>.</summary>
+    private readonly ref struct Panels
+    {
+        public readonly ref float Data;
+
+        public Panels(ref float data, nint stride, int rows, int cols)
+        {
+            Data = ref data;
+            Stride = stride;
+            Rows = rows;
+            Cols = cols;
+        }
+
+        /// <summary>Floats from one panel's start to the next.</summary>
+        public nint Stride { get; }
+
+        /// <summary>n: output columns (rows of W).</summary>
+        public int Rows { get; }
+
+        /// <summary>k: the reduction length.</summary>
+        public int Cols { get; }
     }
 
     private static void Validate(ReadOnlySpan<float> a, int lda, int m, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> c, int ldc, int firstPanel, int panelCount)
@@ -233,6 +274,15 @@ internal static partial class Gemm
         /// <c>dst[i * ldc + 32q ..]</c>.
         /// </summary>
         static abstract void RowTile(int rows, ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc);
+
+        /// <summary>Whether the path has <see cref="CompactRowTile"/>; otherwise compact products widen every slice of the
+        /// weights to floats first (<see cref="RunCompact"/>).</summary>
+        static virtual bool HasCompactRowTile => false;
+
+        /// <summary><see cref="RowTile"/> reading compact (bfloat16) panels directly: <paramref name="panel"/> and
+        /// <paramref name="panelStride"/> count 2-byte values. The same chains on the widened values, so the same bits.</summary>
+        static virtual void CompactRowTile(int rows, ref float a, nint lda, ref ushort panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
+            => throw new UnreachableException();
     }
 
     /// <summary>Compile-time choice between a micro-kernel for whole 32-column panels and one for a partial last panel,
@@ -266,7 +316,7 @@ internal static partial class Gemm
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<TKernel>(
-        ReadOnlySpan<float> a, int lda, int m, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool accumulate, int firstPanel, int panelCount,
+        ReadOnlySpan<float> a, int lda, int m, Panels w, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool accumulate, int firstPanel, int panelCount,
         PanelOrder order)
         where TKernel : struct, IGemmKernel
     {
@@ -345,19 +395,19 @@ internal static partial class Gemm
 
     /// <summary>One row-kernel call: all m rows times the group of full panels starting at panel <paramref name="p"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RowGroup<TKernel>(ref float a, nint lda, int m, PackedMatrix w, ref float bias, bool hasBias, ref float c, nint ldc, bool accumulate, int p)
+    private static void RowGroup<TKernel>(ref float a, nint lda, int m, Panels w, ref float bias, bool hasBias, ref float c, nint ldc, bool accumulate, int p)
         where TKernel : struct, IGemmKernel
     {
-        nint panelStride = w.PanelStride;
+        nint panelStride = w.Stride;
         int col = p * PackedMatrix.PanelWidth;
         ref float dst = ref Unsafe.Add(ref c, col);
         ref float src = ref accumulate ? ref dst : ref hasBias ? ref Unsafe.Add(ref bias, col) : ref s_zeros[0];
         nint srcStride = accumulate ? ldc : 0;
-        TKernel.RowTile(m, ref a, lda, ref Unsafe.Add(ref w.DataReference, p * panelStride), panelStride, w.Cols, ref src, srcStride, ref dst, ldc);
+        TKernel.RowTile(m, ref a, lda, ref Unsafe.Add(ref w.Data, p * panelStride), panelStride, w.Cols, ref src, srcStride, ref dst, ldc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunBlocked<TKernel>(ref float a, nint lda, int m, PackedMatrix w, ref float bias, bool hasBias, ref float c, nint ldc, bool accumulate, int firstPanel, int endPanel)
+    private static void RunBlocked<TKernel>(ref float a, nint lda, int m, Panels w, ref float bias, bool hasBias, ref float c, nint ldc, bool accumulate, int firstPanel, int endPanel)
         where TKernel : struct, IGemmKernel
     {
         const int nr = PackedMatrix.PanelWidth;
@@ -369,8 +419,8 @@ internal static partial class Gemm
         int rowBlocks = (m + mcMax - 1) / mcMax;
         int mc = ((m + rowBlocks - 1) / rowBlocks + mr - 1) / mr * mr;
         int k = w.Cols, n = w.Rows;
-        nint panelStride = w.PanelStride;
-        ref float panels = ref w.DataReference;
+        nint panelStride = w.Stride;
+        ref float panels = ref w.Data;
 
         // Scratch tile for a partial last panel (n % 32 != 0): the micro-kernel always produces 32 columns.
         bool partialLast = endPanel * nr > n;

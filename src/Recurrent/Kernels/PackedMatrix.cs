@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -29,6 +30,12 @@ namespace Recurrent.Kernels;
 /// lie <see cref="PanelStride"/> = (colsA + colsB)·32 floats apart instead of Cols·32. A product may then read x·Aᵀ, h·Bᵀ
 /// or, in one pass, [x | h]·[A | B]ᵀ from the same storage.
 /// </para>
+/// <para>
+/// Compact. <see cref="ToCompact"/> stores the same panels as bfloat16 (<see cref="BFloat16.Round"/>), 2 bytes a weight.
+/// Within each kk's 32 values the order interleaves the panel's two halves: position 2j holds column j and 2j + 1 holds
+/// column 16 + j (j &lt; 16), so one 32-bit lane of a load holds both, and a shift or a mask widens either half to
+/// floats in place (<see cref="Gemm"/> widens slices of it before its kernels run).
+/// </para>
 /// <para>The object is immutable after packing and may be shared between threads.</para>
 /// </remarks>
 internal sealed class PackedMatrix
@@ -39,10 +46,13 @@ internal sealed class PackedMatrix
     /// <summary>Alignment of the packed data, in bytes (one cache line, one zmm register).</summary>
     public const int AlignmentBytes = AlignedFloats.AlignmentBytes;
 
+    /// <summary>The packed floats, or for a compact matrix its bfloat16 values, two to a float.</summary>
     private readonly float[] _storage;
+
+    /// <summary>Index of the first packed value: of a float, or (compact) of a 2-byte value.</summary>
     private readonly int _offset;
 
-    private PackedMatrix(float[] storage, int offset, int rows, int cols, int panelStride)
+    private PackedMatrix(float[] storage, int offset, int rows, int cols, int panelStride, bool compact = false)
     {
         _storage = storage;
         _offset = offset;
@@ -50,7 +60,11 @@ internal sealed class PackedMatrix
         Cols = cols;
         PanelCount = (rows + PanelWidth - 1) / PanelWidth;
         PanelStride = panelStride;
+        IsCompact = compact;
     }
+
+    /// <summary>Whether the panels hold bfloat16 values (<see cref="ToCompact"/>) rather than floats.</summary>
+    public bool IsCompact { get; }
 
     /// <summary>Rows of W = output features = columns of C (n).</summary>
     public int Rows { get; }
@@ -61,18 +75,49 @@ internal sealed class PackedMatrix
     /// <summary>⌈Rows / 32⌉.</summary>
     public int PanelCount { get; }
 
-    /// <summary>Floats from one panel's start to the next: <c>Cols * 32</c>, more for a side-by-side view.</summary>
+    /// <summary>Values from one panel's start to the next: <c>Cols * 32</c>, more for a side-by-side view.</summary>
     internal int PanelStride { get; }
 
     /// <summary>The packed floats from the first panel's start to the last one's end (for a side-by-side view this spans
     /// the other part's columns between panels too), in the layout described on the type.</summary>
-    internal ReadOnlySpan<float> Data => new(_storage, _offset, PanelCount == 0 ? 0 : ((PanelCount - 1) * PanelStride) + (Cols * PanelWidth));
+    internal ReadOnlySpan<float> Data => IsCompact
+        ? throw new InvalidOperationException("A compact matrix holds bfloat16 values; see CompactData.")
+        : new(_storage, _offset, Length);
 
-    /// <summary>Reference to the first packed float (valid to form even when <see cref="Data"/> is empty).</summary>
-    internal ref float DataReference => ref _storage[_offset];
+    /// <summary>Reference to the first packed float (valid to form even when <see cref="Data"/> is empty); not for a
+    /// compact matrix.</summary>
+    internal ref float DataReference
+    {
+        get
+        {
+            Debug.Assert(!IsCompact, "a compact matrix holds bfloat16 values");
+            return ref _storage[_offset];
+        }
+    }
+
+    /// <summary>A compact matrix's bfloat16 values, in the layout of <see cref="Data"/> with each kk's 32 interleaved (see
+    /// the type's remarks).</summary>
+    internal ReadOnlySpan<ushort> CompactData => IsCompact
+        ? MemoryMarshal.Cast<float, ushort>(_storage.AsSpan()).Slice(_offset, Length)
+        : throw new InvalidOperationException("Not a compact matrix.");
+
+    /// <summary>Reference to a compact matrix's first value.</summary>
+    internal ref ushort CompactReference
+    {
+        get
+        {
+            Debug.Assert(IsCompact, "only a compact matrix holds bfloat16 values");
+            return ref Unsafe.Add(ref Unsafe.As<float, ushort>(ref MemoryMarshal.GetArrayDataReference(_storage)), _offset);
+        }
+    }
+
+    /// <summary>Values from the first panel's start to the last one's end.</summary>
+    private int Length => PanelCount == 0 ? 0 : ((PanelCount - 1) * PanelStride) + (Cols * PanelWidth);
 
     /// <summary>Address of the first packed float; used by tests to check the alignment.</summary>
-    internal nint DataAddress => Marshal.UnsafeAddrOfPinnedArrayElement(_storage, _offset);
+    internal nint DataAddress => IsCompact
+        ? Marshal.UnsafeAddrOfPinnedArrayElement(_storage, 0) + (_offset * sizeof(ushort))
+        : Marshal.UnsafeAddrOfPinnedArrayElement(_storage, _offset);
 
     /// <summary>Packs the first <paramref name="rows"/> × <paramref name="cols"/> floats of <paramref name="weights"/>
     /// (row-major) into panels.</summary>
@@ -152,4 +197,38 @@ internal sealed class PackedMatrix
             }
         }
     }
+
+    /// <summary>
+    /// The same matrix with its values rounded to bfloat16 (<see cref="BFloat16.Round"/>) and stored compact, with views
+    /// of its left and right columns as <see cref="PackSideBySide"/> returns them (for a matrix packed alone, the right
+    /// view has no columns). Call on a joined (not a view) matrix.
+    /// </summary>
+    public (PackedMatrix Joined, PackedMatrix Left, PackedMatrix Right) ToCompact(int leftCols)
+    {
+        Debug.Assert(!IsCompact && _storage.Length > 0 && PanelStride == Cols * PanelWidth, "a joined float matrix");
+        ArgumentOutOfRangeException.ThrowIfNegative(leftCols);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(leftCols, Cols);
+        int length = PanelCount * PanelStride;
+
+        // Two values to a float; AlignedFloats puts float `offset` (so value 2·offset) on a 64-byte boundary.
+        var (storage, offset) = AlignedFloats.Allocate((length + 1) / 2);
+        Span<ushort> compact = MemoryMarshal.Cast<float, ushort>(storage.AsSpan()).Slice(2 * offset, length);
+        ReadOnlySpan<float> floats = Data;
+        for (int group = 0; group < length; group += PanelWidth)
+        {
+            for (int j = 0; j < PanelWidth; j++)
+            {
+                compact[group + InterleavedPosition(j)] = BFloat16.Round(floats[group + j]);
+            }
+        }
+
+        int start = 2 * offset;
+        return (new PackedMatrix(storage, start, Rows, Cols, PanelStride, compact: true),
+            new PackedMatrix(storage, start, Rows, leftCols, PanelStride, compact: true),
+            new PackedMatrix(storage, start + (leftCols * PanelWidth), Rows, Cols - leftCols, PanelStride, compact: true));
+    }
+
+    /// <summary>Where column <paramref name="j"/> of a kk's 32 lies in a compact matrix: 2j for the first 16, 2(j − 16) + 1
+    /// for the rest.</summary>
+    internal static int InterleavedPosition(int j) => j < PanelWidth / 2 ? 2 * j : (2 * (j - (PanelWidth / 2))) + 1;
 }

@@ -16,26 +16,44 @@ namespace Recurrent.Parameters;
 /// Storage: for RNN and LSTM, W_ih and W_hh are packed side by side in one storage (<see cref="JoinedWeights"/>), of
 /// which <see cref="InputWeights"/> and <see cref="HiddenWeights"/> are views: no more memory than packing them apart.
 /// </para>
+/// <para>
+/// Weight format: with <see cref="WeightFormat.BFloat16"/> every weight matrix holds its values rounded to bfloat16. A layer
+/// that may run in lanes (<see cref="DirectionPass.MayRunInLanes"/>, whose kernels read the joined weights as floats) keeps
+/// them as floats (its weights are a few KiB); every other matrix is stored compact, 2 bytes a value
+/// (<see cref="PackedMatrix.ToCompact"/>). Either way the products see the same rounded values.
+/// </para>
 /// </remarks>
 internal sealed class DirectionWeights
 {
-    public DirectionWeights(LayerConfig config, int layer, float[] inputWeights, float[] hiddenWeights, float[]? inputBias, float[]? hiddenBias, float[]? projectionWeights)
+    public DirectionWeights(
+        LayerConfig config, int layer, float[] inputWeights, float[] hiddenWeights, float[]? inputBias, float[]? hiddenBias, float[]? projectionWeights,
+        WeightFormat format = WeightFormat.Float32)
     {
         int gateWidth = config.GateWidth;
         int hidden = config.HiddenSize;
+        int inputSize = config.LayerInputSize(layer);
+        bool rounded = format == WeightFormat.BFloat16;
+        bool compact = rounded && !DirectionPass.MayRunInLanes(config);
+        if (rounded && !compact)
+        {
+            inputWeights = RoundedToBFloat16(inputWeights);
+            hiddenWeights = RoundedToBFloat16(hiddenWeights);
+        }
+
         if (config.CellType == CellType.Gru)
         {
             // GRU's recurrent product needs its own buffer (r multiplies h W_hnᵀ + b_hn), so it is never joined.
-            InputWeights = PackedMatrix.Pack(inputWeights, gateWidth, config.LayerInputSize(layer));
-            HiddenWeights = PackedMatrix.Pack(hiddenWeights, gateWidth, config.OutputSize);
+            InputWeights = Packed(inputWeights, gateWidth, inputSize, compact);
+            HiddenWeights = Packed(hiddenWeights, gateWidth, config.OutputSize, compact);
         }
         else
         {
-            (JoinedWeights, InputWeights, HiddenWeights) = PackedMatrix.PackSideBySide(
-                inputWeights, config.LayerInputSize(layer), hiddenWeights, config.OutputSize, gateWidth);
+            var packed = PackedMatrix.PackSideBySide(inputWeights, inputSize, hiddenWeights, config.OutputSize, gateWidth);
+            (JoinedWeights, InputWeights, HiddenWeights) = compact ? packed.Joined.ToCompact(inputSize) : packed;
         }
 
-        ProjectionWeights = projectionWeights is null ? null : PackedMatrix.Pack(projectionWeights, config.ProjSize, hidden);
+        // A projection never runs in lanes.
+        ProjectionWeights = projectionWeights is null ? null : Packed(projectionWeights, config.ProjSize, hidden, rounded);
 
         if (inputBias is null || hiddenBias is null)
         {
@@ -62,6 +80,25 @@ internal sealed class DirectionWeights
         {
             RecurrentBias = [];
         }
+    }
+
+    /// <summary>Packs rows × cols of <paramref name="weights"/>, compact (bfloat16) or as floats.</summary>
+    private static PackedMatrix Packed(float[] weights, int rows, int cols, bool compact)
+    {
+        PackedMatrix packed = PackedMatrix.Pack(weights, rows, cols);
+        return compact ? packed.ToCompact(cols).Joined : packed;
+    }
+
+    /// <summary>A copy of <paramref name="values"/> with each rounded to bfloat16 (<see cref="BFloat16.RoundToFloat"/>).</summary>
+    private static float[] RoundedToBFloat16(float[] values)
+    {
+        var rounded = new float[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            rounded[i] = BFloat16.RoundToFloat(values[i]);
+        }
+
+        return rounded;
     }
 
     /// <summary>RNN and LSTM: [W_ih | W_hh] packed side by side, for one step's whole product [x | h]·[W_ih | W_hh]ᵀ in

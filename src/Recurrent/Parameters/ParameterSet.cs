@@ -11,10 +11,11 @@ internal sealed class ParameterSet
 {
     private readonly float[][] _values;
 
-    public ParameterSet(LayerConfig config, ParameterSpec[] specs, float[][] values)
+    public ParameterSet(LayerConfig config, ParameterSpec[] specs, float[][] values, WeightFormat format)
     {
         _values = values;
         Specs = specs;
+        Format = format;
         var directions = new DirectionWeights[config.StateCount];
         for (int p = 0; p < specs.Length;)
         {
@@ -34,7 +35,7 @@ internal sealed class ParameterSet
             }
 
             directions[first.Layer * config.Directions + first.Direction] =
-                new DirectionWeights(config, first.Layer, inputWeights!, hiddenWeights!, inputBias, hiddenBias, projection);
+                new DirectionWeights(config, first.Layer, inputWeights!, hiddenWeights!, inputBias, hiddenBias, projection, format);
         }
 
         Directions = directions;
@@ -42,8 +43,14 @@ internal sealed class ParameterSet
 
     public ParameterSpec[] Specs { get; }
 
+    /// <summary>How the packed weights are stored (the values keep their floats whatever it is).</summary>
+    public WeightFormat Format { get; }
+
     /// <summary>Packed weights indexed by layer * D + direction (the row of h_n they produce).</summary>
     public DirectionWeights[] Directions { get; }
+
+    /// <summary>The same values, packed in <paramref name="format"/>.</summary>
+    public ParameterSet WithFormat(LayerConfig config, WeightFormat format) => new(config, Specs, _values, format);
 
     /// <summary>The values of parameter <paramref name="index"/> in PyTorch's layout. Never written after construction.</summary>
     public ReadOnlySpan<float> Values(int index) => _values[index];

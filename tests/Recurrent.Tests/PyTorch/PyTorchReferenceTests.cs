@@ -100,11 +100,13 @@ public class PyTorchReferenceTests
         Assert.True(ReferenceCase.CaseNames().Any(n => ReferenceCase.Load(n)["input"]!.Lengths[0] >= 500), "a sequence of 500 steps or more");
     }
 
-    /// <summary>Builds the layer from the case's configuration, loads its state dict strictly, runs it in evaluation mode and compares every output.</summary>
-    internal static void RunLayer(ReferenceCase c)
+    /// <summary>Builds the layer from the case's configuration, loads its state dict strictly, runs it in evaluation mode
+    /// (with its weights in <paramref name="format"/>) and compares every output.</summary>
+    internal static void RunLayer(ReferenceCase c, WeightFormat format = WeightFormat.Float32)
     {
         RecurrentLayer layer = RecurrentLayer.Create(c.Options()).Eval();
         layer.LoadStateDict(c.Parameters());
+        layer.WeightFormat = format;
         Tensor<float> input = c["input"]!;
         Tensor<float>? h0 = c["h0"], c0 = c["c0"];
         (Tensor<float> output, Tensor<float> hn, Tensor<float>? cn) = layer switch
@@ -123,8 +125,9 @@ public class PyTorchReferenceTests
         }
     }
 
-    /// <summary>Builds the cell from the case's configuration, loads its state dict strictly, runs one step and compares h' (and c').</summary>
-    internal static void RunCell(ReferenceCase c)
+    /// <summary>Builds the cell from the case's configuration, loads its state dict strictly, runs one step (with its
+    /// weights in <paramref name="format"/>) and compares h' (and c').</summary>
+    internal static void RunCell(ReferenceCase c, WeightFormat format = WeightFormat.Float32)
     {
         RecurrentLayerOptions o = c.Options();
         Tensor<float> input = c["input"]!;
@@ -133,7 +136,7 @@ public class PyTorchReferenceTests
         {
             case "LSTMCell":
             {
-                var cell = new LstmCell(o.InputSize, o.HiddenSize, o.Bias);
+                var cell = new LstmCell(o.InputSize, o.HiddenSize, o.Bias) { WeightFormat = format };
                 cell.LoadStateDict(c.Parameters());
                 var (h, cs) = cell.Forward(input, h0, c0);
                 AssertMatches(c, "h_out", h);
@@ -143,7 +146,7 @@ public class PyTorchReferenceTests
 
             case "GRUCell":
             {
-                var cell = new GruCell(o.InputSize, o.HiddenSize, o.Bias);
+                var cell = new GruCell(o.InputSize, o.HiddenSize, o.Bias) { WeightFormat = format };
                 cell.LoadStateDict(c.Parameters());
                 AssertMatches(c, "h_out", cell.Forward(input, h0));
                 break;
@@ -151,7 +154,7 @@ public class PyTorchReferenceTests
 
             default:
             {
-                var cell = new RnnCell(o.InputSize, o.HiddenSize, o.Bias, o.Nonlinearity);
+                var cell = new RnnCell(o.InputSize, o.HiddenSize, o.Bias, o.Nonlinearity) { WeightFormat = format };
                 cell.LoadStateDict(c.Parameters());
                 AssertMatches(c, "h_out", cell.Forward(input, h0));
                 break;

@@ -143,4 +143,26 @@ internal static class ReadmeExamples
         Console.WriteLine($"allocated by a call after the first: {fewest} bytes");
         // end-example
     }
+
+    public static void BFloat16()
+    {
+        // begin-example: bfloat16
+        var lstm = new Lstm(inputSize: 256, hiddenSize: 256, seed: 1).Eval();
+        var random = new Random(0);
+        var values = new float[150 * 256];
+        for (int i = 0; i < values.Length; i++) values[i] = (float)random.NextDouble() * 2 - 1;
+        var input = Tensor.Create(values, [150, 1, 256]);        // batch 1: each step reads every weight once
+
+        var (exact, _) = lstm.Forward(input);
+        lstm.WeightFormat = WeightFormat.BFloat16;               // repacks: 2 bytes a weight, float math
+        var (compact, _) = lstm.Forward(input);
+
+        float[] a = new float[exact.FlattenedLength], b = new float[compact.FlattenedLength];
+        exact.FlattenTo(a);
+        compact.FlattenTo(b);
+        float largest = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+        Console.WriteLine($"outputs within 0.01 of Float32: {largest < 0.01f}");
+        Console.WriteLine($"{lstm.WeightFormat}; the state dict keeps the float32 values");
+        // end-example
+    }
 }

@@ -22,6 +22,7 @@ public partial class ReadmeTests
     [InlineData("variable-length")]
     [InlineData("streaming")]
     [InlineData("buffers")]
+    [InlineData("bfloat16")]
     public void ReadmeExample_IsTheCompiledExample(string name)
     {
         string source = File.ReadAllText(Path.Combine(RepositoryRoot, "tests", "Recurrent.Tests", "Readme", "ReadmeExamples.cs"));
@@ -37,6 +38,7 @@ public partial class ReadmeTests
     [InlineData("variable-length")]
     [InlineData("streaming")]
     [InlineData("buffers")]
+    [InlineData("bfloat16")]
     public void Example_PrintsWhatTheReadmeShows(string name)
     {
         string[] expected = Block(Readme, "output", name);
@@ -45,6 +47,7 @@ public partial class ReadmeTests
             "quick-start" => ReadmeExamples.QuickStart,
             "variable-length" => ReadmeExamples.VariableLength,
             "buffers" => ReadmeExamples.Buffers,
+            "bfloat16" => ReadmeExamples.BFloat16,
             _ => ReadmeExamples.Streaming,
         };
         TextWriter original = Console.Out;
