@@ -19,7 +19,7 @@ namespace Recurrent.Parameters;
 /// <para>
 /// Weight format: with <see cref="WeightFormat.BFloat16"/> every weight matrix holds its values rounded to bfloat16. A layer
 /// that may run in lanes (<see cref="DirectionPass.MayRunInLanes"/>, whose kernels read the joined weights as floats) keeps
-/// them as floats (its weights are a few KiB); every other matrix is stored compact, 2 bytes a value
+/// them as floats (its W_hh is at most 128 × 48 of them); every other matrix is stored compact, 2 bytes a value
 /// (<see cref="PackedMatrix.ToCompact"/>). Either way the products see the same rounded values.
 /// </para>
 /// </remarks>
