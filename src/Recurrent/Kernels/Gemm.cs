@@ -64,6 +64,11 @@ namespace Recurrent.Kernels;
 /// Threads. Later callers split the panel range (<c>firstPanel</c>, <c>panelCount</c>) across threads; each call packs
 /// its own copy of A into a thread-local buffer and writes only its own columns.
 /// </para>
+/// <para>
+/// Compact weights (<see cref="PackedMatrix.IsCompact"/>, bfloat16): the same loops run on float slices widened from
+/// them, or, for small m on Vector512, the row kernels read them directly (Gemm.Compact.cs); the result is the float
+/// product of the rounded weights, bit for bit.
+/// </para>
 /// </remarks>
 internal static partial class Gemm
 {
