@@ -65,11 +65,13 @@ public class ForwardIntoBuffersTests
     }
 
     [Theory]
-    [InlineData(1, false)]
-    [InlineData(2, true)]
-    public void ForwardInto_SteadyState_AllocatesNothing(int degree, bool batchFirst)
+    [InlineData(1, false, WeightFormat.Float32)]
+    [InlineData(2, true, WeightFormat.Float32)]
+    [InlineData(1, false, WeightFormat.BFloat16)] // compact weights: widened slices in a per-thread buffer, kept
+    [InlineData(2, true, WeightFormat.BFloat16)]
+    public void ForwardInto_SteadyState_AllocatesNothing(int degree, bool batchFirst, WeightFormat format)
     {
-        var lstm = new Lstm(64, 96, numLayers: 2, bidirectional: true, batchFirst: batchFirst, seed: 1).Eval();
+        var lstm = new Lstm(64, 96, numLayers: 2, bidirectional: true, batchFirst: batchFirst, seed: 1) { WeightFormat = format }.Eval();
         lstm.MaxDegreeOfParallelism = degree;
         nint[] inputShape = batchFirst ? [32, 20, 64] : [20, 32, 64];
         nint[] outputShape = batchFirst ? [32, 20, 192] : [20, 32, 192];
