@@ -61,8 +61,11 @@ internal sealed unsafe class DirectionPair(Workspace forward, Workspace reverse)
     internal static long PairedLayers => Interlocked.Read(ref s_pairedLayers);
 
     /// <summary>Whether one direction of this layer is enough work to run beside the other.</summary>
-    public bool WorthPairing(LayerConfig config, StepSchedule schedule, int inputWidth) =>
-        2.0 * schedule.TotalRows * config.GateWidth * (inputWidth + config.OutputSize) >= MinDirectionFlops;
+    public bool WorthPairing(LayerConfig config, StepSchedule schedule, int inputWidth) => Flops(config, schedule, inputWidth) >= MinDirectionFlops;
+
+    /// <summary>The matrix-product FLOPs of one direction of the layer.</summary>
+    public static double Flops(LayerConfig config, StepSchedule schedule, int inputWidth) =>
+        2.0 * schedule.TotalRows * config.GateWidth * (inputWidth + config.OutputSize);
 
     public void Begin(LayerConfig config, ParameterSet parameters, StepSchedule schedule, int layer, LayerBuffers buffers, StateBuffers states)
     {

@@ -152,7 +152,7 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
         _stepsRun += end - first;
         if (_workspace.LaneStride > 0)
         {
-            int laneParts = LaneParts(helperCount);
+            int laneParts = WithReadyHelpers(LaneParts(helperCount), 2.0 * _blockRows * gateWidth * (_inputWidth + _config.OutputSize), helpers, helperCount);
             if (laneParts == 1)
             {
                 RunLaneSteps(0, 1);
@@ -186,7 +186,7 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
             // every part reads h from the joined rows and writes only its own units of h'.
             double joinedFlops = 2.0 * _schedule.Rows(first) * gateWidth * (_inputWidth + _config.OutputSize);
             bool splitJoined = parallel && _schedule.Batch < UnitSplitBelowBatch && joinedFlops >= MinUnitSplitStepFlops;
-            int joinedParts = splitJoined ? SplitUnits(_config, _weights, Math.Min(_parts, helperCount + 1)) : 1;
+            int joinedParts = WithReadyHelpers(splitJoined ? SplitUnits(_config, _weights, Math.Min(_parts, helperCount + 1)) : 1, joinedFlops, helpers, helperCount);
             if (joinedParts > 1)
             {
                 FillJoinedInputs();
@@ -199,12 +199,12 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
         }
 
         _phase = Phase.Project;
-        HelperThreads.Run(this, projectParts, helpers, helperCount);
+        HelperThreads.Run(this, WithReadyHelpers(projectParts, projectFlops, helpers, helperCount), helpers, helperCount);
 
         // Split by units into no more parts than there are threads: parts meet at a barrier, so none may run after another.
         double firstStepFlops = 2.0 * _schedule.Rows(first) * gateWidth * _config.OutputSize;
         bool splitUnits = parallel && _schedule.Batch < UnitSplitBelowBatch && firstStepFlops >= MinUnitSplitStepFlops;
-        int unitParts = splitUnits ? SplitUnits(_config, _weights, Math.Min(_parts, helperCount + 1)) : 1;
+        int unitParts = WithReadyHelpers(splitUnits ? SplitUnits(_config, _weights, Math.Min(_parts, helperCount + 1)) : 1, stepFlops, helpers, helperCount);
         if (unitParts > 1)
         {
             _phase = Phase.StepsByUnits;
@@ -222,8 +222,13 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
         }
 
         _phase = Phase.StepsBySequence;
-        HelperThreads.Run(this, parallel ? _stepParts : 1, helpers, helperCount);
+        HelperThreads.Run(this, WithReadyHelpers(parallel ? _stepParts : 1, stepFlops, helpers, helperCount), helpers, helperCount);
     }
+
+    /// <summary><paramref name="parts"/>, or 1 when a helper is asleep and <paramref name="flops"/> are too few to wake it
+    /// for (<see cref="HelperThreads.Ready"/>, which then wakes it for the phases after this one).</summary>
+    private static int WithReadyHelpers(int parts, double flops, ReadOnlySpan<HelperThreads?> helpers, int helperCount) =>
+        parts > 1 && HelperThreads.Ready(helpers, helperCount, flops) == 0 ? 1 : parts;
 
     public void RunPart(int part, int parts)
     {

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
 namespace Recurrent.Execution;
@@ -17,6 +19,11 @@ internal interface IPartitionedWork
 /// step. A forward pass rents helpers once (<see cref="Rent"/>), hands each phase to them with <see cref="Run"/> and
 /// gives them back at the end (<see cref="Return"/>). At most max(1, ProcessorCount − 1) helpers exist in the process; when
 /// none is idle (other calls hold them) the caller runs every part itself, with identical results.
+/// <para>
+/// Between phases a helper spins for a while, then sleeps. Waking a sleeping helper delays its part by tens of
+/// microseconds on a virtual machine, so callers ask <see cref="Ready"/> first and leave small phases to the calling
+/// thread while the helper sleeps.
+/// </para>
 /// </summary>
 internal sealed class HelperThreads
 {
@@ -32,6 +39,9 @@ internal sealed class HelperThreads
 
     private readonly Signal _start = new();
     private readonly Signal _done = new();
+
+    // The part handed over by Start, taken by the helper exactly once (an interlocked exchange): a start signal may also
+    // be a bare wake-up (Wake), and one loop of the helper may consume the signals of a wake-up and a start together.
     private IPartitionedWork? _work;
     private int _part;
     private int _parts;
@@ -103,6 +113,81 @@ internal sealed class HelperThreads
     }
 
     /// <summary>
+    /// A phase of fewer FLOPs than this (~0.1 ms on one core) is not worth waking a helper that has gone to sleep
+    /// (blocked after its spin, <see cref="SpinIterations"/>). On the CI machine a wake-up delayed the helper's part by
+    /// about 50 µs, more than a small split saved: GRU 100 → 100, batch 1, 100 steps, whose 6-MFLOP input product was
+    /// split, took 0.24–0.29 ms at 2 threads against 0.20 at 1 (2026-11-29, separate processes, Forward into buffers),
+    /// and 0.20 with that split left out. Settable for tests, which run small layers and must still reach the split paths.
+    /// </summary>
+    internal static double MinWakeFlops { get; set; } = DefaultMinWakeFlops;
+
+    /// <summary>The default of <see cref="MinWakeFlops"/>.</summary>
+    internal const double DefaultMinWakeFlops = 16e6;
+
+    /// <summary>Phases run on the caller alone because a helper was asleep and the work too small to wake it for,
+    /// process-wide (lets tests see that the policy applied).</summary>
+    private static long s_phasesLeftToCaller;
+
+    internal static long PhasesLeftToCaller => Interlocked.Read(ref s_phasesLeftToCaller);
+
+    /// <summary>Whether the helper has given up spinning and sleeps until a start wakes it (tests wait for this).</summary>
+    internal bool IsAsleep => _start.WaiterBlocked;
+
+    /// <summary>How many times the helper has woken from sleep so far (tests count on this).</summary>
+    internal long WakeUps => _start.BlockedWaitsEnded;
+
+    /// <summary>
+    /// Small phases left to the caller this close together (a stream of one-step calls) wake the sleeping helpers, which
+    /// then spin through the gaps and take the phases after. Spaced further apart, each wake-up would be wasted (the
+    /// helper blocks again before the next phase) and costs the caller: the woken thread tends to be scheduled on the
+    /// caller's core first.
+    /// </summary>
+    private static readonly long s_closeSuccessionTicks = Stopwatch.Frequency / 10_000; // 100 µs
+
+    /// <summary>When a phase was last left to the caller because this helper (the call's first) was asleep.</summary>
+    private long _leftAsleepAt = long.MinValue / 2;
+
+    /// <summary>
+    /// How many of the first <paramref name="helperCount"/> helpers a phase of <paramref name="flops"/> should be split
+    /// for: all of them when the phase is worth a wake-up (<see cref="MinWakeFlops"/>) or when none is asleep (each is
+    /// spinning, so it starts within a microsecond); otherwise none. The results are the same either way
+    /// (<see cref="IPartitionedWork"/>). A phase left to the caller shortly after another wakes the helpers for the
+    /// phases that follow (<see cref="s_closeSuccessionTicks"/>).
+    /// </summary>
+    public static int Ready(ReadOnlySpan<HelperThreads?> helpers, int helperCount, double flops)
+    {
+        if (helperCount == 0 || flops >= MinWakeFlops)
+        {
+            return helperCount;
+        }
+
+        bool asleep = false;
+        for (int i = 0; i < helperCount; i++)
+        {
+            asleep |= helpers[i]!.IsAsleep;
+        }
+
+        if (!asleep)
+        {
+            return helperCount;
+        }
+
+        HelperThreads first = helpers[0]!;
+        long now = Stopwatch.GetTimestamp();
+        if (now - first._leftAsleepAt < s_closeSuccessionTicks)
+        {
+            for (int i = 0; i < helperCount; i++)
+            {
+                helpers[i]!.Wake();
+            }
+        }
+
+        first._leftAsleepAt = now;
+        Interlocked.Increment(ref s_phasesLeftToCaller);
+        return 0;
+    }
+
+    /// <summary>
     /// Runs parts 0..<paramref name="parts"/>−1 of <paramref name="work"/>: part i ≥ 1 on helper i − 1 when there is
     /// one, part 0 and any part without a helper on the calling thread. Returns when every part has finished; an
     /// exception from any part is rethrown after all have finished.
@@ -161,30 +246,41 @@ internal sealed class HelperThreads
 
     private void Start(IPartitionedWork work, int part, int parts)
     {
-        _work = work;
         _part = part;
         _parts = parts;
         _error = null;
         _done.Reset();
+        Volatile.Write(ref _work, work); // last: the helper reads the fields above once it has taken the work
         _start.Set();
     }
+
+    /// <summary>Brings a sleeping helper back to spinning, with nothing to run (see <see cref="Ready"/>).</summary>
+    private void Wake() => _start.Set();
 
     private ExceptionDispatchInfo? Wait()
     {
         _done.Wait();
-        _work = null;
         return _error;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs for the life of the process: never as tier-0 code
     private void Loop()
     {
         while (true)
         {
             _start.Wait();
             _start.Reset();
+
+            // After the reset, a full fence: a start whose signal the reset cleared has already published its work.
+            IPartitionedWork? work = Interlocked.Exchange(ref _work, null);
+            if (work is null)
+            {
+                continue; // a wake-up, or the signal of a start whose work an earlier loop took
+            }
+
             try
             {
-                _work!.RunPart(_part, _parts);
+                work.RunPart(_part, _parts);
             }
             catch (Exception e)
             {
@@ -202,7 +298,15 @@ internal sealed class HelperThreads
     private sealed class Signal
     {
         private readonly object _gate = new();
-        private volatile bool _set;
+        private int _set; // 1 when set: volatile reads and writes, an interlocked reset
+        private volatile bool _waiterBlocked;
+        private long _blockedWaitsEnded;
+
+        /// <summary>Whether the waiter has given up spinning and blocks on the monitor (a Set must wake it).</summary>
+        public bool WaiterBlocked => _waiterBlocked;
+
+        /// <summary>Waits that blocked and have returned.</summary>
+        public long BlockedWaitsEnded => Interlocked.Read(ref _blockedWaitsEnded);
 
         /// <summary>Sets the flag and wakes the waiter; not interruptible (see <see cref="Wait"/>).</summary>
         public void Set()
@@ -214,7 +318,7 @@ internal sealed class HelperThreads
                 {
                     lock (_gate)
                     {
-                        _set = true;
+                        Volatile.Write(ref _set, 1);
                         Monitor.PulseAll(_gate);
                     }
 
@@ -229,7 +333,11 @@ internal sealed class HelperThreads
             ReraiseInterrupt(interrupted);
         }
 
-        public void Reset() => _set = false;
+        /// <summary>Clears the flag with a full fence, so that what a Set published before setting the flag this clears is
+        /// visible to the reads that follow.</summary>
+        public void Reset() => Interlocked.Exchange(ref _set, 0);
+
+        private bool IsSet => Volatile.Read(ref _set) != 0;
 
         /// <summary>
         /// Returns once the flag is set. Not interruptible: a Thread.Interrupt while blocked is held back and raised
@@ -237,19 +345,20 @@ internal sealed class HelperThreads
         /// </summary>
         public void Wait()
         {
-            for (int i = 0; i < SpinIterations && !_set; i++)
+            for (int i = 0; i < SpinIterations && !IsSet; i++)
             {
                 Thread.SpinWait(1);
             }
 
-            bool interrupted = false;
-            while (!_set)
+            bool interrupted = false, blocked = false;
+            while (!IsSet)
             {
+                _waiterBlocked = blocked = true;
                 try
                 {
                     lock (_gate)
                     {
-                        while (!_set)
+                        while (!IsSet)
                         {
                             Monitor.Wait(_gate);
                         }
@@ -259,6 +368,12 @@ internal sealed class HelperThreads
                 {
                     interrupted = true;
                 }
+            }
+
+            if (blocked)
+            {
+                _waiterBlocked = false;
+                Interlocked.Increment(ref _blockedWaitsEnded);
             }
 
             ReraiseInterrupt(interrupted);

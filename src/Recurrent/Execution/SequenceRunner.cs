@@ -52,7 +52,8 @@ internal static class SequenceRunner
                         inputPointer, layerInput.Length, layerInputWidth, outputPointer, layerOutput.Length, inputInLanes, outputInLanes);
                     DirectionPair? pair = workspace.Directions;
                     if (pair is not null && helperCount == 1 && pair.WorthPairing(config, schedule, layerInputWidth) &&
-                        (workspace.LaneStride == 0 || DirectionPass.LaneWorkWorthSplitting(config, schedule.TotalRows, layerInputWidth)))
+                        (workspace.LaneStride == 0 || DirectionPass.LaneWorkWorthSplitting(config, schedule.TotalRows, layerInputWidth)) &&
+                        HelperThreads.Ready(workspace.Helpers, helperCount, DirectionPair.Flops(config, schedule, layerInputWidth)) == 1)
                     {
                         // Two threads, two directions: each runs one direction whole, on scratch of its own.
                         fixed (float* h0 = initialHidden, c0 = initialCell, hn = finalHidden, cn = finalCell)

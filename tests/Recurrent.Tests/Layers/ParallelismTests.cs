@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics.Tensors;
 using Recurrent.Execution;
 using static Recurrent.Tests.TestTensors;
@@ -275,6 +276,136 @@ public class ParallelismTests
         }
     }
 
+    [Fact]
+    public void HelperThreads_Ready_SplitsSmallPhasesOnlyForAWakeHelper()
+    {
+        var helpers = new HelperThreads?[1];
+        int rented = HelperThreads.Rent(helpers);
+        HelperThreads.MinWakeFlops = HelperThreads.DefaultMinWakeFlops;
+        try
+        {
+            Assert.Equal(1, rented);
+            HelperThreads helper = helpers[0]!;
+            double small = HelperThreads.DefaultMinWakeFlops / 4, large = HelperThreads.DefaultMinWakeFlops;
+
+            // Asleep: a small phase stays with the caller, and the helper is not woken (no such phase came just before);
+            // a large phase is worth the wake-up.
+            WaitUntil(() => helper.IsAsleep, "the helper did not go to sleep");
+            Thread.Sleep(5);
+            long leftBefore = HelperThreads.PhasesLeftToCaller, wakeUpsBefore = helper.WakeUps;
+            Assert.Equal(0, HelperThreads.Ready(helpers, rented, small));
+            Assert.Equal(leftBefore + 1, HelperThreads.PhasesLeftToCaller);
+            Assert.Equal(rented, HelperThreads.Ready(helpers, rented, large));
+            Thread.Sleep(20);
+            Assert.True(helper.IsAsleep && helper.WakeUps == wakeUpsBefore, "a small phase with none just before woke the helper");
+
+            // Small phases in close succession wake it, so that the ones after find it spinning.
+            long wakeUps = helper.WakeUps;
+            Assert.Equal(0, HelperThreads.Ready(helpers, rented, small));
+            Assert.Equal(0, HelperThreads.Ready(helpers, rented, small));
+            WaitUntil(() => helper.WakeUps > wakeUps, "small phases in close succession did not wake the helper");
+
+            // Awake (spinning right after a phase it ran): small phases are split. Whether the test thread comes back
+            // within the helper's spin is up to the scheduler, so only the times it does are checked.
+            int sawAwake = 0;
+            for (int attempt = 0; attempt < 200 && sawAwake < 5; attempt++)
+            {
+                HelperThreads.Run(new CountingWork(2), 2, helpers, rented);
+                if (!helper.IsAsleep)
+                {
+                    Assert.Equal(rented, HelperThreads.Ready(helpers, rented, small));
+                    sawAwake++;
+                }
+            }
+
+            Assert.True(sawAwake > 0, "the helper was never found awake right after a phase");
+        }
+        finally
+        {
+            HelperThreads.MinWakeFlops = 0;
+            HelperThreads.Return(helpers, rented);
+        }
+    }
+
+    [Fact]
+    public async Task HelperThreads_WakeUpsAndStartsInterleaved_EveryPartRunsOnceAndNoStartIsLost()
+    {
+        // Wake-ups (Ready on an asleep helper, twice in close succession) right before starts, with the helper asleep,
+        // waking or spinning: a start whose signal merges with a wake-up's must still run its part exactly once.
+        HelperThreads.MinWakeFlops = HelperThreads.DefaultMinWakeFlops;
+        try
+        {
+            Task run = Task.Run(() =>
+            {
+                var helpers = new HelperThreads?[1];
+                int rented = HelperThreads.Rent(helpers);
+                try
+                {
+                    Assert.Equal(1, rented);
+                    for (int phase = 0; phase < 3000; phase++)
+                    {
+                        if (phase % 5 == 0)
+                        {
+                            Thread.Sleep(1);
+                        }
+
+                        HelperThreads.Ready(helpers, rented, 0);
+                        HelperThreads.Ready(helpers, rented, 0);
+                        var work = new CountingWork(2);
+                        HelperThreads.Run(work, 2, helpers, rented);
+                        Assert.Equal([1, 1], work.Counts);
+                    }
+                }
+                finally
+                {
+                    HelperThreads.Return(helpers, rented);
+                }
+            });
+            await run.WaitAsync(TimeSpan.FromSeconds(120)); // a lost start would hang Run: fail instead
+        }
+        finally
+        {
+            HelperThreads.MinWakeFlops = 0;
+        }
+    }
+
+    [Fact]
+    public void Forward_TwoThreadsSmallPhasesHelperAsleep_RunOnCallerBitIdentical()
+    {
+        // GRU 100 → 100 at batch 1: an input product of 6 MFLOP, below the wake-up threshold; H is not a multiple of the
+        // panel width, so the time loop runs whole. With the helper asleep the call runs on the caller alone.
+        var gru = new Gru(100, 100, seed: 3).Eval();
+        Tensor<float> x = Randn(4, 100, 1, 100);
+        float[] serial = ToArray(gru.Forward(x).Output);
+        gru.MaxDegreeOfParallelism = 2;
+        HelperThreads.MinWakeFlops = HelperThreads.DefaultMinWakeFlops;
+        try
+        {
+            long leftBefore = HelperThreads.PhasesLeftToCaller;
+            for (int call = 0; call < 3; call++)
+            {
+                Thread.Sleep(10); // the helper blocks after its spin
+                Assert.Equal(serial, ToArray(gru.Forward(x).Output));
+            }
+
+            Assert.True(HelperThreads.PhasesLeftToCaller >= leftBefore + 3, "the input products were split for an asleep helper");
+        }
+        finally
+        {
+            HelperThreads.MinWakeFlops = 0;
+        }
+    }
+
+    private static void WaitUntil(Func<bool> condition, string message)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), message);
+            Thread.Sleep(1);
+        }
+    }
+
     private static RecurrentLayer Create(CellType cell, bool bidirectional, int layers, int projSize, bool batchFirst) =>
         RecurrentLayer.Create(new RecurrentLayerOptions
         {
@@ -334,9 +465,19 @@ public class ParallelismTests
     }
 }
 
-/// <summary>Tests that need the process's helper threads to themselves (to see a split path run) run alone.</summary>
+/// <summary>Tests that need the process's helper threads to themselves (to see a split path run) run alone, and split
+/// their small phases even when a helper is asleep (<see cref="SplitWhateverTheHelpersState"/>).</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class HelperThreadsCollection
+public sealed class HelperThreadsCollection : ICollectionFixture<SplitWhateverTheHelpersState>
 {
     public const string Name = "Helper threads";
+}
+
+/// <summary>For the collection's run: every phase worth splitting is split, asleep helpers or not (the tests run layers
+/// far smaller than <see cref="HelperThreads.DefaultMinWakeFlops"/>); the default comes back afterwards.</summary>
+public sealed class SplitWhateverTheHelpersState : IDisposable
+{
+    public SplitWhateverTheHelpersState() => HelperThreads.MinWakeFlops = 0;
+
+    public void Dispose() => HelperThreads.MinWakeFlops = HelperThreads.DefaultMinWakeFlops;
 }
