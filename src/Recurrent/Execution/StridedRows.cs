@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -12,6 +13,7 @@ internal static class StridedRows
     /// destination is written. Rows of at most 16 floats go by one masked load and store each on AVX-512 (a call to
     /// memmove per row of the tutorial's 5–20 floats costs more than the copy); longer rows by span copies.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Copy(ReadOnlySpan<float> source, int sourceStride, Span<float> destination, int destinationStride, int rows, int width)
     {
         if (rows == 0 || width == 0)

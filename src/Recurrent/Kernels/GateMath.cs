@@ -50,6 +50,7 @@ internal static class GateMath
     }
 
     /// <summary>LSTM on the lanes of <typeparamref name="TL"/> (tests call each width directly).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void LstmStep<TL, TV>(
         ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int batch, int hiddenSize, int firstUnit, int units)
         where TL : struct, IFloatLanes<TV>
@@ -143,6 +144,7 @@ internal static class GateMath
     }
 
     /// <summary>GRU on the lanes of <typeparamref name="TL"/> (tests call each width directly).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void GruStep<TL, TV>(
         ReadOnlySpan<float> inputGates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> previous, int previousStride,
         Span<float> hidden, int hiddenStride, int batch, int hiddenSize, int firstUnit, int units)
@@ -231,6 +233,7 @@ internal static class GateMath
     }
 
     /// <summary>RNN on the lanes of <typeparamref name="TL"/> (tests call each width directly).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void RnnStep<TL, TV>(
         ReadOnlySpan<float> gates, Span<float> hidden, int hiddenStride, int batch, int hiddenSize, Nonlinearity nonlinearity, int firstUnit, int units)
         where TL : struct, IFloatLanes<TV>
@@ -293,6 +296,7 @@ internal static class GateMath
     /// back to back), h' goes to row n at n·<paramref name="hiddenStride"/> (one store when rows are back to back).
     /// Lanes past the last cell are computed on whatever the buffers hold and never stored.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void LstmAcrossRows<TL, TV>(ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int batch, int h)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
@@ -355,6 +359,7 @@ internal static class GateMath
 
     /// <summary>GRU for H below the vector width, all units of every row: as <see cref="LstmAcrossRows"/>, with the six
     /// pre-activation parts and h gathered. Each piece reads its h before writing h', so previous may be hidden.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GruAcrossRows<TL, TV>(
         ReadOnlySpan<float> inputGates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> previous, int previousStride,
         Span<float> hidden, int hiddenStride, int batch, int h)
@@ -486,7 +491,7 @@ internal static class GateMath
 
     /// <summary>Two pieces of <see cref="LstmWholeRowsPerVector{TL, TV}"/> side by side, rows [n, n + 2r) (the caller
     /// checked that their loads and stores stay in the spans). A call of its own, as <see cref="LstmPair{TL, TV}"/>.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void LstmWholeRowsPair<TL, TV>(
         ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int h, int r, int n, TV index, TV usedLanes, Span<float> hiddenLanes)
         where TL : struct, IFloatLanes<TV>
@@ -559,7 +564,7 @@ internal static class GateMath
 
     /// <summary>Units [j, j + 2·width) of one row as two vectors computed side by side (<see cref="VectorMath.Sigmoid2"/>).
     /// A call of its own: inlined into the row loop, its math would exhaust the JIT's inlining budget there.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void LstmPair<TL, TV>(ReadOnlySpan<float> row, Span<float> c, Span<float> destination, int h, int j)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
@@ -607,13 +612,13 @@ internal static class GateMath
     /// <summary><see cref="Lstm{TL, TV}"/> as a call, for the pieces of a row after its pairs (one vector, then the last
     /// partial one): inlining every copy of the gate math into one method exhausts the JIT's inlining budget, which then
     /// leaves the lane operations themselves as calls.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     internal static (TV Cell, TV Hidden) LstmOutOfLine<TL, TV>(TV input, TV forget, TV candidate, TV output, TV cell)
         where TL : struct, IFloatLanes<TV>
         where TV : struct => Lstm<TL, TV>(input, forget, candidate, output, cell);
 
     /// <summary><see cref="Gru{TL, TV}"/> as a call, for the last piece of a row (see <see cref="LstmOutOfLine{TL, TV}"/>).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     internal static TV GruOutOfLine<TL, TV>(TV xReset, TV xUpdate, TV xNew, TV hReset, TV hUpdate, TV hNew, TV previous)
         where TL : struct, IFloatLanes<TV>
         where TV : struct => Gru<TL, TV>(xReset, xUpdate, xNew, hReset, hUpdate, hNew, previous);
@@ -621,7 +626,7 @@ internal static class GateMath
     /// <summary>Units [j, j + 2·width) of one GRU row as two vectors side by side (<see cref="Gru2{TL, TV}"/>); each lane as
     /// <see cref="Gru{TL, TV}"/>. Reads all of its h before writing h' (which may be h itself). A call of its own, as
     /// <see cref="LstmPair{TL, TV}"/>.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void GruPair<TL, TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> hh, ReadOnlySpan<float> previous, Span<float> destination, int h, int j)
         where TL : struct, IFloatLanes<TV>
         where TV : struct

@@ -51,6 +51,7 @@ internal static class LaneSteps
     /// (hᵀ, <paramref name="hiddenWidth"/> rows), all rows <paramref name="stride"/> floats apart. <paramref name="bias"/>:
     /// G·H floats, or empty for none.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Product(
         PackedMatrix weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> inputs, int inputWidth, ReadOnlySpan<float> hidden, int hiddenWidth,
         int stride, int rows, Span<float> gates)
@@ -208,6 +209,7 @@ internal static class LaneSteps
     /// rows..<paramref name="columns"/> (a multiple of 16) of both take their values from cᵀ and <paramref name="hidden"/>
     /// (the state carried over); later columns are not touched.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Lstm(ReadOnlySpan<float> gates, ReadOnlySpan<float> hidden, Span<float> cell, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns)
     {
         int chunks = (rows + Lanes - 1) / Lanes;
@@ -261,6 +263,7 @@ internal static class LaneSteps
     /// rows..<paramref name="columns"/> (a multiple of 16) of it carried over from <paramref name="hidden"/>; later
     /// columns are not touched.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Gru(ReadOnlySpan<float> inputGates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hidden, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns)
     {
         int chunks = (rows + Lanes - 1) / Lanes;
@@ -312,6 +315,7 @@ internal static class LaneSteps
     /// rows..<paramref name="columns"/> (a multiple of 16) of <paramref name="hiddenNext"/> are carried over from
     /// <paramref name="hidden"/>; later columns are not touched.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rnn(ReadOnlySpan<float> gates, ReadOnlySpan<float> hidden, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns, Nonlinearity nonlinearity)
     {
         int chunks = (rows + Lanes - 1) / Lanes;

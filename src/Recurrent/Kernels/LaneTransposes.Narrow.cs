@@ -84,6 +84,7 @@ internal static partial class LaneTransposes
 
     /// <summary>16 rows of <paramref name="width"/> (≤ 8) floats, consecutive from <paramref name="src"/>, to lane rows
     /// u &lt; width at <paramref name="dst"/> + u·<paramref name="dstStride"/> (16 floats each).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void NarrowToLanes(float* src, int width, float* dst, nint dstStride)
     {
         // The block's vectors; those past the width are zeros (an odd width's last pair has one).
@@ -107,6 +108,7 @@ internal static partial class LaneTransposes
 
     /// <summary>The inverse: lane rows u &lt; <paramref name="width"/> (≤ 8) at <paramref name="src"/> +
     /// u·<paramref name="srcStride"/> to 16 rows of width floats, consecutive from <paramref name="dst"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void NarrowFromLanes(float* src, nint srcStride, int width, float* dst)
     {
         Vector512<float> zero = Vector512<float>.Zero;

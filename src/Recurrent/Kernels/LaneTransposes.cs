@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -92,6 +93,7 @@ internal static partial class LaneTransposes
 
     /// <summary><see cref="ToLanes"/> in 16 × 16 blocks transposed in registers (<see cref="TransposeBlock"/>); whole blocks
     /// of narrow dense rows (width ≤ 8, row stride = width) by permutes (<see cref="NarrowToLanes"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void ToLanes512(ReadOnlySpan<float> rows, int rowStride, int count, int width, Span<float> lanes, int laneStride)
     {
         fixed (float* from = rows)
@@ -116,6 +118,7 @@ internal static partial class LaneTransposes
 
     /// <summary><see cref="FromLanes"/> in 16 × 16 blocks transposed in registers (<see cref="TransposeBlock"/>); whole blocks
     /// of narrow dense rows by permutes (<see cref="NarrowFromLanes"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void FromLanes512(ReadOnlySpan<float> lanes, int laneStride, int count, int width, Span<float> rows, int rowStride)
     {
         fixed (float* from = lanes)
@@ -144,6 +147,7 @@ internal static partial class LaneTransposes
     /// shuffles (within 128-bit lanes by 32 and 64 bits, then 128-bit lanes across vectors), stored masked to srcRows
     /// lanes; nothing else of dst is written.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void TransposeBlock(float* src, nint srcStride, int srcRows, int srcCols, float* dst, nint dstStride)
     {
         Vector512<float> zero = Vector512<float>.Zero, none = zero;
