@@ -23,6 +23,29 @@ public sealed record SuiteShape(string Id, CellType Cell, Nonlinearity Nonlinear
         new("F1", CellType.Lstm, Nonlinearity.Tanh, 128, 128, 2, true, 32, 50),
     ];
 
+    /// <summary>
+    /// Shapes outside the suite, for <c>compare --shapes beyond</c>: what the suite leaves out and users run, each a
+    /// different path of the library. Hidden sizes that are not a multiple of the 32-column panel (X1, X2, XC: partial
+    /// panels, no split by units), mid-size batches (X2, X4, X7: the blocked product at 8–16 rows), small layers at batch
+    /// 1 over long sequences (X3, X8, XA: per-step overhead), a narrow input under a stacked layer (X5), small hidden
+    /// sizes with a large batch (X6, X9: lanes or not), and bidirectional at batch 1 (XB).
+    /// </summary>
+    public static readonly SuiteShape[] Beyond =
+    [
+        new("X1", CellType.Gru, Nonlinearity.Tanh, 100, 100, 1, false, 1, 100),
+        new("X2", CellType.Lstm, Nonlinearity.Tanh, 300, 300, 1, false, 8, 50),
+        new("X3", CellType.Lstm, Nonlinearity.Tanh, 128, 128, 1, false, 1, 200),
+        new("X4", CellType.Gru, Nonlinearity.Tanh, 256, 256, 1, false, 16, 50),
+        new("X5", CellType.Lstm, Nonlinearity.Tanh, 40, 256, 2, false, 1, 200),
+        new("X6", CellType.Rnn, Nonlinearity.Tanh, 100, 200, 1, false, 32, 30),
+        new("X7", CellType.Lstm, Nonlinearity.Tanh, 512, 512, 1, false, 8, 50),
+        new("X8", CellType.Lstm, Nonlinearity.Tanh, 64, 64, 1, false, 1, 500),
+        new("X9", CellType.Gru, Nonlinearity.Tanh, 64, 128, 1, true, 16, 40),
+        new("XA", CellType.Lstm, Nonlinearity.Tanh, 1, 32, 1, false, 1, 1000),
+        new("XB", CellType.Lstm, Nonlinearity.Tanh, 256, 256, 1, true, 1, 100),
+        new("XC", CellType.Gru, Nonlinearity.Tanh, 80, 96, 2, false, 4, 100),
+    ];
+
     /// <summary>Floating-point operations of the matrix products: Σ over layers and directions of 2·L·N·G·H·(H_in + H).</summary>
     public double Flops
     {

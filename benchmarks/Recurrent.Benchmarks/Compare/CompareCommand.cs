@@ -139,7 +139,8 @@ internal static class CompareCommand
             options.Threads,
             runs);
         string markdown = MarkdownTable.Write(report);
-        string output = Path.Combine(root, "benchmarks", "results", "compare.md");
+        // A run with shapes beyond the suite writes a file of its own: compare.md stays the suite's (the README's source).
+        string output = Path.Combine(root, "benchmarks", "results", options.Shapes.All(shape => shape.InSuite) ? "compare.md" : "compare-beyond.md");
         Directory.CreateDirectory(Path.GetDirectoryName(output)!);
         File.WriteAllText(output, markdown);
         Console.Out.Write(markdown);

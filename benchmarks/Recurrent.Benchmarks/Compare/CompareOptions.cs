@@ -13,7 +13,7 @@ internal sealed record CompareOptions(bool Quick, CompareShape[] Shapes, int[] T
     public const string Usage =
         "usage: compare [--quick] [--shapes T1,S1,...] [--threads 1|1,2] [--rounds R] [--readme]\n" +
         "  --quick    fewer repetitions and one round (a smoke run)\n" +
-        "  --shapes   shape ids of the suite, comma-separated (default: all)\n" +
+        "  --shapes   shape ids, comma-separated (default: the suite); 'beyond' for twelve shapes outside it (X1..XC)\n" +
         "  --threads  thread counts, comma-separated (default: 1,2)\n" +
         "  --rounds   passes over the suite; each library's fastest round of a case is reported (default: 2, 1 to 9)\n" +
         "  --readme   also put the condensed table into README.md (between its compare-table markers)";
@@ -53,6 +53,11 @@ internal sealed record CompareOptions(bool Quick, CompareShape[] Shapes, int[] T
                 default:
                     throw new ArgumentException($"Unknown option '{args[i]}'.\n{Usage}");
             }
+        }
+
+        if (readme && shapes.Any(shape => !shape.InSuite))
+        {
+            throw new ArgumentException("--readme puts the suite's table into README.md: run it without the shapes beyond the suite.");
         }
 
         return new CompareOptions(quick, shapes, threads, rounds ?? (quick ? 1 : DefaultRounds), readme);

@@ -17,7 +17,16 @@ internal sealed record CompareShape(SuiteShape Shape, bool Streaming)
         new(SuiteShape.All.Single(shape => shape.Id == "S1") with { Id = "ST" }, Streaming: true),
     ];
 
+    /// <summary>The shapes beyond the suite (<see cref="SuiteShape.Beyond"/>), selected together by the id "beyond".</summary>
+    public static readonly CompareShape[] Beyond = [.. SuiteShape.Beyond.Select(shape => new CompareShape(shape, Streaming: false))];
+
+    /// <summary>The id that selects every shape of <see cref="Beyond"/>.</summary>
+    public const string BeyondId = "beyond";
+
     public string Id => Shape.Id;
+
+    /// <summary>Whether this shape is one of the suite's (those the README's table shows).</summary>
+    public bool InSuite => All.Contains(this);
 
     public double Flops => Shape.Flops;
 
@@ -74,18 +83,23 @@ internal sealed record CompareShape(SuiteShape Shape, bool Streaming)
 
     private int Gates => Shape.Cell switch { CellType.Lstm => 4, CellType.Gru => 3, _ => 1 };
 
-    /// <summary>Selects shapes by id (case-insensitive), in the suite's order.</summary>
-    /// <exception cref="ArgumentException">An id is not in the suite.</exception>
+    /// <summary>Selects shapes by id (case-insensitive; "beyond" for all of <see cref="Beyond"/>), the suite's first, each in
+    /// its list's order.</summary>
+    /// <exception cref="ArgumentException">An id is neither a shape's nor "beyond".</exception>
     public static CompareShape[] Select(IReadOnlyCollection<string> ids)
     {
-        var unknown = ids.Where(id => !All.Any(shape => string.Equals(shape.Id, id, StringComparison.OrdinalIgnoreCase))).ToList();
+        static bool Is(string id, string name) => string.Equals(id, name, StringComparison.OrdinalIgnoreCase);
+        CompareShape[] known = [.. All, .. Beyond];
+        var unknown = ids.Where(id => !Is(id, BeyondId) && !known.Any(shape => Is(id, shape.Id))).ToList();
         if (unknown.Count > 0)
         {
             throw new ArgumentException(
-                $"Unknown shape(s) {string.Join(", ", unknown)}; the suite has {string.Join(", ", All.Select(s => s.Id))}.");
+                $"Unknown shape(s) {string.Join(", ", unknown)}; the suite has {string.Join(", ", All.Select(s => s.Id))}, and " +
+                $"'{BeyondId}' (or one of {string.Join(", ", Beyond.Select(s => s.Id))}) selects shapes beyond it.");
         }
 
-        return [.. All.Where(shape => ids.Any(id => string.Equals(shape.Id, id, StringComparison.OrdinalIgnoreCase)))];
+        bool allBeyond = ids.Any(id => Is(id, BeyondId));
+        return [.. known.Where(shape => ids.Any(id => Is(id, shape.Id)) || (allBeyond && Beyond.Contains(shape)))];
     }
 }
 
