@@ -208,7 +208,7 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
         }
 
         _phase = Phase.Project;
-        HelperThreads.Run(this, WithReadyHelpers(projectParts, projectFlops, helpers, helperCount), helpers, helperCount);
+        HelperThreads.Run(this, WithReadyHelpers(projectParts, projectFlops, helpers, helperCount, nearPeak: true), helpers, helperCount);
 
         // Split by units into no more parts than there are threads: parts meet at a barrier, so none may run after another.
         double firstStepFlops = 2.0 * _schedule.Rows(first) * gateWidth * _config.OutputSize;
@@ -239,8 +239,8 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
 
     /// <summary><paramref name="parts"/>, or 1 when a helper is asleep and <paramref name="flops"/> are too few to wake it
     /// for (<see cref="HelperThreads.Ready"/>, which then wakes it for the phases after this one).</summary>
-    private static int WithReadyHelpers(int parts, double flops, ReadOnlySpan<HelperThreads?> helpers, int helperCount) =>
-        parts > 1 && HelperThreads.Ready(helpers, helperCount, flops) == 0 ? 1 : parts;
+    private static int WithReadyHelpers(int parts, double flops, ReadOnlySpan<HelperThreads?> helpers, int helperCount, bool nearPeak = false) =>
+        parts > 1 && HelperThreads.Ready(helpers, helperCount, flops, nearPeak) == 0 ? 1 : parts;
 
     public void RunPart(int part, int parts)
     {

@@ -124,6 +124,16 @@ internal sealed class HelperThreads
     /// <summary>The default of <see cref="MinWakeFlops"/>.</summary>
     internal const double DefaultMinWakeFlops = 16e6;
 
+    /// <summary>
+    /// A phase that runs near the FMA peak (an input product) needs this many times <see cref="MinWakeFlops"/> to be worth
+    /// a wake-up: its FLOPs take a fraction of the time they take in a small-batch time loop, which streams its weights,
+    /// so the same wake-up is a larger share of it. Measured on the CI machine (2026-11-29, Forward into buffers, 2
+    /// threads against 1): LSTM 128 → 128 and 64 → 64 at batch 1, whose input products (26 and 16 MFLOP) were the only
+    /// phases split, took 1.20× and 1.35× as long at 2 threads in a slow stretch of the machine (1.0× in a quiet one);
+    /// left to the caller, 1.0×.
+    /// </summary>
+    internal const double NearPeakWakeFactor = 4;
+
     /// <summary>Phases run on the caller alone because a helper was asleep and the work too small to wake it for,
     /// process-wide (lets tests see that the policy applied).</summary>
     private static long s_phasesLeftToCaller;
@@ -149,14 +159,14 @@ internal sealed class HelperThreads
 
     /// <summary>
     /// How many of the first <paramref name="helperCount"/> helpers a phase of <paramref name="flops"/> should be split
-    /// for: all of them when the phase is worth a wake-up (<see cref="MinWakeFlops"/>) or when none is asleep (each is
-    /// spinning, so it starts within a microsecond); otherwise none. The results are the same either way
-    /// (<see cref="IPartitionedWork"/>). A phase left to the caller shortly after another wakes the helpers for the
-    /// phases that follow (<see cref="s_closeSuccessionTicks"/>).
+    /// for: all of them when the phase is worth a wake-up (<see cref="MinWakeFlops"/>, times <see cref="NearPeakWakeFactor"/>
+    /// when it runs <paramref name="nearPeak"/>) or when none is asleep (each is spinning, so it starts within a
+    /// microsecond); otherwise none. The results are the same either way (<see cref="IPartitionedWork"/>). A phase left
+    /// to the caller shortly after another wakes the helpers for the phases that follow (<see cref="s_closeSuccessionTicks"/>).
     /// </summary>
-    public static int Ready(ReadOnlySpan<HelperThreads?> helpers, int helperCount, double flops)
+    public static int Ready(ReadOnlySpan<HelperThreads?> helpers, int helperCount, double flops, bool nearPeak = false)
     {
-        if (helperCount == 0 || flops >= MinWakeFlops)
+        if (helperCount == 0 || flops >= (nearPeak ? NearPeakWakeFactor * MinWakeFlops : MinWakeFlops))
         {
             return helperCount;
         }

@@ -299,10 +299,12 @@ public class ParallelismTests
             Thread.Sleep(20);
             Assert.True(helper.IsAsleep && helper.WakeUps == wakeUpsBefore, "a small phase with none just before woke the helper");
 
-            // Small phases in close succession wake it, so that the ones after find it spinning.
+            // A phase near the FMA peak needs NearPeakWakeFactor times as many FLOPs. Small phases in close succession
+            // (the first two here) wake the helper, so that the ones after find it spinning.
             long wakeUps = helper.WakeUps;
             Assert.Equal(0, HelperThreads.Ready(helpers, rented, small));
-            Assert.Equal(0, HelperThreads.Ready(helpers, rented, small));
+            Assert.Equal(0, HelperThreads.Ready(helpers, rented, large, nearPeak: true));
+            Assert.Equal(rented, HelperThreads.Ready(helpers, rented, HelperThreads.NearPeakWakeFactor * large, nearPeak: true));
             WaitUntil(() => helper.WakeUps > wakeUps, "small phases in close succession did not wake the helper");
 
             // Awake (spinning right after a phase it ran): small phases are split. Whether the test thread comes back
