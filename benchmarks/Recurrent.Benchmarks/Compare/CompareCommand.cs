@@ -102,6 +102,19 @@ internal static class CompareCommand
                 }
             }
 
+            // And ours at 2 threads against 1 thread the same way: the speed-up and the bit-identity across thread counts
+            // at the same moments of the machine. Our helper sleeps ~50 µs after a 2-thread run, so it does not take time
+            // from the 1-thread run next to it.
+            var threadPairs = new Dictionary<int, WorkerResult>();
+            if (options.Threads.Contains(1) && options.Threads.Contains(2))
+            {
+                for (int i = 0; i < options.Shapes.Length; i++)
+                {
+                    string where = Invariant($"[{i + 1,2}/{options.Shapes.Length}] {options.Shapes[i].Id} 2t/1t paired");
+                    threadPairs[i] = ReportThreadPair(where, RunWorker(CompareWorker.ThreadPair, options.Shapes[i], casePaths[i], 2, options.PairedTiming));
+                }
+            }
+
             for (int i = 0; i < options.Shapes.Length; i++)
             {
                 foreach (int threads in options.Threads)
@@ -109,7 +122,7 @@ internal static class CompareCommand
                     var (ours, ort, torch) = results[(i, threads)];
                     runs.Add(new ShapeRun(
                         options.Shapes[i], threads, WorkerResult.Fastest(ours), WorkerResult.Fastest(ort), pytorch is null ? null : WorkerResult.Fastest(torch),
-                        threads == 1 ? paired.GetValueOrDefault(i) : null));
+                        threads == 1 ? paired.GetValueOrDefault(i) : null, threads == 2 ? threadPairs.GetValueOrDefault(i) : null));
                 }
             }
         }
@@ -180,6 +193,18 @@ internal static class CompareCommand
         }
 
         Progress(Invariant($"{where} ours {result.MedianMs:0.####} ms, ORT {result.PeerMedianMs:0.####} ms, ORT / ours {result.PairRatio:0.00} (median of {result.Runs} pairs)"));
+        return result;
+    }
+
+    /// <summary>The thread pair's progress line: both times, the speed-up and the difference between the thread counts.</summary>
+    private static WorkerResult ReportThreadPair(string where, WorkerResult result)
+    {
+        if (!result.IsOk)
+        {
+            return Report(where, "ours 2t+1t", result);
+        }
+
+        Progress(Invariant($"{where} ours 2t {result.MedianMs:0.####} ms, 1t {result.PeerMedianMs:0.####} ms, 1t / 2t {result.PairRatio:0.00} (median of {result.Runs} pairs), max |Δ| {result.MaxAbsDiff:0.0E0}"));
         return result;
     }
 

@@ -2,7 +2,10 @@ namespace Recurrent.Benchmarks.Compare;
 
 /// <summary>What each library reported for one shape at one thread count. <see cref="PyTorch"/> is null when PyTorch is not available.</summary>
 /// <param name="Paired">At 1 thread: ours and ONNX Runtime timed in alternation in one process; else null.</param>
-internal sealed record ShapeRun(CompareShape Shape, int Threads, WorkerResult Ours, WorkerResult Ort, WorkerResult? PyTorch, WorkerResult? Paired = null)
+/// <param name="ThreadPair">At 2 threads, when the run had both thread counts: ours at 2 and at 1 thread timed in
+/// alternation in one process; else null.</param>
+internal sealed record ShapeRun(
+    CompareShape Shape, int Threads, WorkerResult Ours, WorkerResult Ort, WorkerResult? PyTorch, WorkerResult? Paired = null, WorkerResult? ThreadPair = null)
 {
     public IEnumerable<(string Library, WorkerResult Result)> Results()
     {
@@ -16,6 +19,11 @@ internal sealed record ShapeRun(CompareShape Shape, int Threads, WorkerResult Ou
         if (Paired is not null)
         {
             yield return ("ours and ONNX Runtime, paired", Paired);
+        }
+
+        if (ThreadPair is not null)
+        {
+            yield return ("ours at 2 and 1 threads, paired", ThreadPair);
         }
     }
 }

@@ -20,6 +20,9 @@ internal static class CompareWorker
     /// <summary>Ours and ONNX Runtime in one process, timed in alternation (<see cref="RunTimer.MeasurePairs"/>).</summary>
     public const string Paired = "paired";
 
+    /// <summary>Ours at 2 threads and at 1 thread in one process, timed in alternation (<see cref="RunTimer.MeasurePairs"/>).</summary>
+    public const string ThreadPair = "thread-pair";
+
     /// <summary>Arguments for one worker run: the library, the shape, its case file, threads, tolerance and timing.</summary>
     public static string[] Arguments(string library, CompareShape shape, string casePath, int threads, double tolerance, TimingPolicy timing) =>
     [
@@ -66,7 +69,7 @@ internal static class CompareWorker
         {
             _ = OrtEnv.Instance();
         }
-        else if (library != Ours)
+        else if (library is not (Ours or ThreadPair))
         {
             throw new ArgumentException($"Unknown library '{library}'.", nameof(args));
         }
@@ -76,6 +79,11 @@ internal static class CompareWorker
         if (library == Paired)
         {
             return RunPaired(layer, input, expected, shape, threads, tolerance, timing, baselineMiB);
+        }
+
+        if (library == ThreadPair)
+        {
+            return RunThreadPair(layer, CaseFile.Read(named["--case"], shape).Layer, input, expected, shape, tolerance, timing, baselineMiB);
         }
 
         string? unavailable = null;
@@ -132,6 +140,43 @@ internal static class CompareWorker
         var (oursMs, peerMs, ratio, pairs) = RunTimer.MeasurePairs(ours.Run, ort.Run, timing);
         return new WorkerResult(WorkerResult.Ok, Version: ort.Version, MedianMs: oursMs, Runs: pairs, MaxAbsDiff: diff,
             BaselineMiB: baselineMiB, PeakMiB: PeakMiB(), PeerMedianMs: peerMs, PairRatio: ratio);
+    }
+
+    /// <summary>
+    /// Ours at 2 threads (<paramref name="layer"/>) and at 1 thread (<paramref name="twin"/>, the same case read again) on
+    /// the same input in this process: both checked against the reference, then timed a run of each in turn. The 2-thread
+    /// outputs must equal the 1-thread ones (|Δ| = 0, before and after timing), as the README promises; MaxAbsDiff
+    /// is their largest difference, so 0.
+    /// </summary>
+    private static WorkerResult RunThreadPair(
+        RecurrentLayer layer, RecurrentLayer twin, Tensor<float> input, CaseOutputs expected, CompareShape shape, double tolerance, TimingPolicy timing, double baselineMiB)
+    {
+        using ILibraryRunner? two = OursRunner.Create(layer, input, shape.Streaming, 2, out string? unavailable);
+        using ILibraryRunner? one = OursRunner.Create(twin, input, shape.Streaming, 1, out unavailable);
+        if (two is null || one is null)
+        {
+            return new WorkerResult(WorkerResult.Unavailable, Reason: unavailable);
+        }
+
+        two.Run();
+        one.Run();
+        double diff = Math.Max(expected.MaxAbsDiff(two.LastOutputs()), expected.MaxAbsDiff(one.LastOutputs()));
+        if (!(diff <= tolerance))
+        {
+            return new WorkerResult(WorkerResult.CheckFailed, Reason: Invariant($"max |Δ| = {diff:0.00E0} > {tolerance:0E0}"), Version: two.Version, MaxAbsDiff: diff);
+        }
+
+        double between = two.LastOutputs().MaxAbsDiff(one.LastOutputs());
+        var (twoMs, oneMs, ratio, pairs) = RunTimer.MeasurePairs(two.Run, one.Run, timing);
+        between = Math.Max(between, two.LastOutputs().MaxAbsDiff(one.LastOutputs()));
+        if (between != 0)
+        {
+            return new WorkerResult(WorkerResult.CheckFailed, Reason: Invariant($"2 threads differ from 1 thread by up to {between:0.00E0} (must be equal)"),
+                Version: two.Version, MaxAbsDiff: between);
+        }
+
+        return new WorkerResult(WorkerResult.Ok, Version: two.Version, MedianMs: twoMs, Runs: pairs, MaxAbsDiff: between,
+            BaselineMiB: baselineMiB, PeakMiB: PeakMiB(), PeerMedianMs: oneMs, PairRatio: ratio);
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

@@ -51,6 +51,7 @@ internal static class MarkdownTable
         }
 
         WritePairedTable(md, report);
+        WriteThreadPairTable(md, report);
         WriteChecks(md, report);
         WriteProblems(md, report);
         WriteNotes(md, report);
@@ -110,6 +111,30 @@ internal static class MarkdownTable
             md.AppendLine(result.IsOk
                 ? Invariant($"| {run.Shape.Id} | {run.Shape.Description} | {Number(result.MedianMs!.Value)} | {Number(result.PeerMedianMs!.Value)} | {result.PairRatio:0.00} | {result.Runs} |")
                 : $"| {run.Shape.Id} | {run.Shape.Description} | {Status(result)} | {Status(result)} | {Status(result)} | – |");
+        }
+
+        md.AppendLine();
+    }
+
+    /// <summary>Ours at 2 threads against 1 thread, timed in alternation in one process (when the run had both).</summary>
+    private static void WriteThreadPairTable(StringBuilder md, CompareReport report)
+    {
+        var pairs = report.Runs.Where(r => r.ThreadPair is not null).ToList();
+        if (pairs.Count == 0)
+        {
+            return;
+        }
+
+        md.AppendLine("## Ours at 2 threads against 1 thread, in one process, a run of each in turn");
+        md.AppendLine();
+        md.AppendLine("| id | shape | 1t ms | 2t ms | 1t / 2t, median of the pairs | pairs | 2t against 1t, max \\|Δ\\| |");
+        md.AppendLine("|---|---|--:|--:|--:|--:|--:|");
+        foreach (ShapeRun run in pairs)
+        {
+            WorkerResult result = run.ThreadPair!;
+            md.AppendLine(result.IsOk
+                ? Invariant($"| {run.Shape.Id} | {run.Shape.Description} | {Number(result.PeerMedianMs!.Value)} | {Number(result.MedianMs!.Value)} | {result.PairRatio:0.00} | {result.Runs} | {Diff(result.MaxAbsDiff!.Value)} |")
+                : $"| {run.Shape.Id} | {run.Shape.Description} | {Status(result)} | {Status(result)} | {Status(result)} | – | {(result.MaxAbsDiff is { } d ? Diff(d) : Status(result))} |");
         }
 
         md.AppendLine();
@@ -178,6 +203,7 @@ internal static class MarkdownTable
         md.AppendLine(Invariant($"- Two cores: in this run the two-core FMA peak was {start.PeakGflops2 / start.PeakGflops1:0.00}× the one-core one at the start and {end.PeakGflops2 / end.PeakGflops1:0.00}× at the end. On this VM that ratio changes from run to run and within a run, as if its two vCPUs were sometimes hyperthreads of one physical core and sometimes two cores: 2-thread times are noisier than 1-thread ones, and a 2-thread ratio far from its neighbours' is more likely the machine than the library."));
         md.AppendLine("- X / ours: X's time over ours; above 1 means ours is faster. The libraries run one after the other, seconds apart, on a shared and noisy machine: read ratios within one run, not absolute times, and expect a few tens of percent of drift between runs.");
         md.AppendLine($"- One process, a run of each in turn (1 thread): after the rounds, ours and ONNX Runtime run in one process, alternately (which goes first alternates too), and each pair's ratio is taken ({TimingPolicy.Paired.Describe().Replace("timed runs", "timed pairs", StringComparison.Ordinal).Replace("the median run is reported", "the median ratio is reported", StringComparison.Ordinal)}); the median of those ratios compares the two at the same moments of the machine, so a slow stretch that falls on one library's round does not decide it. Not at 2 threads, where each library's idle pool threads would take time from the other.");
+        md.AppendLine("- Ours at 2 threads against 1 thread, in one process: after the rounds, our layer at 2 threads and a second copy at 1 thread run alternately in one process, timed as the pairs above; 1t / 2t is the median of the pairs' speed-ups, which the separate 1- and 2-thread processes of the rounds can only estimate (each falls in its own stretch of the machine). The last column is the largest difference between the two copies' outputs, before and after timing: anything but 0 fails the shape, since results must not depend on the thread count.");
         md.AppendLine("- Memory bound (batch 1, where reading the weights takes longer than the FLOPs): L2 for S1 and ST, whose weights fit L2: every step reads them once, W_hh (S1) or W_hh and W_ih (ST, whose one-step calls cannot hoist the input product), so L × those bytes / the measured L2 read bandwidth (of 1 or 2 cores) is a lower bound on the time. L3 for S3, S4 and S5, whose W_hh is larger than L2: every step reads W_hh, and the input product reads W_ih once, so (W_ih + L × W_hh bytes) / the read bandwidth measured on a working set of W_hh's size (on 2 cores, each core its own half, as each thread then streams half of W_hh) bounds the time. ours / bound: how far above it we are (1.11 is 90 % of the bound's speed).");
         md.AppendLine("- peak MiB: the peak resident set (VmHWM) of the library's own process at the end of its run, which holds the runtime (.NET, or Python with torch), the library, the case's weights, input and expected outputs (for ONNX Runtime also our layer, which the model is exported from), and everything the warm-up and timed runs allocated and did not give back. In brackets: the growth over that process's own peak just before it read the case (runtime and library loaded), i.e. what this shape cost. For ours this includes garbage the GC had not yet collected.");
         md.AppendLine("- Spinning: both peers run with idle pool threads sleeping (ONNX Runtime `session.intra_op.allow_spinning` = 0, PyTorch OMP_WAIT_POLICY=PASSIVE). With their default spinning, a waiting thread takes the second vCPU from the working one on this machine: PyTorch at 2 threads ran 5 to 30 times slower than at 1 thread, ONNX Runtime 2 to 4 times slower on S1, S5 and ST. Neither setting changes anything at 1 thread.");

@@ -16,8 +16,10 @@ namespace Recurrent.Benchmarks.Compare;
 /// <param name="MaxAbsDiff">Largest |difference| from our reference outputs over output, h_n and c_n.</param>
 /// <param name="BaselineMiB">Peak resident set of the process once the runtime and the library are loaded, before the case is read.</param>
 /// <param name="PeakMiB">Peak resident set of the process at the end: the case's data, the library's working memory, and the runtime.</param>
-/// <param name="PeerMedianMs">Paired run (ours and ONNX Runtime in one process): the peer's median time; MedianMs is ours.</param>
-/// <param name="PairRatio">Paired run: the median over pairs of the peer's time over ours.</param>
+/// <param name="PeerMedianMs">Paired run (ours and ONNX Runtime in one process): the peer's median time; MedianMs is ours.
+/// Thread pair (ours at 2 and at 1 thread in one process): the 1-thread median; MedianMs is the 2-thread one.</param>
+/// <param name="PairRatio">Paired run: the median over pairs of the peer's time over ours. Thread pair: of the 1-thread time
+/// over the 2-thread time (the speed-up).</param>
 internal sealed record WorkerResult(
     string Status,
     string? Reason = null,
