@@ -40,9 +40,9 @@ internal static class CompareCommand
         Clock.Start();
         DateTimeOffset started = DateTimeOffset.UtcNow;
         string root = RepositoryRoot();
-        Progress("measuring this machine's limits (FMA peak, L2 and L3 read bandwidth)...");
-        long[] l3WorkingSets = [.. options.Shapes.Select(s => s.MemoryBound).OfType<MemoryBound>().Where(b => b.Level == MemoryLevel.L3).Select(b => b.BytesPerStep)];
-        MachineLimits limitsAtStart = MachineLimits.Measure(l3WorkingSets);
+        Progress("measuring this machine's limits (FMA peak, read bandwidth of L2 and of each memory-bound shape's weights)...");
+        long[] workingSets = [.. options.Shapes.Select(s => s.MemoryBound).OfType<MemoryBound>().Select(b => b.BytesPerStep)];
+        MachineLimits limitsAtStart = MachineLimits.Measure(workingSets);
         Progress($"  {limitsAtStart.VectorWidth}: {limitsAtStart.Describe()}");
 
         PyTorchPeer? pytorch = PyTorchPeer.Find(Path.Combine(root, "benchmarks", "pytorch_peer.py"), out string pytorchReason);
@@ -132,7 +132,7 @@ internal static class CompareCommand
         }
 
         Progress("measuring this machine's limits again...");
-        MachineLimits limitsAtEnd = MachineLimits.Measure(l3WorkingSets);
+        MachineLimits limitsAtEnd = MachineLimits.Measure(workingSets);
         Progress($"  {limitsAtEnd.VectorWidth}: {limitsAtEnd.Describe()}");
 
         var report = new CompareReport(

@@ -9,9 +9,9 @@ namespace Recurrent.Benchmarks.Compare;
 /// <summary>
 /// This machine's limits, measured by the compare command with nothing else running: the fp32 FMA peak
 /// (12 independent chains of vector FMAs: more than latency × throughput, so the FMA ports never wait), the read
-/// bandwidth of a working set that lives in L2 (512 KiB per core), and the read bandwidth of each working set beyond L2
-/// that a memory-bound shape streams (<see cref="MemoryBound"/>: W_hh of S3, S4, S5; on two cores each core reads its
-/// own half). Each figure is the best of several short trials, on one core and on two cores at once.
+/// bandwidth of a working set that lives in L2 (512 KiB per core), and the read bandwidth of each working set a
+/// memory-bound shape streams (<see cref="MemoryBound"/>: the weights S1, ST, S3, S4, S5 read every step; on two cores
+/// each core reads its own half). Each figure is the best of several short trials, on one core and on two cores at once.
 /// </summary>
 /// <remarks>
 /// The two-core figures vary from run to run on the 2-vCPU VM this suite targets (FMA peak 1.05× to 1.9× one core's
@@ -21,7 +21,7 @@ namespace Recurrent.Benchmarks.Compare;
 /// </remarks>
 internal sealed record MachineLimits(
     string VectorWidth, double PeakGflops1, double PeakGflops2, double L2GBps1, double L2GBps2,
-    IReadOnlyDictionary<long, double> L3GBps1, IReadOnlyDictionary<long, double> L3GBps2)
+    IReadOnlyDictionary<long, double> SetGBps1, IReadOnlyDictionary<long, double> SetGBps2)
 {
     private const int Chains = 12;
     private const int L2WorkingSetBytes = 512 * 1024;
@@ -36,9 +36,8 @@ internal sealed record MachineLimits(
 
     /// <summary>The read bandwidth that bounds <paramref name="bound"/>'s shape on <paramref name="threads"/> cores;
     /// null when it was not measured.</summary>
-    public double? ReadGBps(MemoryBound bound, int threads) => bound.Level == MemoryLevel.L2
-        ? L2GBps(threads)
-        : (threads == 1 ? L3GBps1 : L3GBps2).TryGetValue(bound.BytesPerStep, out double gbps) ? gbps : null;
+    public double? ReadGBps(MemoryBound bound, int threads) =>
+        (threads == 1 ? SetGBps1 : SetGBps2).TryGetValue(bound.BytesPerStep, out double gbps) ? gbps : null;
 
     /// <summary>Our time over <paramref name="bound"/> at <paramref name="threads"/> threads; null when either is missing.</summary>
     public double? BoundMilliseconds(MemoryBound? bound, int steps, int threads) =>
@@ -51,8 +50,8 @@ internal sealed record MachineLimits(
         Math.Max(a.PeakGflops2, b.PeakGflops2),
         Math.Max(a.L2GBps1, b.L2GBps1),
         Math.Max(a.L2GBps2, b.L2GBps2),
-        BestOf(a.L3GBps1, b.L3GBps1),
-        BestOf(a.L3GBps2, b.L3GBps2));
+        BestOf(a.SetGBps1, b.SetGBps1),
+        BestOf(a.SetGBps2, b.SetGBps2));
 
     private static Dictionary<long, double> BestOf(IReadOnlyDictionary<long, double> a, IReadOnlyDictionary<long, double> b) =>
         a.Keys.Union(b.Keys).ToDictionary(
@@ -60,14 +59,14 @@ internal sealed record MachineLimits(
             bytes => Math.Max(a.TryGetValue(bytes, out double x) ? x : 0, b.TryGetValue(bytes, out double y) ? y : 0));
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"FMA peak {PeakGflops1:0} / {PeakGflops2:0} GFLOP/s, L2 read {L2GBps1:0} / {L2GBps2:0} GB/s{DescribeL3()} (1 / 2 cores)");
+        $"FMA peak {PeakGflops1:0} / {PeakGflops2:0} GFLOP/s, L2 read {L2GBps1:0} / {L2GBps2:0} GB/s{DescribeSets()} (1 / 2 cores)");
 
-    /// <summary>The L3 figures, as ", L3 read (4 MiB) 29 / 54 GB/s, ...".</summary>
-    public string DescribeL3() => string.Concat(L3GBps1.Keys.Order().Select(bytes => string.Create(CultureInfo.InvariantCulture,
-        $", L3 read ({bytes / (1024.0 * 1024):0.#} MiB) {L3GBps1[bytes]:0} / {(L3GBps2.TryGetValue(bytes, out double two) ? two : 0):0} GB/s")));
+    /// <summary>The per-working-set figures, as ", read (4 MiB) 29 / 54 GB/s, ...".</summary>
+    public string DescribeSets() => string.Concat(SetGBps1.Keys.Order().Select(bytes => string.Create(CultureInfo.InvariantCulture,
+        $", read ({MemoryBound.Size(bytes)}) {SetGBps1[bytes]:0} / {(SetGBps2.TryGetValue(bytes, out double two) ? two : 0):0} GB/s")));
 
-    /// <summary>Measures the limits; the L3 read bandwidth for each of <paramref name="l3WorkingSets"/> (bytes).</summary>
-    public static MachineLimits Measure(IEnumerable<long> l3WorkingSets)
+    /// <summary>Measures the limits; the read bandwidth for each of <paramref name="workingSets"/> (bytes).</summary>
+    public static MachineLimits Measure(IEnumerable<long> workingSets)
     {
         bool wide = Vector512.IsHardwareAccelerated;
         string width = wide ? "Vector512" : "Vector256";
@@ -94,14 +93,14 @@ internal sealed record MachineLimits(
         // One buffer per core, each read whole many times over.
         (double l2One, double l2Two) = StreamGBps(L2WorkingSetBytes, L2WorkingSetBytes);
 
-        var l3One = new Dictionary<long, double>();
-        var l3Two = new Dictionary<long, double>();
-        foreach (long bytes in l3WorkingSets.Distinct())
+        var setOne = new Dictionary<long, double>();
+        var setTwo = new Dictionary<long, double>();
+        foreach (long bytes in workingSets.Distinct())
         {
-            (l3One[bytes], l3Two[bytes]) = StreamGBps(bytes, bytes / 2);
+            (setOne[bytes], setTwo[bytes]) = StreamGBps(bytes, bytes / 2);
         }
 
-        return new MachineLimits(width, peak1, peak2, l2One, l2Two, l3One, l3Two);
+        return new MachineLimits(width, peak1, peak2, l2One, l2Two, setOne, setTwo);
     }
 
     /// <summary>

@@ -39,7 +39,8 @@ internal static class ReadmeTable
         md.Append(Invariant($"on {report.Started:yyyy-MM-dd HH:mm} UTC ({report.Machine.Cpu}, {report.Machine.LogicalCores} logical cores"));
         md.Append(report.Machine.Commit is null ? "" : $"; commit {report.Machine.Commit}").Append(").\n");
         md.Append(Invariant($"Measured FMA peak {limits.PeakGflops1:0} GFLOP/s (1 core) and {limits.PeakGflops2:0} (2 cores), L2 read bandwidth {limits.L2GBps1:0} GB/s\n"));
-        md.Append("(1 core); the L3 read bandwidths behind the memory bounds are in benchmarks/results/compare.md.\n");
+        md.Append("(1 core); the memory bounds use the read bandwidth measured on each shape's own working set (in parentheses;\n");
+        md.Append("on 2 threads half of it per core), listed in benchmarks/results/compare.md.\n");
         md.Append("Ratios above 1 mean ours is faster; \"% of peak\" is our 1-thread GFLOP/s over the 1-core peak;\n");
         md.Append("\"one process\": ours and ONNX Runtime in one process, a run of each in turn, the median of the pairs' ratios;\n");
         md.Append("the 2t / 1t speed-up likewise, ours at 2 threads and at 1 thread in one process.\n");
@@ -54,7 +55,7 @@ internal static class ReadmeTable
             string peak = ours1 is { } t ? Invariant($"{100 * shape.Flops / (t * 1e6) / limits.PeakGflops1:0}") : NotAvailable;
             int steps = shape.Shape.Steps;
             string bound = shape.MemoryBound is { } memory
-                ? $"{Ratio(ours1, limits.BoundMilliseconds(memory, steps, 1))}, {Ratio(ours2, limits.BoundMilliseconds(memory, steps, 2))} ({memory.Level})"
+                ? $"{Ratio(ours1, limits.BoundMilliseconds(memory, steps, 1))}, {Ratio(ours2, limits.BoundMilliseconds(memory, steps, 2))} ({memory.WorkingSet})"
                 : "–";
             string pairedRatio = one?.Paired is { IsOk: true, PairRatio: { } pr } ? Invariant($"{pr:0.00}") : NotAvailable;
             string speedUp = two?.ThreadPair is { IsOk: true, PairRatio: { } su } ? Invariant($"{su:0.00}") : NotAvailable;
