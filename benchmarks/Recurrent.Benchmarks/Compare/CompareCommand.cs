@@ -89,16 +89,17 @@ internal static class CompareCommand
                 }
             }
 
-            // Then, at 1 thread, ours and ONNX Runtime in one process, a run of each in turn: both see the same moments
-            // of the machine, so their ratio does not depend on which stretch each library's rounds fell in. (Not at 2
-            // threads: there each library's idle pool threads would take time from the other's.)
-            var paired = new Dictionary<int, WorkerResult>();
-            if (options.Threads.Contains(1))
+            // Then, at each thread count, ours and ONNX Runtime in one process, a run of each in turn: both see the same
+            // moments of the machine, so their ratio does not depend on which stretch each library's rounds fell in. (At 2
+            // threads with a pause after each run, so that neither library's idle threads take time from the other's
+            // run: CompareWorker.SettleBetweenRuns.)
+            var paired = new Dictionary<(int Shape, int Threads), WorkerResult>();
+            foreach (int threads in options.Threads)
             {
                 for (int i = 0; i < options.Shapes.Length; i++)
                 {
-                    string where = Invariant($"[{i + 1,2}/{options.Shapes.Length}] {options.Shapes[i].Id} 1t paired");
-                    paired[i] = ReportPaired(where, RunWorker(CompareWorker.Paired, options.Shapes[i], casePaths[i], 1, options.PairedTiming));
+                    string where = Invariant($"[{i + 1,2}/{options.Shapes.Length}] {options.Shapes[i].Id} {threads}t paired");
+                    paired[(i, threads)] = ReportPaired(where, RunWorker(CompareWorker.Paired, options.Shapes[i], casePaths[i], threads, options.PairedTiming));
                 }
             }
 
@@ -122,7 +123,7 @@ internal static class CompareCommand
                     var (ours, ort, torch) = results[(i, threads)];
                     runs.Add(new ShapeRun(
                         options.Shapes[i], threads, WorkerResult.Fastest(ours), WorkerResult.Fastest(ort), pytorch is null ? null : WorkerResult.Fastest(torch),
-                        threads == 1 ? paired.GetValueOrDefault(i) : null, threads == 2 ? threadPairs.GetValueOrDefault(i) : null));
+                        paired.GetValueOrDefault((i, threads)), threads == 2 ? threadPairs.GetValueOrDefault(i) : null));
                 }
             }
         }

@@ -1,7 +1,7 @@
 namespace Recurrent.Benchmarks.Compare;
 
 /// <summary>What each library reported for one shape at one thread count. <see cref="PyTorch"/> is null when PyTorch is not available.</summary>
-/// <param name="Paired">At 1 thread: ours and ONNX Runtime timed in alternation in one process; else null.</param>
+/// <param name="Paired">Ours and ONNX Runtime timed in alternation in one process, at this thread count.</param>
 /// <param name="ThreadPair">At 2 threads, when the run had both thread counts: ours at 2 and at 1 thread timed in
 /// alternation in one process; else null.</param>
 internal sealed record ShapeRun(

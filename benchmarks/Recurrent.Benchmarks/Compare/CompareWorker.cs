@@ -118,7 +118,16 @@ internal static class CompareWorker
             MaxAbsDiff: Math.Max(diff, finalDiff), BaselineMiB: baselineMiB, PeakMiB: PeakMiB());
     }
 
-    /// <summary>Ours and ONNX Runtime on the same case in this process: both checked, then timed a run of each in turn.</summary>
+    /// <summary>
+    /// After a 2-thread run of ours, its helper spins for up to ~50 µs before it sleeps; the pairs wait this long, untimed,
+    /// after each run, so that the spinning never overlaps ONNX Runtime's run (whose idle pool threads sleep at once,
+    /// with spinning off). Our helper is asleep at the start of each of our runs either way: the other library's run
+    /// between two of ours is longer than its spin.
+    /// </summary>
+    internal static readonly TimeSpan SettleBetweenRuns = TimeSpan.FromMicroseconds(200);
+
+    /// <summary>Ours and ONNX Runtime on the same case in this process: both checked, then timed a run of each in turn
+    /// (at more than one thread with <see cref="SettleBetweenRuns"/> after each run).</summary>
     private static WorkerResult RunPaired(
         RecurrentLayer layer, Tensor<float> input, CaseOutputs expected, CompareShape shape, int threads, double tolerance, TimingPolicy timing, double baselineMiB)
     {
@@ -137,7 +146,7 @@ internal static class CompareWorker
             return new WorkerResult(WorkerResult.CheckFailed, Reason: Invariant($"max |Δ| = {diff:0.00E0} > {tolerance:0E0}"), Version: ort.Version, MaxAbsDiff: diff);
         }
 
-        var (oursMs, peerMs, ratio, pairs) = RunTimer.MeasurePairs(ours.Run, ort.Run, timing);
+        var (oursMs, peerMs, ratio, pairs) = RunTimer.MeasurePairs(ours.Run, ort.Run, timing, threads > 1 ? SettleBetweenRuns : TimeSpan.Zero);
         return new WorkerResult(WorkerResult.Ok, Version: ort.Version, MedianMs: oursMs, Runs: pairs, MaxAbsDiff: diff,
             BaselineMiB: baselineMiB, PeakMiB: PeakMiB(), PeerMedianMs: peerMs, PairRatio: ratio);
     }

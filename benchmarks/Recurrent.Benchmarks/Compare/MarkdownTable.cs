@@ -92,28 +92,31 @@ internal static class MarkdownTable
         md.AppendLine();
     }
 
-    /// <summary>1 thread, ours and ONNX Runtime timed in alternation in one process (when the run had 1 thread).</summary>
+    /// <summary>Ours and ONNX Runtime timed in alternation in one process, one table per thread count.</summary>
     private static void WritePairedTable(StringBuilder md, CompareReport report)
     {
-        var paired = report.Runs.Where(r => r.Paired is not null).ToList();
-        if (paired.Count == 0)
+        foreach (int threads in report.Threads)
         {
-            return;
-        }
+            var paired = report.Runs.Where(r => r.Threads == threads && r.Paired is not null).ToList();
+            if (paired.Count == 0)
+            {
+                continue;
+            }
 
-        md.AppendLine("## 1 thread, ours and ONNX Runtime in one process, a run of each in turn");
-        md.AppendLine();
-        md.AppendLine("| id | shape | ours ms | ORT ms | ORT / ours, median of the pairs | pairs |");
-        md.AppendLine("|---|---|--:|--:|--:|--:|");
-        foreach (ShapeRun run in paired)
-        {
-            WorkerResult result = run.Paired!;
-            md.AppendLine(result.IsOk
-                ? Invariant($"| {run.Shape.Id} | {run.Shape.Description} | {Number(result.MedianMs!.Value)} | {Number(result.PeerMedianMs!.Value)} | {result.PairRatio:0.00} | {result.Runs} |")
-                : $"| {run.Shape.Id} | {run.Shape.Description} | {Status(result)} | {Status(result)} | {Status(result)} | – |");
-        }
+            md.AppendLine($"## {Threads(threads)}, ours and ONNX Runtime in one process, a run of each in turn");
+            md.AppendLine();
+            md.AppendLine("| id | shape | ours ms | ORT ms | ORT / ours, median of the pairs | pairs |");
+            md.AppendLine("|---|---|--:|--:|--:|--:|");
+            foreach (ShapeRun run in paired)
+            {
+                WorkerResult result = run.Paired!;
+                md.AppendLine(result.IsOk
+                    ? Invariant($"| {run.Shape.Id} | {run.Shape.Description} | {Number(result.MedianMs!.Value)} | {Number(result.PeerMedianMs!.Value)} | {result.PairRatio:0.00} | {result.Runs} |")
+                    : $"| {run.Shape.Id} | {run.Shape.Description} | {Status(result)} | {Status(result)} | {Status(result)} | – |");
+            }
 
-        md.AppendLine();
+            md.AppendLine();
+        }
     }
 
     /// <summary>Ours at 2 threads against 1 thread, timed in alternation in one process (when the run had both).</summary>
@@ -202,7 +205,7 @@ internal static class MarkdownTable
         MachineLimits start = report.LimitsAtStart, end = report.LimitsAtEnd;
         md.AppendLine(Invariant($"- Two cores: in this run the two-core FMA peak was {start.PeakGflops2 / start.PeakGflops1:0.00}× the one-core one at the start and {end.PeakGflops2 / end.PeakGflops1:0.00}× at the end. On this VM that ratio changes from run to run and within a run, as if its two vCPUs were sometimes hyperthreads of one physical core and sometimes two cores: 2-thread times are noisier than 1-thread ones, and a 2-thread ratio far from its neighbours' is more likely the machine than the library."));
         md.AppendLine("- X / ours: X's time over ours; above 1 means ours is faster. The libraries run one after the other, seconds apart, on a shared and noisy machine: read ratios within one run, not absolute times, and expect a few tens of percent of drift between runs.");
-        md.AppendLine($"- One process, a run of each in turn (1 thread): after the rounds, ours and ONNX Runtime run in one process, alternately (which goes first alternates too), and each pair's ratio is taken ({TimingPolicy.Paired.Describe().Replace("timed runs", "timed pairs", StringComparison.Ordinal).Replace("the median run is reported", "the median ratio is reported", StringComparison.Ordinal)}); the median of those ratios compares the two at the same moments of the machine, so a slow stretch that falls on one library's round does not decide it. Not at 2 threads, where each library's idle pool threads would take time from the other.");
+        md.AppendLine(Invariant($"- One process, a run of each in turn: after the rounds, at each thread count, ours and ONNX Runtime run in one process, alternately (which goes first alternates too), and each pair's ratio is taken ({TimingPolicy.Paired.Describe().Replace("timed runs", "timed pairs", StringComparison.Ordinal).Replace("the median run is reported", "the median ratio is reported", StringComparison.Ordinal)}); the median of those ratios compares the two at the same moments of the machine, so a slow stretch that falls on one library's round does not decide it. At 2 threads the process waits {CompareWorker.SettleBetweenRuns.TotalMicroseconds:0} µs, untimed, after each run, so that our helper thread, which spins for up to ~50 µs after a run before it sleeps, never runs beside ONNX Runtime's run (ONNX Runtime's idle pool threads, with spinning off, sleep at once)."));
         md.AppendLine("- Ours at 2 threads against 1 thread, in one process: after the rounds, our layer at 2 threads and a second copy at 1 thread run alternately in one process, timed as the pairs above; 1t / 2t is the median of the pairs' speed-ups, which the separate 1- and 2-thread processes of the rounds can only estimate (each falls in its own stretch of the machine). The last column is the largest difference between the two copies' outputs, before and after timing: anything but 0 fails the shape, since results must not depend on the thread count.");
         md.AppendLine("- Memory bound (batch 1, where reading the weights takes longer than the FLOPs): every step of S1 reads W_hh, every one-step call of ST reads W_hh and W_ih (a call cannot hoist the input product), every step of S3, S4 and S5 reads W_hh and their input product reads W_ih once; so (once-read bytes + L × per-step bytes) / the read bandwidth the command measures on a working set of the per-step bytes (on 2 cores, each core its own half, as each thread then streams half of the weights) is a lower bound on the time. The cell names that working set. It is measured per set because what a core streams depends on where the set fits: a set larger than L2 (ST's 2 MiB at one thread) comes from L3. ours / bound: how far above it we are (1.11 is 90 % of the bound's speed).");
         WriteL2Figures(md, report);

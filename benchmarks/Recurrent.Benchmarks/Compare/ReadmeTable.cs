@@ -5,8 +5,8 @@ namespace Recurrent.Benchmarks.Compare;
 
 /// <summary>
 /// The condensed table README.md shows (<c>compare --readme</c>): per shape, our 1- and 2-thread times, % of the
-/// 1-core peak, the peers' ratios at both thread counts (at 1 thread also ONNX Runtime's from one process, a run of
-/// each in turn), the 2-thread speed-up (from one process, a run of each thread count in turn, when the run had both)
+/// 1-core peak, the peers' ratios at both thread counts (also ONNX Runtime's from one process, a run of each in
+/// turn), the 2-thread speed-up (from one process, a run of each thread count in turn, when the run had both)
 /// and the batch-1 memory bounds. It replaces
 /// whatever lies between <see cref="Start"/> and <see cref="End"/> in the README.
 /// </summary>
@@ -45,8 +45,8 @@ internal static class ReadmeTable
         md.Append("\"one process\": ours and ONNX Runtime in one process, a run of each in turn, the median of the pairs' ratios;\n");
         md.Append("the 2t / 1t speed-up likewise, ours at 2 threads and at 1 thread in one process.\n");
         md.Append('\n');
-        md.Append("| id | shape | ours 1t ms | % of peak | ORT / ours | ORT / ours, one process | PyTorch / ours | ours 2t ms | 2t / 1t speed-up, one process | ORT / ours | PyTorch / ours | ours / memory bound, 1t, 2t |\n");
-        md.Append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+        md.Append("| id | shape | ours 1t ms | % of peak | ORT / ours | ORT / ours, one process | PyTorch / ours | ours 2t ms | 2t / 1t speed-up, one process | ORT / ours | ORT / ours, one process | PyTorch / ours | ours / memory bound, 1t, 2t |\n");
+        md.Append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
         foreach (CompareShape shape in report.Runs.Select(r => r.Shape).Distinct())
         {
             ShapeRun? one = report.Runs.FirstOrDefault(r => r.Shape == shape && r.Threads == 1);
@@ -57,10 +57,10 @@ internal static class ReadmeTable
             string bound = shape.MemoryBound is { } memory
                 ? $"{Ratio(ours1, limits.BoundMilliseconds(memory, steps, 1))}, {Ratio(ours2, limits.BoundMilliseconds(memory, steps, 2))} ({memory.WorkingSet})"
                 : "–";
-            string pairedRatio = one?.Paired is { IsOk: true, PairRatio: { } pr } ? Invariant($"{pr:0.00}") : NotAvailable;
-            string speedUp = two?.ThreadPair is { IsOk: true, PairRatio: { } su } ? Invariant($"{su:0.00}") : NotAvailable;
+            string pairedRatio = PairRatio(one?.Paired), pairedRatio2 = PairRatio(two?.Paired);
+            string speedUp = PairRatio(two?.ThreadPair);
             md.Append(Invariant($"| {shape.Id} | {shape.Description} | {Time(ours1)} | {peak} | {Ratio(Ms(one?.Ort), ours1)} | {pairedRatio} | {Ratio(Ms(one?.PyTorch), ours1)} | "));
-            md.Append(Invariant($"{Time(ours2)} | {speedUp} | {Ratio(Ms(two?.Ort), ours2)} | {Ratio(Ms(two?.PyTorch), ours2)} | {bound} |\n"));
+            md.Append(Invariant($"{Time(ours2)} | {speedUp} | {Ratio(Ms(two?.Ort), ours2)} | {pairedRatio2} | {Ratio(Ms(two?.PyTorch), ours2)} | {bound} |\n"));
         }
 
         md.Append(End);
@@ -68,6 +68,8 @@ internal static class ReadmeTable
     }
 
     private const string NotAvailable = "n/a";
+
+    private static string PairRatio(WorkerResult? paired) => paired is { IsOk: true, PairRatio: { } ratio } ? Invariant($"{ratio:0.00}") : NotAvailable;
 
     private static double? Ms(WorkerResult? result) => result is { IsOk: true } ? result.MedianMs : null;
 

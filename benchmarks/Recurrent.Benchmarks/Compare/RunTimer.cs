@@ -30,10 +30,12 @@ internal static class RunTimer
 
     /// <summary>
     /// Times two libraries in one process, a run of each in turn (which goes first alternates), so that both see the
-    /// same moments of a shared machine; the policy's run counts and seconds apply to the pairs.
+    /// same moments of a shared machine; the policy's run counts and seconds apply to the pairs. After each timed run the
+    /// thread waits <paramref name="settle"/>, untimed, so that threads the run left spinning have gone to sleep before
+    /// the other library starts.
     /// </summary>
     /// <returns>Each library's median time, the median over pairs of peer time / our time, and the pairs timed.</returns>
-    public static (double OursMs, double PeerMs, double PairRatio, int Pairs) MeasurePairs(Action ours, Action peer, TimingPolicy policy)
+    public static (double OursMs, double PeerMs, double PairRatio, int Pairs) MeasurePairs(Action ours, Action peer, TimingPolicy policy, TimeSpan settle = default)
     {
         long warmupStart = Stopwatch.GetTimestamp();
         for (int i = 0; i < policy.WarmupRuns || Stopwatch.GetElapsedTime(warmupStart).TotalSeconds < policy.WarmupSeconds; i++)
@@ -49,7 +51,10 @@ internal static class RunTimer
         while ((ratios.Count < policy.MinRuns || totalSeconds < policy.MinSeconds) && ratios.Count < policy.MaxRuns)
         {
             bool oursFirst = ratios.Count % 2 == 0;
-            double first = Time(oursFirst ? ours : peer), second = Time(oursFirst ? peer : ours);
+            double first = Time(oursFirst ? ours : peer);
+            Settle(settle);
+            double second = Time(oursFirst ? peer : ours);
+            Settle(settle);
             double oursMs = oursFirst ? first : second, peerMs = oursFirst ? second : first;
             oursTimes.Add(oursMs);
             peerTimes.Add(peerMs);
@@ -58,6 +63,15 @@ internal static class RunTimer
         }
 
         return (Median(oursTimes), Median(peerTimes), Median(ratios), ratios.Count);
+    }
+
+    /// <summary>Busy-waits <paramref name="span"/> (a sleep would hand the core to the threads being waited out).</summary>
+    private static void Settle(TimeSpan span)
+    {
+        for (long start = Stopwatch.GetTimestamp(); Stopwatch.GetElapsedTime(start) < span;)
+        {
+            Thread.SpinWait(10);
+        }
     }
 
     private static double Time(Action run)
