@@ -104,8 +104,8 @@ internal static class CompareCommand
             }
 
             // And ours at 2 threads against 1 thread the same way: the speed-up and the bit-identity across thread counts
-            // at the same moments of the machine. Our helper sleeps ~50 µs after a 2-thread run, so it does not take time
-            // from the 1-thread run next to it.
+            // at the same moments of the machine. After a 2-thread run our helper spins for up to ~50 µs, then sleeps; the
+            // 1-thread run next to it uses the other core, so no pause is needed.
             var threadPairs = new Dictionary<int, WorkerResult>();
             if (options.Threads.Contains(1) && options.Threads.Contains(2))
             {

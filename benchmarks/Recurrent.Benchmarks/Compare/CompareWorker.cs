@@ -160,11 +160,11 @@ internal static class CompareWorker
     private static WorkerResult RunThreadPair(
         RecurrentLayer layer, RecurrentLayer twin, Tensor<float> input, CaseOutputs expected, CompareShape shape, double tolerance, TimingPolicy timing, double baselineMiB)
     {
-        using ILibraryRunner? two = OursRunner.Create(layer, input, shape.Streaming, 2, out string? unavailable);
-        using ILibraryRunner? one = OursRunner.Create(twin, input, shape.Streaming, 1, out unavailable);
+        using ILibraryRunner? two = OursRunner.Create(layer, input, shape.Streaming, 2, out string? twoUnavailable);
+        using ILibraryRunner? one = OursRunner.Create(twin, input, shape.Streaming, 1, out string? oneUnavailable);
         if (two is null || one is null)
         {
-            return new WorkerResult(WorkerResult.Unavailable, Reason: unavailable);
+            return new WorkerResult(WorkerResult.Unavailable, Reason: twoUnavailable ?? oneUnavailable);
         }
 
         two.Run();
