@@ -44,18 +44,25 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
     /// </summary>
     internal const double MinProjectSplitFlops = 4e6;
 
-    /// <summary>A time loop splits hidden units only if each step has at least this many FLOPs (~1–2 µs): every step
-    /// ends at a barrier, which costs a fraction of a microsecond.</summary>
-    internal const double MinUnitSplitStepFlops = 2e5;
+    /// <summary>
+    /// A time loop (or a one-step call) splits hidden units only if each step has at least this many FLOPs (~2–4 µs):
+    /// every step ends at a barrier, and each part streams its share of the weights with fewer FMA chains. Measured on the
+    /// CI machine (2026-11-29, one process, 1 and 2 threads in turn, Forward into buffers): LSTM 128 → 128 at batch 2
+    /// (262 kFLOP a step) ran 0.78× as fast on 2 threads as on 1 when this was 2e5, batch 3 (393 kFLOP) 1.05× faster,
+    /// and S1 (LSTM 256 at batch 1, 524 kFLOP) 1.7× faster.
+    /// </summary>
+    internal const double MinUnitSplitStepFlops = 4e5;
 
     /// <summary>
-    /// A time loop splits sequences only if each step has at least this many FLOPs (~1–2 µs): below that a step's time is
-    /// its fixed costs (a product's latency, the gate math's calls), so two parts each with half the rows take about as
-    /// long as one with all of them. Measured on the CI machine (2026-11-29, separate processes, Forward into buffers):
-    /// LSTM 32 → 32 at batch 2 (16 kFLOP a step) and GRU 64 → 64 at batch 4 (98 kFLOP) took 1.8× and 1.5× as long on 2
-    /// threads as on 1, while RNN 128 → 128 at batch 8 (262 kFLOP) ran 1.3× faster.
+    /// A time loop splits sequences only if each step has at least this many FLOPs (~2–4 µs): below that a step's time is
+    /// its fixed costs (a product's latency, the gate math's calls, streaming weights that fit L1 or L2), so two parts
+    /// each with half the rows take about as long as one with all of them, and two cores at it are slower. Measured on
+    /// the CI machine (2026-11-29, one process, 1 and 2 threads in turn, Forward into buffers) when this was 2e5: RNN
+    /// 128 → 128 at batch 8 (262 kFLOP a step) ran 0.93–0.97× as fast on 2 threads as on 1, GRU 80 → 96 with 2 layers at
+    /// batch 4 and 6 (221 and 332 kFLOP) 0.92–0.93× and 0.97×, at batch 8 (442 kFLOP) 1.24–1.30× faster. (Separate
+    /// processes had put RNN 128 at batch 8 at 1.3× faster: the machine's slow stretches decide such comparisons.)
     /// </summary>
-    internal const double MinSequenceSplitStepFlops = 2e5;
+    internal const double MinSequenceSplitStepFlops = 4e5;
 
     /// <summary>Below this batch the time loop splits hidden units rather than sequences (when it can).</summary>
     internal const int UnitSplitBelowBatch = 8;
