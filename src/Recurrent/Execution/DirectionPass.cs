@@ -64,6 +64,24 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
     /// </summary>
     internal const double MinSequenceSplitStepFlops = 4e5;
 
+    /// <summary>
+    /// A small batch's time loop splits its hidden units, under <see cref="MinSmallBatchSplitStepFlops"/> a step, only if
+    /// its recurrent weights take at least this many bytes: then each core streams half of them from its own L2 (S1,
+    /// LSTM 256 at batch 1, W_hh 1 MiB, 524 kFLOP a step: 1.6–1.8× faster on 2 threads). With less, the halved step does
+    /// not pay for its barrier: measured on the CI machine (2026-11-29, one process, 1 and 2 threads in turn, Forward into
+    /// buffers) LSTM 128 at batch 4 (W_hh 256 KiB, 524 kFLOP) ran at 0.945× its one-thread speed on 2 threads and LSTM 160
+    /// at batch 3 (400 KiB, 614 kFLOP) at 0.89×; on one thread, 1.00× and 0.99×.
+    /// </summary>
+    internal const long MinUnitSplitWeightBytes = 512 * 1024;
+
+    /// <summary>
+    /// A small batch (below <see cref="UnitSplitBelowBatch"/>) splits by sequences only from this many FLOPs a step, and
+    /// splits by units from this many whatever the weights' size: each part of a sequence split streams all the weights
+    /// for a few rows. Measured as above: GRU 300 at batch 4 (2.16 MFLOP a step, split 2 + 2) ran 1.29–1.39× faster on 2
+    /// threads; LSTM 160 at batch 3 (614 kFLOP, split 2 + 1) at 0.84×.
+    /// </summary>
+    internal const double MinSmallBatchSplitStepFlops = 2e6;
+
     /// <summary>Below this batch the time loop splits hidden units rather than sequences (when it can).</summary>
     internal const int UnitSplitBelowBatch = 8;
 
@@ -201,7 +219,7 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
             // math: one hand-off per step (not one for the input product and one for the step) and no barrier, since
             // every part reads h from the joined rows and writes only its own units of h'.
             double joinedFlops = 2.0 * _schedule.Rows(first) * gateWidth * (_inputWidth + _config.OutputSize);
-            bool splitJoined = parallel && _schedule.Batch < UnitSplitBelowBatch && joinedFlops >= MinUnitSplitStepFlops;
+            bool splitJoined = parallel && _schedule.Batch < UnitSplitBelowBatch && WorthSplittingUnits(joinedFlops, joined);
             int joinedParts = WithReadyHelpers(splitJoined ? SplitUnits(_config, _weights, Math.Min(_parts, helperCount + 1)) : 1, joinedFlops, helpers, helperCount);
             if (joinedParts > 1)
             {
@@ -219,7 +237,7 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
 
         // Split by units into no more parts than there are threads: parts meet at a barrier, so none may run after another.
         double firstStepFlops = 2.0 * _schedule.Rows(first) * gateWidth * _config.OutputSize;
-        bool splitUnits = parallel && _schedule.Batch < UnitSplitBelowBatch && firstStepFlops >= MinUnitSplitStepFlops;
+        bool splitUnits = parallel && _schedule.Batch < UnitSplitBelowBatch && WorthSplittingUnits(firstStepFlops, _weights.HiddenWeights);
         int unitParts = WithReadyHelpers(splitUnits ? SplitUnits(_config, _weights, Math.Min(_parts, helperCount + 1)) : 1, stepFlops, helpers, helperCount);
         if (unitParts > 1)
         {
@@ -238,11 +256,20 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
         }
 
         // Split by sequences (each part runs its sequences through every step, no waiting inside the loop) only when a
-        // step has enough work that fewer rows take less time: small steps cost about the same whatever their rows.
+        // step has enough work that fewer rows take less time: small steps cost about the same whatever their rows, and
+        // a small batch's parts each stream all the weights for a few rows.
         _phase = Phase.StepsBySequence;
-        bool splitSequences = parallel && firstStepFlops >= MinSequenceSplitStepFlops;
+        bool splitSequences = parallel && firstStepFlops >= (_schedule.Batch < UnitSplitBelowBatch ? MinSmallBatchSplitStepFlops : MinSequenceSplitStepFlops);
         HelperThreads.Run(this, WithReadyHelpers(splitSequences ? _stepParts : 1, stepFlops, helpers, helperCount), helpers, helperCount);
     }
+
+    /// <summary>Whether a small batch's step of <paramref name="stepFlops"/> over <paramref name="weights"/> is worth
+    /// splitting by units: enough work (<see cref="MinUnitSplitStepFlops"/>), and either weights large enough that each
+    /// core streaming half of them from its own L2 pays (<see cref="MinUnitSplitWeightBytes"/>) or plenty of work
+    /// (<see cref="MinSmallBatchSplitStepFlops"/>).</summary>
+    private static bool WorthSplittingUnits(double stepFlops, PackedMatrix weights) =>
+        stepFlops >= MinUnitSplitStepFlops
+        && ((long)weights.Rows * weights.Cols * sizeof(float) >= MinUnitSplitWeightBytes || stepFlops >= MinSmallBatchSplitStepFlops);
 
     /// <summary><paramref name="parts"/>, or 1 when a helper is asleep and <paramref name="flops"/> are too few to wake it
     /// for (<see cref="HelperThreads.Ready"/>, which then wakes it for the phases after this one).</summary>

@@ -68,13 +68,14 @@ public class ParallelismTests
 
     public static TheoryData<CellType, int, bool> SmallBatches() => new()
     {
-        // cell, batch, bidirectional (hidden 352 = 11 panels: the parts get 5 and 6 panels, or 3, 4, 4)
+        // cell, batch, bidirectional (hidden 416 = 13 panels: the parts get 6 and 7 panels, or 4, 4, 5; even the RNN's
+        // W_hh, 676 KiB, is large enough to split)
         { CellType.Lstm, 1, false },
         { CellType.Lstm, 3, true },
         { CellType.Gru, 1, true },
         { CellType.Gru, 5, false },
         { CellType.Rnn, 2, true },
-        { CellType.Rnn, 3, false }, // at batch 1 an RNN step of H = 352 (248 kFLOP) is too small to split
+        { CellType.Rnn, 3, false }, // at batch 1 an RNN step of H = 416 (346 kFLOP) is too small to split
     };
 
     /// <summary>Small batches split the hidden units across threads that meet once per step (bidirectional ones may
@@ -85,10 +86,10 @@ public class ParallelismTests
     {
         RecurrentLayer layer = RecurrentLayer.Create(new RecurrentLayerOptions
         {
-            CellType = cell, InputSize = 40, HiddenSize = 352, NumLayers = 2, Bidirectional = bidirectional, Seed = 9,
+            CellType = cell, InputSize = 40, HiddenSize = 416, NumLayers = 2, Bidirectional = bidirectional, Seed = 9,
         }).Eval();
         int states = (bidirectional ? 2 : 1) * 2;
-        Tensor<float> x = Randn(1, 41, batch, 40), h0 = Randn(2, states, batch, 352), c0 = Randn(3, states, batch, 352);
+        Tensor<float> x = Randn(1, 41, batch, 40), h0 = Randn(2, states, batch, 416), c0 = Randn(3, states, batch, 416);
         float[][] serial = LayerResults.Forward(layer, x, h0, c0);
         foreach (int degree in new[] { 2, 3 })
         {
@@ -107,7 +108,7 @@ public class ParallelismTests
     [Fact]
     public void PackedForward_SmallBatchSplitByUnits_BitIdenticalToOneThread()
     {
-        var lstm = new Lstm(40, 128, numLayers: 2, seed: 4).Eval();
+        var lstm = new Lstm(40, 256, numLayers: 2, seed: 4).Eval(); // W_hh 1 MiB: large enough to split at batch 4
         Tensor<float> padded = Randn(5, 70, 4, 40);
         PackedSequence packed = RnnUtils.PackPaddedSequence(padded, [31, 70, 2, 55], enforceSorted: false);
         float[][] serial = LayerResults.Forward(lstm, packed);
