@@ -419,6 +419,7 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
         int firstPanel = firstUnit / PackedMatrix.PanelWidth, panelCount = units / PackedMatrix.PanelWidth;
         bool reverse = _direction == 1;
         var output = new Span<float>(_output, _outputLength);
+        long workTicks = 0, waitTicks = 0, stepStart = Stopwatch.GetTimestamp();
         for (int i = _first; i < _end; i++)
         {
             int t = reverse ? _end - 1 - (i - _first) : i;
@@ -472,7 +473,25 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
             Span<float> stepOutput = output[((_schedule.Offset(t) * outputWidth) + (_direction * outputSize) + firstUnit)..];
             StridedRows.Copy(hNext[firstUnit..], outputSize, stepOutput, outputWidth, rows, units);
 
+            long arrived = Stopwatch.GetTimestamp();
             _barrier.SignalAndWait(parts);
+            long released = Stopwatch.GetTimestamp();
+
+            // The first step's wait includes the other parts' start-up, not their speed.
+            if (i > _first)
+            {
+                workTicks += arrived - stepStart;
+                waitTicks += released - arrived;
+            }
+
+            stepStart = released;
+        }
+
+        // Whether the calling thread waited at the barriers a large share of its own working time: then a part runs far
+        // slower than its equal share should, as when another process shares its core (HelperThreads.JudgeCores).
+        if (part == 0 && _end - _first >= HelperThreads.MinStepsToJudge)
+        {
+            HelperThreads.JudgeCores(waitTicks > HelperThreads.BusyWaitShare * workTicks);
         }
     }
 

@@ -158,14 +158,82 @@ internal sealed class HelperThreads
     private long _leftAsleepAt = long.MinValue / 2;
 
     /// <summary>
+    /// A time loop split by units counts as slowed (<see cref="JudgeCores"/>) when its calling thread waited at the step
+    /// barriers more than this share of its own working time. Parts of equal work wait little for each other with a core
+    /// each; a part whose core another process shares runs at about half speed, and every step waits for it. Measured on
+    /// the CI machine (2026-11-29, one process, 1 and 2 threads in turn) with a busy-loop process on one of its two cores:
+    /// S1 and S2 ran at 0.70× and 0.79× their one-thread speed on 2 threads without this, 0.99× and 0.97× with it at 1.0;
+    /// at 2.0 it never fired there, and at 0.6 it fired without any other load often enough to cost S2 a third of its
+    /// two-thread speed. Settable for tests (<see cref="double.PositiveInfinity"/> turns the check off).
+    /// </summary>
+    internal static double BusyWaitShare { get; set; } = DefaultBusyWaitShare;
+
+    /// <summary>The default of <see cref="BusyWaitShare"/>.</summary>
+    internal const double DefaultBusyWaitShare = 1.0;
+
+    /// <summary>Consecutive slowed time loops that mark the cores busy: a single one may be a hiccup of the host.</summary>
+    internal const int SlowedLoopsToMarkBusy = 2;
+
+    /// <summary>Slowed time loops in a row so far, process-wide.</summary>
+    private static int s_slowedLoops;
+
+    /// <summary>The fewest steps a time loop needs to judge the cores by (its first step's wait does not count).</summary>
+    internal const int MinStepsToJudge = 8;
+
+    /// <summary>How long busy cores keep every phase on the calling thread (Stopwatch ticks), after which the next phase
+    /// tries the helpers again. Settable for tests.</summary>
+    internal static long BusyWindowTicks { get; set; } = DefaultBusyWindowTicks;
+
+    /// <summary>The default of <see cref="BusyWindowTicks"/>: 20 ms, a few calls of a batch-1 layer.</summary>
+    internal static readonly long DefaultBusyWindowTicks = Stopwatch.Frequency / 50;
+
+    /// <summary>Until when (Stopwatch ticks) phases stay on the calling thread.</summary>
+    private static long s_busyUntil = long.MinValue;
+
+    /// <summary>Phases run on the caller alone because the cores were busy (<see cref="JudgeCores"/>), process-wide.</summary>
+    private static long s_phasesLeftBusy;
+
+    internal static long PhasesLeftBusy => Interlocked.Read(ref s_phasesLeftBusy);
+
+    /// <summary>
+    /// Takes a split time loop's verdict: after <see cref="SlowedLoopsToMarkBusy"/> slowed loops in a row
+    /// (<see cref="BusyWaitShare"/>), every phase runs on the calling thread for a while, with the same results.
+    /// </summary>
+    internal static void JudgeCores(bool slowed)
+    {
+        if (!slowed)
+        {
+            Volatile.Write(ref s_slowedLoops, 0);
+        }
+        else if (Interlocked.Increment(ref s_slowedLoops) >= SlowedLoopsToMarkBusy)
+        {
+            Volatile.Write(ref s_slowedLoops, 0);
+            Volatile.Write(ref s_busyUntil, Stopwatch.GetTimestamp() + BusyWindowTicks);
+        }
+    }
+
+    /// <summary>Forgets slowed loops and busy cores (tests).</summary>
+    internal static void ClearCoresBusy()
+    {
+        Volatile.Write(ref s_slowedLoops, 0);
+        Volatile.Write(ref s_busyUntil, long.MinValue);
+    }
+
+    /// <summary>
     /// How many of the first <paramref name="helperCount"/> helpers a phase of <paramref name="flops"/> should be split
-    /// for: all of them when the phase is worth a wake-up (<see cref="MinWakeFlops"/>, times <see cref="NearPeakWakeFactor"/>
+    /// for: none while the cores are busy with other work (<see cref="JudgeCores"/>); else all of them when the phase is worth a wake-up (<see cref="MinWakeFlops"/>, times <see cref="NearPeakWakeFactor"/>
     /// when it runs <paramref name="nearPeak"/>) or when none is asleep (each is spinning, so it starts within a
     /// microsecond); otherwise none. The results are the same either way (<see cref="IPartitionedWork"/>). A phase left
     /// to the caller shortly after another wakes the helpers for the phases that follow (<see cref="s_closeSuccessionTicks"/>).
     /// </summary>
     public static int Ready(ReadOnlySpan<HelperThreads?> helpers, int helperCount, double flops, bool nearPeak = false)
     {
+        if (helperCount > 0 && Stopwatch.GetTimestamp() < Volatile.Read(ref s_busyUntil))
+        {
+            Interlocked.Increment(ref s_phasesLeftBusy);
+            return 0;
+        }
+
         if (helperCount == 0 || flops >= (nearPeak ? NearPeakWakeFactor * MinWakeFlops : MinWakeFlops))
         {
             return helperCount;

@@ -278,6 +278,73 @@ public class ParallelismTests
     }
 
     [Fact]
+    public void HelperThreads_JudgeCores_TwoSlowedLoopsInARowLeaveEveryPhaseToTheCaller()
+    {
+        var helpers = new HelperThreads?[1];
+        int rented = HelperThreads.Rent(helpers);
+        HelperThreads.BusyWindowTicks = 60 * Stopwatch.Frequency; // no expiry during the test
+        try
+        {
+            Assert.Equal(1, rented);
+            double large = HelperThreads.DefaultMinWakeFlops;
+            HelperThreads.ClearCoresBusy();
+
+            // One slowed loop, or two with a normal one between, may be hiccups of the host: the phases still split.
+            HelperThreads.JudgeCores(slowed: true);
+            Assert.Equal(rented, HelperThreads.Ready(helpers, rented, large));
+            HelperThreads.JudgeCores(slowed: false);
+            HelperThreads.JudgeCores(slowed: true);
+            Assert.Equal(rented, HelperThreads.Ready(helpers, rented, large));
+
+            // Two in a row: every phase, however large, runs on the caller.
+            long leftBefore = HelperThreads.PhasesLeftBusy;
+            HelperThreads.JudgeCores(slowed: true);
+            Assert.Equal(0, HelperThreads.Ready(helpers, rented, large));
+            Assert.Equal(0, HelperThreads.Ready(helpers, rented, 1000 * large, nearPeak: true));
+            Assert.Equal(leftBefore + 2, HelperThreads.PhasesLeftBusy);
+
+            HelperThreads.ClearCoresBusy();
+            Assert.Equal(rented, HelperThreads.Ready(helpers, rented, large));
+        }
+        finally
+        {
+            HelperThreads.ClearCoresBusy();
+            HelperThreads.BusyWindowTicks = HelperThreads.DefaultBusyWindowTicks;
+            HelperThreads.Return(helpers, rented);
+        }
+    }
+
+    /// <summary>Units-split time loops whose calling thread waits at the barriers (here: any wait at all counts) mark the
+    /// cores busy after two of them; the rest of the call runs on the calling thread, with the same bits.</summary>
+    [Fact]
+    public void Forward_SlowedUnitLoops_RestOfCallOnCallerBitIdentical()
+    {
+        var lstm = new Lstm(256, 256, numLayers: 3, seed: 12).Eval(); // W_hh 1 MiB, batch 1: split by units
+        Tensor<float> x = Randn(13, 12, 1, 256), h0 = Randn(14, 3, 1, 256), c0 = Randn(15, 3, 1, 256);
+        float[][] serial = LayerResults.Forward(lstm, x, h0, c0);
+        lstm.MaxDegreeOfParallelism = 2;
+        HelperThreads.BusyWindowTicks = 60 * Stopwatch.Frequency;
+        HelperThreads.BusyWaitShare = 0;
+        HelperThreads.ClearCoresBusy();
+        try
+        {
+            long unitsBefore = DirectionPass.UnitSplitPhases, leftBefore = HelperThreads.PhasesLeftBusy;
+            float[][] parallel = LayerResults.Forward(lstm, x, h0, c0);
+
+            // Layers 1 and 2 split by units and wait at their barriers; layer 3 finds the cores busy.
+            Assert.Equal(2, DirectionPass.UnitSplitPhases - unitsBefore);
+            Assert.True(HelperThreads.PhasesLeftBusy > leftBefore, "no phase was left to the caller");
+            LayerResults.AssertBitIdentical(serial, parallel, "two threads, the last layer on the caller, against one thread");
+        }
+        finally
+        {
+            HelperThreads.BusyWaitShare = double.PositiveInfinity;
+            HelperThreads.BusyWindowTicks = HelperThreads.DefaultBusyWindowTicks;
+            HelperThreads.ClearCoresBusy();
+        }
+    }
+
+    [Fact]
     public void HelperThreads_Ready_SplitsSmallPhasesOnlyForAWakeHelper()
     {
         var helpers = new HelperThreads?[1];
@@ -480,7 +547,16 @@ public sealed class HelperThreadsCollection : ICollectionFixture<SplitWhateverTh
 /// far smaller than <see cref="HelperThreads.DefaultMinWakeFlops"/>); the default comes back afterwards.</summary>
 public sealed class SplitWhateverTheHelpersState : IDisposable
 {
-    public SplitWhateverTheHelpersState() => HelperThreads.MinWakeFlops = 0;
+    public SplitWhateverTheHelpersState()
+    {
+        HelperThreads.MinWakeFlops = 0;
+        HelperThreads.BusyWaitShare = double.PositiveInfinity; // a loaded test machine must not move phases to the caller
+        HelperThreads.ClearCoresBusy();
+    }
 
-    public void Dispose() => HelperThreads.MinWakeFlops = HelperThreads.DefaultMinWakeFlops;
+    public void Dispose()
+    {
+        HelperThreads.MinWakeFlops = HelperThreads.DefaultMinWakeFlops;
+        HelperThreads.BusyWaitShare = HelperThreads.DefaultBusyWaitShare;
+    }
 }
