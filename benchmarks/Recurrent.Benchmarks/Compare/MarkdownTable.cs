@@ -97,47 +97,56 @@ internal static class MarkdownTable
     {
         foreach (int threads in report.Threads)
         {
-            var paired = report.Runs.Where(r => r.Threads == threads && r.Paired is not null).ToList();
-            if (paired.Count == 0)
-            {
-                continue;
-            }
-
-            md.AppendLine($"## {Threads(threads)}, ours and ONNX Runtime in one process, a run of each in turn");
-            md.AppendLine();
-            md.AppendLine("| id | shape | ours ms | ORT ms | ORT / ours, median of the pairs | pairs |");
-            md.AppendLine("|---|---|--:|--:|--:|--:|");
-            foreach (ShapeRun run in paired)
-            {
-                WorkerResult result = run.Paired!;
-                md.AppendLine(result.IsOk
-                    ? Invariant($"| {run.Shape.Id} | {run.Shape.Description} | {Number(result.MedianMs!.Value)} | {Number(result.PeerMedianMs!.Value)} | {result.PairRatio:0.00} | {result.Runs} |")
-                    : $"| {run.Shape.Id} | {run.Shape.Description} | {Status(result)} | {Status(result)} | {Status(result)} | – |");
-            }
-
-            md.AppendLine();
+            WritePairs(
+                md,
+                $"{Threads(threads)}, ours and ONNX Runtime in one process, a run of each in turn",
+                "ours ms | ORT ms | ORT / ours, median of the pairs | pairs",
+                report.Runs.Where(r => r.Threads == threads).Select(r => (r, r.Paired)),
+                result => (result.MedianMs!.Value, result.PeerMedianMs!.Value),
+                diff: false);
         }
     }
 
     /// <summary>Ours at 2 threads against 1 thread, timed in alternation in one process (when the run had both).</summary>
-    private static void WriteThreadPairTable(StringBuilder md, CompareReport report)
+    private static void WriteThreadPairTable(StringBuilder md, CompareReport report) => WritePairs(
+        md,
+        "Ours at 2 threads against 1 thread, in one process, a run of each in turn",
+        "1t ms | 2t ms | 1t / 2t, median of the pairs | pairs | 2t against 1t, max \\|Δ\\|",
+        report.Runs.Select(r => (r, r.ThreadPair)),
+        result => (result.PeerMedianMs!.Value, result.MedianMs!.Value),
+        diff: true);
+
+    /// <summary>
+    /// One table of a one-process pairing: per shape that has a result, its two median times (in the order
+    /// <paramref name="times"/> gives them), the median ratio of the pairs and their count, and, with
+    /// <paramref name="diff"/>, the largest difference between the two runs' outputs. Nothing when no shape has one.
+    /// </summary>
+    private static void WritePairs(
+        StringBuilder md, string title, string columns, IEnumerable<(ShapeRun Run, WorkerResult? Result)> rows,
+        Func<WorkerResult, (double First, double Second)> times, bool diff)
     {
-        var pairs = report.Runs.Where(r => r.ThreadPair is not null).ToList();
-        if (pairs.Count == 0)
+        var results = rows.Where(row => row.Result is not null).ToList();
+        if (results.Count == 0)
         {
             return;
         }
 
-        md.AppendLine("## Ours at 2 threads against 1 thread, in one process, a run of each in turn");
+        md.AppendLine($"## {title}");
         md.AppendLine();
-        md.AppendLine("| id | shape | 1t ms | 2t ms | 1t / 2t, median of the pairs | pairs | 2t against 1t, max \\|Δ\\| |");
-        md.AppendLine("|---|---|--:|--:|--:|--:|--:|");
-        foreach (ShapeRun run in pairs)
+        md.AppendLine($"| id | shape | {columns} |");
+        md.AppendLine(diff ? "|---|---|--:|--:|--:|--:|--:|" : "|---|---|--:|--:|--:|--:|");
+        foreach (var (run, result) in results)
         {
-            WorkerResult result = run.ThreadPair!;
-            md.AppendLine(result.IsOk
-                ? Invariant($"| {run.Shape.Id} | {run.Shape.Description} | {Number(result.PeerMedianMs!.Value)} | {Number(result.MedianMs!.Value)} | {result.PairRatio:0.00} | {result.Runs} | {Diff(result.MaxAbsDiff!.Value)} |")
-                : $"| {run.Shape.Id} | {run.Shape.Description} | {Status(result)} | {Status(result)} | {Status(result)} | – | {(result.MaxAbsDiff is { } d ? Diff(d) : Status(result))} |");
+            string last = !diff ? "" : result!.MaxAbsDiff is { } d ? $" {Diff(d)} |" : $" {Status(result)} |";
+            if (result!.IsOk)
+            {
+                var (first, second) = times(result);
+                md.AppendLine(Invariant($"| {run.Shape.Id} | {run.Shape.Description} | {Number(first)} | {Number(second)} | {result.PairRatio:0.00} | {result.Runs} |{last}"));
+            }
+            else
+            {
+                md.AppendLine($"| {run.Shape.Id} | {run.Shape.Description} | {Status(result)} | {Status(result)} | {Status(result)} | – |{last}");
+            }
         }
 
         md.AppendLine();
