@@ -184,8 +184,10 @@ internal sealed class HelperThreads
     /// tries the helpers again. Settable for tests.</summary>
     internal static long BusyWindowTicks { get; set; } = DefaultBusyWindowTicks;
 
-    /// <summary>The default of <see cref="BusyWindowTicks"/>: 20 ms, a few calls of a batch-1 layer.</summary>
-    internal static readonly long DefaultBusyWindowTicks = Stopwatch.Frequency / 50;
+    /// <summary>The default of <see cref="BusyWindowTicks"/>: 20 ms, a few calls of a batch-1 layer. A computed property,
+    /// not a static field: static initialisers run in textual order, and a field declared below
+    /// <see cref="BusyWindowTicks"/> was still 0 when it was read, which left the window empty.</summary>
+    internal static long DefaultBusyWindowTicks => Stopwatch.Frequency / 50;
 
     /// <summary>Until when (Stopwatch ticks) phases stay on the calling thread.</summary>
     private static long s_busyUntil = long.MinValue;

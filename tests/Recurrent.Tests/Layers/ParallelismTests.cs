@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
+using System.Reflection;
+using System.Runtime.Loader;
 using Recurrent.Execution;
 using static Recurrent.Tests.TestTensors;
 
@@ -311,6 +313,26 @@ public class ParallelismTests
             HelperThreads.ClearCoresBusy();
             HelperThreads.BusyWindowTicks = HelperThreads.DefaultBusyWindowTicks;
             HelperThreads.Return(helpers, rented);
+        }
+    }
+
+    /// <summary>The busy window as a fresh load of the library sets it, before any test changes it: static initialisers
+    /// run in textual order, and one that read a field declared below it left the window at 0 ticks, so busy cores
+    /// never kept a phase on the caller outside these tests.</summary>
+    [Fact]
+    public void HelperThreads_BusyWindow_FreshLoadIsTwentyMilliseconds()
+    {
+        var context = new AssemblyLoadContext("fresh Recurrent", isCollectible: true);
+        try
+        {
+            Assembly fresh = context.LoadFromAssemblyPath(typeof(HelperThreads).Assembly.Location);
+            PropertyInfo window = fresh.GetType(typeof(HelperThreads).FullName!, throwOnError: true)!
+                .GetProperty(nameof(HelperThreads.BusyWindowTicks), BindingFlags.Static | BindingFlags.NonPublic)!;
+            Assert.Equal(Stopwatch.Frequency / 50, (long)window.GetValue(null)!);
+        }
+        finally
+        {
+            context.Unload();
         }
     }
 
