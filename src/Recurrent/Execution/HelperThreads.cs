@@ -161,10 +161,12 @@ internal sealed class HelperThreads
     /// A time loop split by units counts as slowed (<see cref="JudgeCores"/>) when its calling thread waited at the step
     /// barriers more than this share of its own working time. Parts of equal work wait little for each other with a core
     /// each; a part whose core another process shares runs at about half speed, and every step waits for it. Measured on
-    /// the CI machine (2026-11-29, one process, 1 and 2 threads in turn) with a busy-loop process on one of its two cores:
-    /// S1 and S2 ran at 0.70× and 0.79× their one-thread speed on 2 threads without this, 0.99× and 0.97× with it at 1.0;
-    /// at 2.0 it never fired there, and at 0.6 it fired without any other load often enough to cost S2 a third of its
-    /// two-thread speed. Settable for tests (<see cref="double.PositiveInfinity"/> turns the check off).
+    /// the CI machine (2026-11-29, one process, 1 and 2 threads in turn) with a busy-loop process pinned to one of its two
+    /// cores: S1, S2, S3 and S5 ran at 0.67×, 0.78×, 0.92× and 0.89× their one-thread speed on 2 threads without this,
+    /// 0.95–1.01×, 0.99×, 1.00× and 1.00× with it at 1.0 (and the renewing probe of <see cref="JudgeCores"/>); with no
+    /// other load S1 and S2 ran 1.59–1.69× and 1.75–1.80× faster on 2 threads with it, 1.53–1.56× and 1.57–1.80× without.
+    /// At 2.0 it never fired under the busy loop, and at 0.6 it fired without any other load often enough to cost S2 a
+    /// third of its two-thread speed. Settable for tests (<see cref="double.PositiveInfinity"/> turns the check off).
     /// </summary>
     internal static double BusyWaitShare { get; set; } = DefaultBusyWaitShare;
 
@@ -176,6 +178,14 @@ internal sealed class HelperThreads
 
     /// <summary>Slowed time loops in a row so far, process-wide.</summary>
     private static int s_slowedLoops;
+
+    /// <summary>Busy verdicts in a row (no normal loop between), process-wide: the window doubles with each, up to
+    /// <see cref="MaxBusyWindowDoublings"/> times.</summary>
+    private static int s_busyVerdicts;
+
+    /// <summary>How many times a run of busy verdicts doubles the window (20 ms → 320 ms): while the cores stay busy, the
+    /// probe that ends each window (one slowed loop on two threads) comes less and less often.</summary>
+    internal const int MaxBusyWindowDoublings = 4;
 
     /// <summary>The fewest steps a time loop needs to judge the cores by (its first step's wait does not count).</summary>
     internal const int MinStepsToJudge = 8;
@@ -192,6 +202,9 @@ internal sealed class HelperThreads
     /// <summary>Until when (Stopwatch ticks) phases stay on the calling thread.</summary>
     private static long s_busyUntil = long.MinValue;
 
+    /// <summary>The length of the last busy window (Stopwatch ticks; tests).</summary>
+    internal static long LastBusyWindowTicks { get; private set; }
+
     /// <summary>Phases run on the caller alone because the cores were busy (<see cref="JudgeCores"/>), process-wide.</summary>
     private static long s_phasesLeftBusy;
 
@@ -199,18 +212,27 @@ internal sealed class HelperThreads
 
     /// <summary>
     /// Takes a split time loop's verdict: after <see cref="SlowedLoopsToMarkBusy"/> slowed loops in a row
-    /// (<see cref="BusyWaitShare"/>), every phase runs on the calling thread for a while, with the same results.
+    /// (<see cref="BusyWaitShare"/>), every phase runs on the calling thread for a while (<see cref="BusyWindowTicks"/>),
+    /// with the same results. The first split loop after the window is the probe: if it is slowed too, it alone renews
+    /// the verdict, for twice as long (up to <see cref="MaxBusyWindowDoublings"/> doublings); a normal loop starts over.
+    /// Measured on the CI machine (2026-11-29, one process, 1 and 2 threads in turn, a busy loop pinned to one core): S1
+    /// at 2 threads ran at 0.91–0.95× its one-thread speed when every window took two slowed loops and lasted 20 ms.
     /// </summary>
     internal static void JudgeCores(bool slowed)
     {
         if (!slowed)
         {
             Volatile.Write(ref s_slowedLoops, 0);
+            Volatile.Write(ref s_busyVerdicts, 0);
         }
         else if (Interlocked.Increment(ref s_slowedLoops) >= SlowedLoopsToMarkBusy)
         {
-            Volatile.Write(ref s_slowedLoops, 0);
-            Volatile.Write(ref s_busyUntil, Stopwatch.GetTimestamp() + BusyWindowTicks);
+            // One short of a verdict, so that a slowed probe after the window renews it.
+            Volatile.Write(ref s_slowedLoops, SlowedLoopsToMarkBusy - 1);
+            int doublings = Math.Min(Interlocked.Increment(ref s_busyVerdicts) - 1, MaxBusyWindowDoublings);
+            long window = BusyWindowTicks << doublings;
+            LastBusyWindowTicks = window;
+            Volatile.Write(ref s_busyUntil, Stopwatch.GetTimestamp() + window);
         }
     }
 
@@ -218,6 +240,7 @@ internal sealed class HelperThreads
     internal static void ClearCoresBusy()
     {
         Volatile.Write(ref s_slowedLoops, 0);
+        Volatile.Write(ref s_busyVerdicts, 0);
         Volatile.Write(ref s_busyUntil, long.MinValue);
     }
 

@@ -316,6 +316,43 @@ public class ParallelismTests
         }
     }
 
+    /// <summary>After a busy verdict, the first split loop after the window is a probe: slowed, it alone renews the verdict
+    /// for twice as long (up to 16 times the window); a normal loop starts the count over.</summary>
+    [Fact]
+    public void HelperThreads_JudgeCores_SlowedProbeRenewsTheVerdictForTwiceAsLong()
+    {
+        const long window = 1000;
+        HelperThreads.BusyWindowTicks = window;
+        HelperThreads.ClearCoresBusy();
+        try
+        {
+            HelperThreads.JudgeCores(slowed: true);
+            HelperThreads.JudgeCores(slowed: true);
+            Assert.Equal(window, HelperThreads.LastBusyWindowTicks);
+
+            long[] renewed = new long[6];
+            for (int i = 0; i < renewed.Length; i++)
+            {
+                HelperThreads.JudgeCores(slowed: true);
+                renewed[i] = HelperThreads.LastBusyWindowTicks;
+            }
+
+            Assert.Equal([2 * window, 4 * window, 8 * window, 16 * window, 16 * window, 16 * window], renewed);
+
+            // A normal loop: the next verdict takes two slowed loops again, and its window starts from the shortest.
+            HelperThreads.JudgeCores(slowed: false);
+            HelperThreads.JudgeCores(slowed: true);
+            Assert.Equal(16 * window, HelperThreads.LastBusyWindowTicks);
+            HelperThreads.JudgeCores(slowed: true);
+            Assert.Equal(window, HelperThreads.LastBusyWindowTicks);
+        }
+        finally
+        {
+            HelperThreads.ClearCoresBusy();
+            HelperThreads.BusyWindowTicks = HelperThreads.DefaultBusyWindowTicks;
+        }
+    }
+
     /// <summary>The busy window as a fresh load of the library sets it, before any test changes it: static initialisers
     /// run in textual order, and one that read a field declared below it left the window at 0 ticks, so busy cores
     /// never kept a phase on the caller outside these tests.</summary>
