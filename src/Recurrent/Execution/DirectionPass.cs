@@ -489,7 +489,7 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
 
         // Whether the calling thread waited at the barriers a large share of its own working time: then a part runs far
         // slower than its equal share should, as when another process shares its core (HelperThreads.JudgeCores).
-        if (part == 0 && _end - _first >= HelperThreads.MinStepsToJudge)
+        if (part == 0 && _end - _first >= HelperThreads.MinStepsToJudge && double.IsFinite(HelperThreads.BusyWaitShare))
         {
             HelperThreads.JudgeCores(waitTicks > HelperThreads.BusyWaitShare * workTicks);
         }

@@ -166,7 +166,8 @@ internal sealed class HelperThreads
     /// 0.95–1.01×, 0.99×, 1.00× and 1.00× with it at 1.0 (and the renewing probe of <see cref="JudgeCores"/>); with no
     /// other load S1 and S2 ran 1.59–1.69× and 1.75–1.80× faster on 2 threads with it, 1.53–1.56× and 1.57–1.80× without.
     /// At 2.0 it never fired under the busy loop, and at 0.6 it fired without any other load often enough to cost S2 a
-    /// third of its two-thread speed. Settable for tests (<see cref="double.PositiveInfinity"/> turns the check off).
+    /// third of its two-thread speed. Settable for tests (<see cref="double.PositiveInfinity"/> turns the check off: no
+    /// loop then gives a verdict, so tests that walk <see cref="JudgeCores"/> see none from layers running beside them).
     /// </summary>
     internal static double BusyWaitShare { get; set; } = DefaultBusyWaitShare;
 
@@ -195,8 +196,8 @@ internal sealed class HelperThreads
     internal static long BusyWindowTicks { get; set; } = DefaultBusyWindowTicks;
 
     /// <summary>The default of <see cref="BusyWindowTicks"/>: 20 ms, a few calls of a batch-1 layer. A computed property,
-    /// not a static field: static initialisers run in textual order, and a field declared below
-    /// <see cref="BusyWindowTicks"/> was still 0 when it was read, which left the window empty.</summary>
+    /// so that the initialiser of <see cref="BusyWindowTicks"/> cannot read it before it is set (static initialisers run
+    /// in textual order).</summary>
     internal static long DefaultBusyWindowTicks => Stopwatch.Frequency / 50;
 
     /// <summary>Until when (Stopwatch ticks) phases stay on the calling thread.</summary>
