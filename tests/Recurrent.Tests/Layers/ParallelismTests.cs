@@ -158,6 +158,83 @@ public class ParallelismTests
         Assert.Throws<BarrierBrokenException>(() => waiter.GetAwaiter().GetResult());
     }
 
+    /// <summary>Parts that fall behind make the others block (not only spin); every part still passes step s only after
+    /// all have finished it.</summary>
+    [Fact]
+    public async Task StepBarrier_PartsThatBlock_StayInLockstep()
+    {
+        const int parts = 3, steps = 60;
+        var barrier = new StepBarrier();
+        barrier.Reset();
+        int[] finished = new int[steps];
+        int[] seenAfter = new int[parts * steps];
+        Task[] tasks = Enumerable.Range(0, parts).Select(p => Task.Factory.StartNew(
+            () =>
+            {
+                for (int s = 0; s < steps; s++)
+                {
+                    if ((s + p) % 7 == 0)
+                    {
+                        Thread.Sleep(2); // far past the others' spin: they block
+                    }
+
+                    Interlocked.Increment(ref finished[s]);
+                    barrier.SignalAndWait(parts);
+                    seenAfter[(p * steps) + s] = Volatile.Read(ref finished[s]);
+                }
+            },
+            TaskCreationOptions.LongRunning)).ToArray();
+
+        await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(60)); // a TimeoutException if a part never left
+        Assert.All(seenAfter, seen => Assert.Equal(parts, seen));
+        Assert.True(barrier.BlockedWaits > 0, "no wait blocked, so the blocking path went untested");
+    }
+
+    /// <summary>An interrupt while blocked at the barrier does not end the wait (the other parts count on this one); it is
+    /// raised at the thread's next blocking call.</summary>
+    [Fact]
+    public void StepBarrier_InterruptWhileBlocked_WaitsThenRaisesInterrupt()
+    {
+        var barrier = new StepBarrier();
+        barrier.Reset();
+        bool interruptRaisedAfterwards = false;
+        Exception? error = null;
+        var waiter = new Thread(() =>
+        {
+            try
+            {
+                barrier.SignalAndWait(2);
+                try
+                {
+                    Thread.Sleep(10_000);
+                }
+                catch (ThreadInterruptedException)
+                {
+                    interruptRaisedAfterwards = true;
+                }
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+        });
+        waiter.Start();
+        var blocked = Stopwatch.StartNew();
+        while (barrier.BlockedWaiters == 0)
+        {
+            Assert.True(blocked.Elapsed < TimeSpan.FromSeconds(30), "the waiter never blocked");
+            Thread.Sleep(1);
+        }
+
+        waiter.Interrupt();
+        Thread.Sleep(20);
+        Assert.True(waiter.IsAlive, "the interrupt ended the wait before the other part arrived");
+        barrier.SignalAndWait(2);
+        Assert.True(waiter.Join(TimeSpan.FromSeconds(30)), "the waiter was not released");
+        Assert.Null(error);
+        Assert.True(interruptRaisedAfterwards, "the held-back interrupt was lost");
+    }
+
     [Fact]
     public void HelperThreads_HelperPartFailsWhileCallerWaitsAtBarrier_RealExceptionSurfaces()
     {
