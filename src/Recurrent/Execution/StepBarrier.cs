@@ -20,10 +20,10 @@ internal sealed class StepBarrier
     /// <summary>
     /// Spins (one pause each, ~50 µs in all, as a helper waiting for work) before a waiter blocks. Measured on the CI
     /// machine (2026-11-29, S1 at 2 threads, one process): with no other load the same speed as the barrier before, which
-    /// spun and then yielded (0.997–1.005× on S1, S2, S3, S5 and X5); with two busy-loop processes on the two cores, 5.0
-    /// ms a call on average against 10–14 ms before (3.7–5.1 ms on one thread), since a yield gave the core to the busy
-    /// loop for a whole time slice at almost every step; with one busy loop pinned to one core, the same as before
-    /// (2.5–2.9 ms either way).
+    /// spun and then yielded (0.997–1.005× on S1, S2, S3, S5 and X5); with two busy-loop processes on the two cores,
+    /// 4.5–5.7 ms a call on average against 8.9–20.4 ms before (3.2–5.1 ms on one thread), since a yield gave the core to
+    /// the busy loop for a whole time slice at almost every step; with one busy loop pinned to one core, the same as
+    /// before (2.5–2.9 ms either way).
     /// </summary>
     private const int SpinIterations = 1000;
 
