@@ -2,8 +2,8 @@ namespace Recurrent.Execution;
 
 /// <summary>
 /// A reusable barrier for the parts of one phase that meet once per time step. A waiter spins first (a step is
-/// microseconds, and its partner usually arrives within a few), then blocks on a monitor until the last part to arrive
-/// wakes it. It never yields its core to another runnable thread while spinning: when another process shares that core,
+/// microseconds, and its partner usually arrives within a few; see <see cref="SpinIterations"/>), then blocks on a
+/// monitor until the last part to arrive wakes it. It never yields its core to another runnable thread while spinning: when another process shares that core,
 /// a yield hands it over for a whole time slice (milliseconds), so every step would wait that long. Only used when every
 /// part has its own thread, so a part that waits is never waiting for work queued behind itself.
 /// </summary>
@@ -18,14 +18,19 @@ namespace Recurrent.Execution;
 internal sealed class StepBarrier
 {
     /// <summary>
-    /// Spins (one pause each, ~50 µs in all, as a helper waiting for work) before a waiter blocks. Measured on the CI
-    /// machine (2026-11-29, S1 at 2 threads, one process): with no other load the same speed as the barrier before, which
-    /// spun and then yielded (0.997–1.005× on S1, S2, S3, S5 and X5); with two busy-loop processes on the two cores,
-    /// 4.5–5.7 ms a call on average against 8.9–20.4 ms before (3.2–5.1 ms on one thread), since a yield gave the core to
-    /// the busy loop for a whole time slice at almost every step; with one busy loop pinned to one core, the same as
-    /// before (2.5–2.9 ms either way).
+    /// Spins (one pause each, ~200 µs in all) before a waiter blocks. Measured on the CI machine (2026-11-29, one process,
+    /// 1 and 2 threads in turn, the busy-core check on), against the barrier before, which spun ~10 times and then yielded:
+    /// <list type="bullet">
+    /// <item>No other load: S1, S3 and S5 at 2 threads as fast as before, 1.60×, 1.69× and 2.13× their 1-thread speed.
+    /// With 1000 pauses (~50 µs) some calls took several times as long (S1 3.6 ms on average against 2.1): a wait that
+    /// blocked now and then woke late on this VM, and the busy-core check took those calls for a busy core.</item>
+    /// <item>A busy process on each core: S1 at 2 threads 5.7–5.8 ms a call on average, against 8.1–20.5 ms before
+    /// (4.0–4.7 on 1 thread): a yield gave the core to the busy process for a whole time slice at almost every step.</item>
+    /// <item>One busy process pinned to one core: 3.8–4.0 ms on average against 2.8–3.2 before (2.8–3.0 on 1 thread);
+    /// the medians are the same. When both our threads share the other core, the spin keeps the partner off it.</item>
+    /// </list>
     /// </summary>
-    private const int SpinIterations = 1000;
+    private const int SpinIterations = 4000;
 
     private readonly object _gate = new();
     private int _arrived;
