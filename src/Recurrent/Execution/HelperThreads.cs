@@ -340,7 +340,7 @@ internal sealed class HelperThreads
     }
 
     /// <summary>Delivers an interrupt that arrived while waiting uninterruptibly, at the thread's next blocking call.</summary>
-    private static void ReraiseInterrupt(bool interrupted)
+    internal static void ReraiseInterrupt(bool interrupted)
     {
         if (interrupted)
         {

@@ -3,9 +3,10 @@ namespace Recurrent.Execution;
 /// <summary>
 /// A reusable barrier for the parts of one phase that meet once per time step. A waiter spins first (a step is
 /// microseconds, and its partner usually arrives within a few; see <see cref="SpinIterations"/>), then blocks on a
-/// monitor until the last part to arrive wakes it. It never yields its core to another runnable thread while spinning: when another process shares that core,
-/// a yield hands it over for a whole time slice (milliseconds), so every step would wait that long. Only used when every
-/// part has its own thread, so a part that waits is never waiting for work queued behind itself.
+/// monitor until the last part to arrive wakes it. It never yields its core to another runnable thread while spinning:
+/// when another process shares that core, a yield hands it over for a whole time slice (milliseconds), so every step
+/// would wait that long. Only used when every part has its own thread, so a part that waits is never waiting for work
+/// queued behind itself.
 /// </summary>
 /// <remarks>
 /// Invariant: <c>_arrived</c> counts the parts at the barrier in the current generation; the last to arrive resets it
@@ -137,10 +138,7 @@ internal sealed class StepBarrier
         }
         finally
         {
-            if (interrupted)
-            {
-                Thread.CurrentThread.Interrupt();
-            }
+            HelperThreads.ReraiseInterrupt(interrupted);
         }
     }
 
@@ -165,10 +163,7 @@ internal sealed class StepBarrier
             }
         }
 
-        if (interrupted)
-        {
-            Thread.CurrentThread.Interrupt();
-        }
+        HelperThreads.ReraiseInterrupt(interrupted);
     }
 }
 
