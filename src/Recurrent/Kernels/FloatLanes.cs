@@ -45,10 +45,13 @@ internal interface IFloatLanes<TV>
     /// <summary>a·b + c with one rounding.</summary>
     static abstract TV FusedMultiplyAdd(TV a, TV b, TV c);
 
-    /// <summary>The smaller; when either is NaN, whichever the hardware gives (callers select NaN lanes themselves).</summary>
+    /// <summary>The smaller; when either is NaN, whichever the hardware gives: <paramref name="b"/> on x86 (MINPS) and in
+    /// the runtime's software fallback (the tests run with hardware intrinsics off), NaN on Arm (FMIN). So a NaN
+    /// <paramref name="b"/> comes back everywhere: <see cref="VectorMath"/> clamps as MinNative(constant, value) and relies
+    /// on it.</summary>
     static abstract TV MinNative(TV a, TV b);
 
-    /// <summary>The larger; when either is NaN, whichever the hardware gives (callers select NaN lanes themselves).</summary>
+    /// <summary>The larger; NaN as <see cref="MinNative"/>.</summary>
     static abstract TV MaxNative(TV a, TV b);
 
     /// <summary>To the nearest integer, ties to even.</summary>

@@ -12,6 +12,13 @@ namespace Recurrent.Kernels;
 /// Accuracy (measured in the tests against double precision): e^x within 2 ulp, sigmoid within 4 ulp (the rounding of
 /// 1 + e^−x and of the division), tanh within 3 ulp; results below the smallest normal float within an absolute error
 /// under it. NaN in → NaN out, ±∞ to the limits.
+/// <para>
+/// NaN needs no lane select: every clamp is MinNative/MaxNative(constant, value), which gives the value back when it
+/// is NaN (see <see cref="IFloatLanes{TV}.MinNative"/>), and the arithmetic after a clamp carries the NaN to the result
+/// (the 2^n built from a NaN's bits only ever multiplies a NaN). Measured on the CI machine (2026-11-29): the LSTM
+/// gate math alone 6–8 % faster than selecting NaN lanes back at the end (best of runs; N = 64, H = 512: 2.04 → 1.88 ns
+/// a cell), T1 and T2 1.02–1.03× as fast, with the same bits.
+/// </para>
 /// </remarks>
 internal static class VectorMath
 {
@@ -49,13 +56,12 @@ internal static class VectorMath
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV clamped = TL.MinNative(TL.MaxNative(TL.Negate(x), TL.Create(ClampedExpFrom)), TL.Create(ClampedExpTo));
-        TV result = TL.Divide(TL.Create(1f), OnePlusExpClamped<TL, TV>(clamped));
-        return TL.ConditionalSelect(TL.Equals(x, x), result, x);
+        TV clamped = TL.MinNative(TL.Create(ClampedExpTo), TL.MaxNative(TL.Create(ClampedExpFrom), TL.Negate(x)));
+        return TL.Divide(TL.Create(1f), OnePlusExpClamped<TL, TV>(clamped));
     }
 
     /// <summary>
-    /// 1 + e^x for x in [<see cref="ClampedExpFrom"/>, <see cref="ClampedExpTo"/>] (not NaN): e^x = 2^n·e^r with the
+    /// 1 + e^x for x in [<see cref="ClampedExpFrom"/>, <see cref="ClampedExpTo"/>], NaN for NaN: e^x = 2^n·e^r with the
     /// same reduction and polynomial as <see cref="Exp"/>, but n = x·log2 e rounded in one fused multiply-add
     /// (<see cref="RoundingShift"/>, whose bits then give 2^n without a conversion), and 1 + e^r·2^n in one more, rounded
     /// once: e^r·2^n is exact for n in [−124, 127] (e^r ≥ 0.7), and 2^128 is +∞, so is the result.
@@ -158,12 +164,11 @@ internal static class VectorMath
         where TV : struct
     {
         TV ax = TL.Abs(x);
-        TV f = HalfExpM1<TL, TV>(TL.MinNative(TL.Add(ax, ax), TL.Create(TanhSaturatesFrom)));
-        TV t = TL.ConditionalSelect(TL.Create(-0f), x, TL.Divide(f, TL.Add(f, TL.Create(1f)))); // t ≥ 0: x's sign bit
-        return TL.ConditionalSelect(TL.Equals(x, x), t, x);
+        TV f = HalfExpM1<TL, TV>(TL.MinNative(TL.Create(TanhSaturatesFrom), TL.Add(ax, ax)));
+        return TL.ConditionalSelect(TL.Create(-0f), x, TL.Divide(f, TL.Add(f, TL.Create(1f)))); // t ≥ 0: x's sign bit
     }
 
-    /// <summary>(e^y − 1)/2 for y in [0, <see cref="TanhSaturatesFrom"/>] (not NaN): with n = y·log2 e rounded (see
+    /// <summary>(e^y − 1)/2 for y in [0, <see cref="TanhSaturatesFrom"/>], NaN for NaN: with n = y·log2 e rounded (see
     /// <see cref="OnePlusExpClamped"/>) and h = 2^(n − 1), h·(e^r − 1) + (h − 1/2) in one fused multiply-add.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV HalfExpM1<TL, TV>(TV y)
@@ -184,13 +189,11 @@ internal static class VectorMath
         where TV : struct
     {
         TV from = TL.Create(ClampedExpFrom), to = TL.Create(ClampedExpTo), one = TL.Create(1f);
-        TV c1 = TL.MinNative(TL.MaxNative(TL.Negate(x1), from), to);
-        TV c2 = TL.MinNative(TL.MaxNative(TL.Negate(x2), from), to);
+        TV c1 = TL.MinNative(to, TL.MaxNative(from, TL.Negate(x1)));
+        TV c2 = TL.MinNative(to, TL.MaxNative(from, TL.Negate(x2)));
         OnePlusExpClamped2<TL, TV>(c1, c2, out TV e1, out TV e2);
-        TV r1 = TL.Divide(one, e1);
-        TV r2 = TL.Divide(one, e2);
-        y1 = TL.ConditionalSelect(TL.Equals(x1, x1), r1, x1);
-        y2 = TL.ConditionalSelect(TL.Equals(x2, x2), r2, x2);
+        y1 = TL.Divide(one, e1);
+        y2 = TL.Divide(one, e2);
     }
 
     /// <summary><see cref="Tanh{TL, TV}"/> of two vectors, interleaved as <see cref="Sigmoid2{TL, TV}"/>.</summary>
@@ -201,12 +204,12 @@ internal static class VectorMath
     {
         TV limit = TL.Create(TanhSaturatesFrom), one = TL.Create(1f);
         TV ax1 = TL.Abs(x1), ax2 = TL.Abs(x2);
-        HalfExpM1Pair<TL, TV>(TL.MinNative(TL.Add(ax1, ax1), limit), TL.MinNative(TL.Add(ax2, ax2), limit), out TV f1, out TV f2);
+        HalfExpM1Pair<TL, TV>(TL.MinNative(limit, TL.Add(ax1, ax1)), TL.MinNative(limit, TL.Add(ax2, ax2)), out TV f1, out TV f2);
         TV t1 = TL.Divide(f1, TL.Add(f1, one));
         TV t2 = TL.Divide(f2, TL.Add(f2, one));
         TV signBit = TL.Create(-0f);
-        y1 = TL.ConditionalSelect(TL.Equals(x1, x1), TL.ConditionalSelect(signBit, x1, t1), x1);
-        y2 = TL.ConditionalSelect(TL.Equals(x2, x2), TL.ConditionalSelect(signBit, x2, t2), x2);
+        y1 = TL.ConditionalSelect(signBit, x1, t1);
+        y2 = TL.ConditionalSelect(signBit, x2, t2);
     }
 
     /// <summary>
@@ -223,13 +226,11 @@ internal static class VectorMath
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV onePlus = OnePlusExpClamped<TL, TV>(TL.MinNative(TL.MaxNative(TL.Negate(a), TL.Create(ClampedExpFrom)), TL.Create(ClampedExpTo)));
+        TV onePlus = OnePlusExpClamped<TL, TV>(TL.MinNative(TL.Create(ClampedExpTo), TL.MaxNative(TL.Create(ClampedExpFrom), TL.Negate(a))));
         TV ac = TL.Abs(c);
-        TV f = HalfExpM1<TL, TV>(TL.MinNative(TL.Add(ac, ac), TL.Create(ProductSaturatesFrom)));
+        TV f = HalfExpM1<TL, TV>(TL.MinNative(TL.Create(ProductSaturatesFrom), TL.Add(ac, ac)));
         TV t = TL.Divide(f, TL.Multiply(onePlus, TL.Add(f, TL.Create(1f))));
-        t = TL.ConditionalSelect(TL.Create(-0f), c, t); // t ≥ 0: c's sign bit
-        t = TL.ConditionalSelect(TL.Equals(c, c), t, c);
-        return TL.ConditionalSelect(TL.Equals(a, a), t, a);
+        return TL.ConditionalSelect(TL.Create(-0f), c, t); // t ≥ 0: c's sign bit
     }
 
     /// <summary><see cref="SigmoidTimesTanh{TL, TV}"/> of two pairs of vectors, each step issued for both back to back.
@@ -240,16 +241,14 @@ internal static class VectorMath
         where TV : struct
     {
         TV from = TL.Create(ClampedExpFrom), to = TL.Create(ClampedExpTo), limit = TL.Create(ProductSaturatesFrom), one = TL.Create(1f);
-        OnePlusExpClamped2<TL, TV>(TL.MinNative(TL.MaxNative(TL.Negate(a1), from), to), TL.MinNative(TL.MaxNative(TL.Negate(a2), from), to), out TV onePlus1, out TV onePlus2);
+        OnePlusExpClamped2<TL, TV>(TL.MinNative(to, TL.MaxNative(from, TL.Negate(a1))), TL.MinNative(to, TL.MaxNative(from, TL.Negate(a2))), out TV onePlus1, out TV onePlus2);
         TV ac1 = TL.Abs(c1), ac2 = TL.Abs(c2);
-        HalfExpM1Pair<TL, TV>(TL.MinNative(TL.Add(ac1, ac1), limit), TL.MinNative(TL.Add(ac2, ac2), limit), out TV f1, out TV f2);
+        HalfExpM1Pair<TL, TV>(TL.MinNative(limit, TL.Add(ac1, ac1)), TL.MinNative(limit, TL.Add(ac2, ac2)), out TV f1, out TV f2);
         TV t1 = TL.Divide(f1, TL.Multiply(onePlus1, TL.Add(f1, one)));
         TV t2 = TL.Divide(f2, TL.Multiply(onePlus2, TL.Add(f2, one)));
         TV signBit = TL.Create(-0f);
-        t1 = TL.ConditionalSelect(TL.Equals(c1, c1), TL.ConditionalSelect(signBit, c1, t1), c1);
-        t2 = TL.ConditionalSelect(TL.Equals(c2, c2), TL.ConditionalSelect(signBit, c2, t2), c2);
-        y1 = TL.ConditionalSelect(TL.Equals(a1, a1), t1, a1);
-        y2 = TL.ConditionalSelect(TL.Equals(a2, a2), t2, a2);
+        y1 = TL.ConditionalSelect(signBit, c1, t1);
+        y2 = TL.ConditionalSelect(signBit, c2, t2);
     }
 
     /// <summary><see cref="HalfExpM1{TL, TV}"/> of two vectors, each step issued for both back to back (Tanh2 and
