@@ -223,33 +223,49 @@ internal static class LaneSteps
         ref float c = ref MemoryMarshal.GetReference(cell);
         ref float hn = ref MemoryMarshal.GetReference(hiddenNext);
         nint chunk = hiddenSize * stride;
+        int pairs = chunks / 2 * 2;
+
+        // c' of every unit's pairs of vectors first, then their h' (see GateMath.LstmCell2); a last single vector of a
+        // unit takes both at once. Lanes past rows keep c (StoreRunning), so the h' computed from them is not stored.
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
-            int v = 0;
-            for (; v + 2 <= chunks; v += 2)
+            for (int v = 0; v < pairs; v += 2)
             {
                 nint o = at + (v * Lanes), o2 = o + Lanes;
-                GateMath.Lstm2<Lanes512, Vector512<float>>(
+                GateMath.LstmCell2<Lanes512, Vector512<float>>(
                     Vector512.LoadUnsafe(ref g, (nuint)o), Vector512.LoadUnsafe(ref g, (nuint)(chunk + o)),
-                    Vector512.LoadUnsafe(ref g, (nuint)((2 * chunk) + o)), Vector512.LoadUnsafe(ref g, (nuint)((3 * chunk) + o)), Vector512.LoadUnsafe(ref c, (nuint)o),
+                    Vector512.LoadUnsafe(ref g, (nuint)((2 * chunk) + o)), Vector512.LoadUnsafe(ref c, (nuint)o),
                     Vector512.LoadUnsafe(ref g, (nuint)o2), Vector512.LoadUnsafe(ref g, (nuint)(chunk + o2)),
-                    Vector512.LoadUnsafe(ref g, (nuint)((2 * chunk) + o2)), Vector512.LoadUnsafe(ref g, (nuint)((3 * chunk) + o2)), Vector512.LoadUnsafe(ref c, (nuint)o2),
-                    out Vector512<float> c1, out Vector512<float> h1, out Vector512<float> c2, out Vector512<float> h2);
+                    Vector512.LoadUnsafe(ref g, (nuint)((2 * chunk) + o2)), Vector512.LoadUnsafe(ref c, (nuint)o2),
+                    out Vector512<float> c1, out Vector512<float> c2);
                 StoreRunning(c1, ref c, o, rows - (v * Lanes));
                 StoreRunning(c2, ref c, o2, rows - ((v + 1) * Lanes));
-                StoreRunning(h1, ref h, ref hn, o, rows - (v * Lanes));
-                StoreRunning(h2, ref h, ref hn, o2, rows - ((v + 1) * Lanes));
             }
 
-            if (v < chunks)
+            if (pairs < chunks)
             {
-                nint o = at + (v * Lanes);
+                nint o = at + (pairs * Lanes);
                 var (c1, h1) = GateMath.LstmOutOfLine<Lanes512, Vector512<float>>(
                     Vector512.LoadUnsafe(ref g, (nuint)o), Vector512.LoadUnsafe(ref g, (nuint)(chunk + o)),
                     Vector512.LoadUnsafe(ref g, (nuint)((2 * chunk) + o)), Vector512.LoadUnsafe(ref g, (nuint)((3 * chunk) + o)), Vector512.LoadUnsafe(ref c, (nuint)o));
-                StoreRunning(c1, ref c, o, rows - (v * Lanes));
+                StoreRunning(c1, ref c, o, rows - (pairs * Lanes));
+                StoreRunning(h1, ref h, ref hn, o, rows - (pairs * Lanes));
+            }
+        }
+
+        for (int u = 0; u < hiddenSize; u++)
+        {
+            nint at = u * stride;
+            for (int v = 0; v < pairs; v += 2)
+            {
+                nint o = at + (v * Lanes), o2 = o + Lanes;
+                GateMath.LstmHidden2<Lanes512, Vector512<float>>(
+                    Vector512.LoadUnsafe(ref g, (nuint)((3 * chunk) + o)), Vector512.LoadUnsafe(ref c, (nuint)o),
+                    Vector512.LoadUnsafe(ref g, (nuint)((3 * chunk) + o2)), Vector512.LoadUnsafe(ref c, (nuint)o2),
+                    out Vector512<float> h1, out Vector512<float> h2);
                 StoreRunning(h1, ref h, ref hn, o, rows - (v * Lanes));
+                StoreRunning(h2, ref h, ref hn, o2, rows - ((v + 1) * Lanes));
             }
 
             CarryOver(ref h, ref hn, at, chunks, columns); // c stays in place
