@@ -73,29 +73,32 @@ namespace Recurrent.Kernels;
 internal static partial class Gemm
 {
     /// <summary>
-    /// KC, the K block. Target: L1d for the MR × KC micro-panel of packed A (6·256·4 B = 6 KiB at MR 6), reused across a
+    /// KC, the K block. Target: L1d for the MR × KC micro-panel of packed A (6·512·4 B = 12 KiB at MR 6), reused across a
     /// block of panels in loop 0; also bounds the C store/reload traffic between K blocks. Measured (with the earlier
     /// loop order, each panel slice reused from L1) on Zen 4 (Vector512, MR 12): KC 128 → ~99–100 GFLOP/s, 256 →
     /// ~107–108, 384/512 → ~105–112 (within noise). On the Ice Lake Xeon of the later CI machines (48 KiB L1d, 1.25 MiB
     /// L2; 2026-11-28, interleaved calls) KC 64 and 96 were 10–25 % slower than 256, 128 5–10 % slower, and 512 or
-    /// 1024 (whole k) the same.
+    /// 1024 (whole k) the same. With the 6 × 64 wide tile, 512 against 256 (2026-11-29, two builds in one process, layers
+    /// in interleaved pairs, the same bits): at 1 thread L1 1.013×, L2 1.028×, L4 1.031×, L5 1.020×, S3 1.019×, S4 1.022×,
+    /// LSTM 300 and 512 at batch 8 1.024× and 1.030× as fast; at 2 threads L1 1.034×, L4 1.022×, L5 1.020×, LSTM 512 at
+    /// batch 8 1.028×, S4 1.011×; layers with k ≤ 256 unchanged (L3 1.004×, S2 1.001×). 448 gave L5 1.031×, L2 1.035×.
     /// </summary>
-    internal const int BlockK = 256;
+    internal const int BlockK = 512;
 
     /// <summary>
     /// Target rows of the MC block (rounded down to a multiple of MR per path). Target: L2 (1–2 MiB per core):
-    /// the packed MC × KC block of A (240·256·4 B = 240 KiB) is reused by every panel block of loop 2, leaving most of
-    /// L2 for the KC × NC block of W.
+    /// the packed MC × KC block of A (240·528·4 B = 495 KiB with its padding) is reused by every panel block of loop 2,
+    /// leaving the rest of L2 for the KC × NC block of W.
     /// </summary>
     internal const int BlockMTarget = 240;
 
     /// <summary>
-    /// Target bytes of the KC × NC block of W (NC in whole panels; 8 panels at KC = 256). Target: L2, beside the packed
-    /// MC × KC block of A: each MR × KC micro-panel of A (6 KiB) is reused from L1 across the block's panels while their
+    /// Target bytes of the KC × NC block of W (NC in whole panels; 4 panels at KC = 512). Target: L2, beside the packed
+    /// MC × KC block of A: each MR × KC micro-panel of A (12 KiB) is reused from L1 across the block's panels while their
     /// slices stream from L2 as sequential vector loads. Measured on the Ice Lake CI machines (2026-11-28, interleaved
     /// calls, Vector512): against one panel per block (each slice reused from L1 while A's rows are broadcast from L2),
     /// m × k × n = 1600 × 512 × 2048, 2400 × 256 × 1024, 9600 × 256 × 1024 and 1600 × 128 × 512 ran 8–15 % faster at
-    /// 128–512 KiB (1 MiB was slower); products of 32–64 rows were unchanged.
+    /// 128–512 KiB (1 MiB was slower); products of 32–64 rows were unchanged (those measurements at KC = 256).
     /// </summary>
     internal const int BlockNBytes = 256 * 1024;
 
@@ -557,7 +560,7 @@ internal static partial class Gemm
     }
 
     /// <summary>
-    /// Floats between consecutive rows of packed A: one K block plus 16. The padding makes the stride 17 cache lines, so
+    /// Floats between consecutive rows of packed A: one K block plus 16. The padding makes the stride 33 cache lines, so
     /// the MR rows a micro-kernel reads together fall in different L1 sets (a stride of a power of two would put them
     /// all in one); every offset <c>i·PackedRowStride</c> is a compile-time constant in the micro-kernels.
     /// </summary>
