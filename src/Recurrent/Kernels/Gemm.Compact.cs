@@ -20,9 +20,17 @@ internal static partial class Gemm
     /// <summary>Panels widened at a time for a small-m product: one group of the Vector512 row kernel.</summary>
     private const int CompactRowGroupPanels = 4;
 
+    /// <summary>
+    /// K slice widened at a time for a blocked product. Not <see cref="BlockK"/>: every widened group of panels is its
+    /// own product, which packs its rows of A again, so the groups must stay wide; at 256 with 8 panels (below) the
+    /// widening is as it was when BlockK was 256. With BlockK's 512 and 4 panels, layers with bfloat16 weights ran at
+    /// 0.98–0.99× (2026-11-29, two builds in one process: L1 0.984, L4 0.991, S3 0.992, LSTM 512 at batch 8 0.985).
+    /// </summary>
+    private const int CompactBlockSliceK = 256;
+
     /// <summary>Panels widened at a time for a blocked product: one KC × NC block (<see cref="BlockNBytes"/> at KC =
-    /// <see cref="BlockK"/>), which the blocked loops keep in L2 anyway.</summary>
-    private const int CompactBlockGroupPanels = BlockNBytes / (BlockK * PackedMatrix.PanelWidth * sizeof(float));
+    /// <see cref="CompactBlockSliceK"/>), which the blocked loops keep in L2 anyway.</summary>
+    private const int CompactBlockGroupPanels = BlockNBytes / (CompactBlockSliceK * PackedMatrix.PanelWidth * sizeof(float));
 
     /// <summary>Per-thread buffer of widened slices; grows on demand, never shrinks.</summary>
     [ThreadStatic]
@@ -89,7 +97,7 @@ internal static partial class Gemm
 
         int k = w.Cols, n = w.Rows;
         bool rowKernel = TKernel.RowKernelPanels(m) > 0;
-        int sliceK = rowKernel ? CompactRowSliceK : BlockK;
+        int sliceK = rowKernel ? CompactRowSliceK : CompactBlockSliceK;
         int groupPanels = rowKernel ? CompactRowGroupPanels : CompactBlockGroupPanels;
         int widenedLength = groupPanels * sliceK * nr;
         if (t_widened.Length < widenedLength)
