@@ -18,10 +18,10 @@ namespace Recurrent.Kernels;
 // The kk loop runs four steps per pass, their loads at constant offsets from three pointers, so a pass has 6 integer
 // instructions (pointer and counter updates, the loop test) per 96 FMAs instead of 24: on Ice Lake those run on the same
 // ports (0, 5) as the 512-bit FMAs whenever the scheduler puts them there. Two builds in one process (2026-11-29, layers
-// in interleaved pairs, 1 thread, the same bits), against one step per pass: L1 1.048×, L2 1.031×, L4 1.017×, L3
-// 1.015×, F1 1.009×, L5 0.994×; two steps per pass gained about half as much. The steps that also prefetch a line of
-// the next block of W come first, four per pass as well (one at a time they were a third of L1's step product: 187
-// lines a tile): L2 1.018× more (1 and 2 threads), L1, L4, L5 1.00–1.01×.
+// in interleaved pairs, the same bits), each build timed in both slots of the harness since a slot alone moved the
+// ratio by up to 2.5 %: against one step per pass, 1 thread L2 1.036×, L1 1.028×, F1 1.013×, L5 1.014×, L3 1.008×, L4
+// 1.00×; 2 threads F1 1.057×, L4 1.042×, L2 1.039×, L1 1.027×. The steps that also prefetch a line of the next block of
+// W come first, four per pass as well; against one at a time, no difference showed (L1, L2 0.998×, L5 0.989×).
 internal static partial class Gemm
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
