@@ -198,56 +198,32 @@ internal static partial class Gemm
         {
             if (TRows.Value > 0)
             {
-                ref float s = ref Unsafe.Add(ref src, 0 * srcStride);
-                R0P0A = Vector512.LoadUnsafe(ref s);
-                R0P0B = Vector512.LoadUnsafe(ref s, 16);
-                R0P1A = Vector512.LoadUnsafe(ref s, 32);
-                R0P1B = Vector512.LoadUnsafe(ref s, 48);
+                (R0P0A, R0P0B, R0P1A, R0P1B) = LoadRow(ref Unsafe.Add(ref src, 0 * srcStride));
             }
 
             if (TRows.Value > 1)
             {
-                ref float s = ref Unsafe.Add(ref src, 1 * srcStride);
-                R1P0A = Vector512.LoadUnsafe(ref s);
-                R1P0B = Vector512.LoadUnsafe(ref s, 16);
-                R1P1A = Vector512.LoadUnsafe(ref s, 32);
-                R1P1B = Vector512.LoadUnsafe(ref s, 48);
+                (R1P0A, R1P0B, R1P1A, R1P1B) = LoadRow(ref Unsafe.Add(ref src, 1 * srcStride));
             }
 
             if (TRows.Value > 2)
             {
-                ref float s = ref Unsafe.Add(ref src, 2 * srcStride);
-                R2P0A = Vector512.LoadUnsafe(ref s);
-                R2P0B = Vector512.LoadUnsafe(ref s, 16);
-                R2P1A = Vector512.LoadUnsafe(ref s, 32);
-                R2P1B = Vector512.LoadUnsafe(ref s, 48);
+                (R2P0A, R2P0B, R2P1A, R2P1B) = LoadRow(ref Unsafe.Add(ref src, 2 * srcStride));
             }
 
             if (TRows.Value > 3)
             {
-                ref float s = ref Unsafe.Add(ref src, 3 * srcStride);
-                R3P0A = Vector512.LoadUnsafe(ref s);
-                R3P0B = Vector512.LoadUnsafe(ref s, 16);
-                R3P1A = Vector512.LoadUnsafe(ref s, 32);
-                R3P1B = Vector512.LoadUnsafe(ref s, 48);
+                (R3P0A, R3P0B, R3P1A, R3P1B) = LoadRow(ref Unsafe.Add(ref src, 3 * srcStride));
             }
 
             if (TRows.Value > 4)
             {
-                ref float s = ref Unsafe.Add(ref src, 4 * srcStride);
-                R4P0A = Vector512.LoadUnsafe(ref s);
-                R4P0B = Vector512.LoadUnsafe(ref s, 16);
-                R4P1A = Vector512.LoadUnsafe(ref s, 32);
-                R4P1B = Vector512.LoadUnsafe(ref s, 48);
+                (R4P0A, R4P0B, R4P1A, R4P1B) = LoadRow(ref Unsafe.Add(ref src, 4 * srcStride));
             }
 
             if (TRows.Value > 5)
             {
-                ref float s = ref Unsafe.Add(ref src, 5 * srcStride);
-                R5P0A = Vector512.LoadUnsafe(ref s);
-                R5P0B = Vector512.LoadUnsafe(ref s, 16);
-                R5P1A = Vector512.LoadUnsafe(ref s, 32);
-                R5P1B = Vector512.LoadUnsafe(ref s, 48);
+                (R5P0A, R5P0B, R5P1A, R5P1B) = LoadRow(ref Unsafe.Add(ref src, 5 * srcStride));
             }
         }
 
@@ -258,57 +234,46 @@ internal static partial class Gemm
         {
             if (TRows.Value > 0)
             {
-                ref float d = ref Unsafe.Add(ref dst, 0 * ldc);
-                R0P0A.StoreUnsafe(ref d);
-                R0P0B.StoreUnsafe(ref d, 16);
-                R0P1A.StoreUnsafe(ref d, 32);
-                R0P1B.StoreUnsafe(ref d, 48);
+                StoreRow(R0P0A, R0P0B, R0P1A, R0P1B, ref Unsafe.Add(ref dst, 0 * ldc));
             }
 
             if (TRows.Value > 1)
             {
-                ref float d = ref Unsafe.Add(ref dst, 1 * ldc);
-                R1P0A.StoreUnsafe(ref d);
-                R1P0B.StoreUnsafe(ref d, 16);
-                R1P1A.StoreUnsafe(ref d, 32);
-                R1P1B.StoreUnsafe(ref d, 48);
+                StoreRow(R1P0A, R1P0B, R1P1A, R1P1B, ref Unsafe.Add(ref dst, 1 * ldc));
             }
 
             if (TRows.Value > 2)
             {
-                ref float d = ref Unsafe.Add(ref dst, 2 * ldc);
-                R2P0A.StoreUnsafe(ref d);
-                R2P0B.StoreUnsafe(ref d, 16);
-                R2P1A.StoreUnsafe(ref d, 32);
-                R2P1B.StoreUnsafe(ref d, 48);
+                StoreRow(R2P0A, R2P0B, R2P1A, R2P1B, ref Unsafe.Add(ref dst, 2 * ldc));
             }
 
             if (TRows.Value > 3)
             {
-                ref float d = ref Unsafe.Add(ref dst, 3 * ldc);
-                R3P0A.StoreUnsafe(ref d);
-                R3P0B.StoreUnsafe(ref d, 16);
-                R3P1A.StoreUnsafe(ref d, 32);
-                R3P1B.StoreUnsafe(ref d, 48);
+                StoreRow(R3P0A, R3P0B, R3P1A, R3P1B, ref Unsafe.Add(ref dst, 3 * ldc));
             }
 
             if (TRows.Value > 4)
             {
-                ref float d = ref Unsafe.Add(ref dst, 4 * ldc);
-                R4P0A.StoreUnsafe(ref d);
-                R4P0B.StoreUnsafe(ref d, 16);
-                R4P1A.StoreUnsafe(ref d, 32);
-                R4P1B.StoreUnsafe(ref d, 48);
+                StoreRow(R4P0A, R4P0B, R4P1A, R4P1B, ref Unsafe.Add(ref dst, 4 * ldc));
             }
 
             if (TRows.Value > 5)
             {
-                ref float d = ref Unsafe.Add(ref dst, 5 * ldc);
-                R5P0A.StoreUnsafe(ref d);
-                R5P0B.StoreUnsafe(ref d, 16);
-                R5P1A.StoreUnsafe(ref d, 32);
-                R5P1B.StoreUnsafe(ref d, 48);
+                StoreRow(R5P0A, R5P0B, R5P1A, R5P1B, ref Unsafe.Add(ref dst, 5 * ldc));
             }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static (Vector512<float> P0A, Vector512<float> P0B, Vector512<float> P1A, Vector512<float> P1B) LoadRow(ref float s) =>
+            (Vector512.LoadUnsafe(ref s), Vector512.LoadUnsafe(ref s, 16), Vector512.LoadUnsafe(ref s, 32), Vector512.LoadUnsafe(ref s, 48));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void StoreRow(Vector512<float> p0a, Vector512<float> p0b, Vector512<float> p1a, Vector512<float> p1b, ref float d)
+        {
+            p0a.StoreUnsafe(ref d);
+            p0b.StoreUnsafe(ref d, 16);
+            p1a.StoreUnsafe(ref d, 32);
+            p1b.StoreUnsafe(ref d, 48);
         }
     }
 }
