@@ -7,10 +7,12 @@ namespace Recurrent.Kernels;
 // Vector256 path of Gemm.
 // Lane layout. A panel row (32 packed W floats for one kk) is four ymm registers w0..w3 (columns 0–7, 8–15,
 // 16–23, 24–31). The micro-kernel keeps an MR × 32 tile of C as 4·MR accumulators (row i: c{i}a..c{i}d).
-// MR = 3: 12 accumulators + 1 broadcast leave 3 of AVX2's 16 ymm registers for W (the JIT folds the remaining W
-// loads into the FMAs as memory operands); with AVX-512 (32 registers) everything is in registers. Row tails use
-// the same generic kernel for fewer rows; column tails go through a 32-wide scratch tile in the caller (the last
-// panel's zero padding keeps the extra columns finite).
+// MR = 3: 12 accumulators, the 3 rows' broadcasts and one W vector at a time fill AVX2's 16 ymm registers exactly
+// (the step runs column by column: each W vector is loaded once and used by the 3 rows). Holding four W vectors
+// instead made the JIT spill an accumulator, whose store and reload through the stack then sat on its FMA chain
+// every step: 40 GFLOP/s against 80–88 on the Zen 3 CI machine of 2026-11-29 (peak 97). Row tails use the same
+// generic kernel for fewer rows; column tails go through a 32-wide scratch tile in the caller (the last panel's
+// zero padding keeps the extra columns finite).
 //
 // Row kernel (m = 1): 2 panels at once, 8 independent accumulator chains.
 //
@@ -115,41 +117,37 @@ internal static partial class Gemm
 
         for (int kk = 0; kk < kc; kk++)
         {
-            Vector256<float> w0 = Vector256.LoadUnsafe(ref panel);
-            Vector256<float> w1 = Vector256.LoadUnsafe(ref panel, 8);
-            Vector256<float> w2 = Vector256.LoadUnsafe(ref panel, 16);
-            Vector256<float> w3 = Vector256.LoadUnsafe(ref panel, 24);
-            Vector256<float> b = Vector256.Create(packedA);
-            c0a = Vector256.FusedMultiplyAdd(b, w0, c0a);
-            c0b = Vector256.FusedMultiplyAdd(b, w1, c0b);
-            c0c = Vector256.FusedMultiplyAdd(b, w2, c0c);
-            c0d = Vector256.FusedMultiplyAdd(b, w3, c0d);
-            if (TRows.Value > 1)
-            {
-                b = Vector256.Create(Unsafe.Add(ref packedA, 1 * PackedRowStride));
-                c1a = Vector256.FusedMultiplyAdd(b, w0, c1a);
-                c1b = Vector256.FusedMultiplyAdd(b, w1, c1b);
-                c1c = Vector256.FusedMultiplyAdd(b, w2, c1c);
-                c1d = Vector256.FusedMultiplyAdd(b, w3, c1d);
-            }
+            // Column-major within the step: the rows' broadcasts stay in registers while each W vector is loaded once
+            // and used by every row. 12 accumulators + 3 broadcasts + 1 W vector fill AVX2's 16 registers exactly;
+            // holding the four W vectors instead spilled an accumulator, whose reload and store then sat on its chain.
+            Vector256<float> b0 = Vector256.Create(packedA);
+            Vector256<float> b1 = TRows.Value > 1 ? Vector256.Create(Unsafe.Add(ref packedA, 1 * PackedRowStride)) : default;
+            Vector256<float> b2 = TRows.Value > 2 ? Vector256.Create(Unsafe.Add(ref packedA, 2 * PackedRowStride)) : default;
+            Vector256<float> b3 = TRows.Value > 3 ? Vector256.Create(Unsafe.Add(ref packedA, 3 * PackedRowStride)) : default;
 
-            if (TRows.Value > 2)
-            {
-                b = Vector256.Create(Unsafe.Add(ref packedA, 2 * PackedRowStride));
-                c2a = Vector256.FusedMultiplyAdd(b, w0, c2a);
-                c2b = Vector256.FusedMultiplyAdd(b, w1, c2b);
-                c2c = Vector256.FusedMultiplyAdd(b, w2, c2c);
-                c2d = Vector256.FusedMultiplyAdd(b, w3, c2d);
-            }
+            Vector256<float> w = Vector256.LoadUnsafe(ref panel);
+            c0a = Vector256.FusedMultiplyAdd(b0, w, c0a);
+            if (TRows.Value > 1) c1a = Vector256.FusedMultiplyAdd(b1, w, c1a);
+            if (TRows.Value > 2) c2a = Vector256.FusedMultiplyAdd(b2, w, c2a);
+            if (TRows.Value > 3) c3a = Vector256.FusedMultiplyAdd(b3, w, c3a);
 
-            if (TRows.Value > 3)
-            {
-                b = Vector256.Create(Unsafe.Add(ref packedA, 3 * PackedRowStride));
-                c3a = Vector256.FusedMultiplyAdd(b, w0, c3a);
-                c3b = Vector256.FusedMultiplyAdd(b, w1, c3b);
-                c3c = Vector256.FusedMultiplyAdd(b, w2, c3c);
-                c3d = Vector256.FusedMultiplyAdd(b, w3, c3d);
-            }
+            w = Vector256.LoadUnsafe(ref panel, 8);
+            c0b = Vector256.FusedMultiplyAdd(b0, w, c0b);
+            if (TRows.Value > 1) c1b = Vector256.FusedMultiplyAdd(b1, w, c1b);
+            if (TRows.Value > 2) c2b = Vector256.FusedMultiplyAdd(b2, w, c2b);
+            if (TRows.Value > 3) c3b = Vector256.FusedMultiplyAdd(b3, w, c3b);
+
+            w = Vector256.LoadUnsafe(ref panel, 16);
+            c0c = Vector256.FusedMultiplyAdd(b0, w, c0c);
+            if (TRows.Value > 1) c1c = Vector256.FusedMultiplyAdd(b1, w, c1c);
+            if (TRows.Value > 2) c2c = Vector256.FusedMultiplyAdd(b2, w, c2c);
+            if (TRows.Value > 3) c3c = Vector256.FusedMultiplyAdd(b3, w, c3c);
+
+            w = Vector256.LoadUnsafe(ref panel, 24);
+            c0d = Vector256.FusedMultiplyAdd(b0, w, c0d);
+            if (TRows.Value > 1) c1d = Vector256.FusedMultiplyAdd(b1, w, c1d);
+            if (TRows.Value > 2) c2d = Vector256.FusedMultiplyAdd(b2, w, c2d);
+            if (TRows.Value > 3) c3d = Vector256.FusedMultiplyAdd(b3, w, c3d);
 
             packedA = ref Unsafe.Add(ref packedA, 1);
             panel = ref Unsafe.Add(ref panel, PackedMatrix.PanelWidth);
