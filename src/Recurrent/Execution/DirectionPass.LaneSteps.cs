@@ -58,13 +58,30 @@ internal sealed unsafe partial class DirectionPass
     /// <summary>Blocks run in lanes split between threads so far, process-wide.</summary>
     internal static long LaneSplitBlocks => Interlocked.Read(ref s_laneSplitBlocks);
 
-    /// <summary>Tests only: forces lane steps on or off for workspaces created from now on (null: where Vector512 is
-    /// accelerated, since the lane kernels are written for 16 lanes and are slow where the runtime emulates them).</summary>
+    /// <summary>Tests only: forces lane steps on or off for workspaces created from now on (null: where Vector512 or
+    /// Vector256 is accelerated; the lane kernels are written for those widths and are slow where the runtime emulates
+    /// them).</summary>
     internal static bool? LanesOverride { get; set; }
+
+    /// <summary>
+    /// Largest RNN hidden size run in lanes where they run on Vector256 halves (AVX2; <see cref="LaneSteps.Wide"/> false),
+    /// where a row-major RNN step of 16 or more units already fills whole 8-lane vectors. Measured on the Zen 3 CI machine
+    /// (2026-11-29, layers in interleaved pairs, lanes against row-major, 1 thread, 20 steps unless said): RNN 20 → 10, 4
+    /// bidirectional layers at N = 64, 5 steps (T2) 2.09× as fast in lanes; H = 16 at N = 12 0.98×; H = 32 at 32 0.65×;
+    /// H = 40 at 32 0.99×; H = 48 at 32, 64, 128 0.92, 0.91, 0.90×. LSTM and GRU gain or hold up to the bounds above: LSTM
+    /// 10 → 5 at N = 64, 12 steps (T1) 2.21×, H = 6 at 8 1.39×, 16 at 32 1.06×, 32 at 64 (12 steps) 1.00×, two bidirectional
+    /// layers of 16 at N = 256, 50 steps 1.22×; GRU H = 5 at 64 (12 steps) 2.21×, 21 at 16 1.18×, 42 at 32 1.18×.
+    /// </summary>
+    internal const int MaxNarrowLaneRnnHiddenSize = 12;
 
     /// <summary>Whether a workspace for <paramref name="config"/> at <paramref name="batch"/> runs its blocks in lanes.</summary>
     internal static bool RunsInLanes(LayerConfig config, int batch) =>
-        (LanesOverride ?? Vector512.IsHardwareAccelerated) && MayRunInLanes(config) && batch >= MinLaneBatch(config);
+        (LanesOverride ?? LanesPay(config)) && MayRunInLanes(config) && batch >= MinLaneBatch(config);
+
+    /// <summary>Where the lane kernels' width is accelerated, and on Vector256 not for the wider RNN layers.</summary>
+    private static bool LanesPay(LayerConfig config) =>
+        LaneSteps.Wide
+        || (Vector256.IsHardwareAccelerated && (config.CellType != CellType.Rnn || config.HiddenSize <= MaxNarrowLaneRnnHiddenSize));
 
     /// <summary>Whether some batch size of this layer runs in lanes on some machine: the lane kernels take its cell.</summary>
     internal static bool MayRunInLanes(LayerConfig config) =>

@@ -26,8 +26,12 @@ namespace Recurrent.Kernels;
 /// step (past <c>rows</c>) are computed on whatever the buffers hold and never stored: their state is kept.
 /// </para>
 /// </remarks>
-internal static class LaneSteps
+internal static partial class LaneSteps
 {
+    /// <summary>Whether the kernels run on Vector512 (where the hardware accelerates it), else on Vector256 halves of each
+    /// chunk (LaneSteps.Vector256.cs). Both give the same bits; the entry points take an explicit choice for the tests.</summary>
+    internal static bool Wide { get; } = Vector512.IsHardwareAccelerated;
+
     /// <summary>Sequences per vector.</summary>
     public const int Lanes = 16;
 
@@ -54,7 +58,7 @@ internal static class LaneSteps
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Product(
         PackedMatrix weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> inputs, int inputWidth, ReadOnlySpan<float> hidden, int hiddenWidth,
-        int stride, int rows, Span<float> gates)
+        int stride, int rows, Span<float> gates, bool? wide = null)
     {
         int gateWidth = weights.Rows;
         int gateRows = GateRows(gateWidth);
@@ -85,6 +89,12 @@ internal static class LaneSteps
         starts.Clear();
         bias.CopyTo(starts);
         ref float st = ref MemoryMarshal.GetReference(starts);
+        if (!(wide ?? Wide))
+        {
+            Product256(ref w, weights.PanelStride, ref x, inputWidth, ref h, hiddenWidth, stride, ref st, gateRows, ref g, chunks);
+            return;
+        }
+
         for (int c = 0; c < chunks; c += 4)
         {
             ref float column = ref Unsafe.Add(ref g, c * Lanes);
@@ -210,7 +220,7 @@ internal static class LaneSteps
     /// (the state carried over); later columns are not touched.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Lstm(ReadOnlySpan<float> gates, ReadOnlySpan<float> hidden, Span<float> cell, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns)
+    public static void Lstm(ReadOnlySpan<float> gates, ReadOnlySpan<float> hidden, Span<float> cell, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns, bool? wide = null)
     {
         int chunks = (rows + Lanes - 1) / Lanes;
         CheckColumns(rows, columns, stride);
@@ -223,6 +233,12 @@ internal static class LaneSteps
         ref float c = ref MemoryMarshal.GetReference(cell);
         ref float hn = ref MemoryMarshal.GetReference(hiddenNext);
         nint chunk = hiddenSize * stride;
+        if (!(wide ?? Wide))
+        {
+            Lstm256(ref g, ref h, ref c, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+            return;
+        }
+
         int pairs = chunks / 2 * 2;
 
         // c' of every unit's pairs of vectors first, then their h' (see GateMath.LstmCell2); a last single vector of a
@@ -280,7 +296,7 @@ internal static class LaneSteps
     /// columns are not touched.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Gru(ReadOnlySpan<float> inputGates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hidden, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns)
+    public static void Gru(ReadOnlySpan<float> inputGates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hidden, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns, bool? wide = null)
     {
         int chunks = (rows + Lanes - 1) / Lanes;
         CheckColumns(rows, columns, stride);
@@ -293,6 +309,12 @@ internal static class LaneSteps
         ref float h = ref MemoryMarshal.GetReference(hidden);
         ref float hn = ref MemoryMarshal.GetReference(hiddenNext);
         nint chunk = hiddenSize * stride;
+        if (!(wide ?? Wide))
+        {
+            Gru256(ref x, ref r, ref h, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+            return;
+        }
+
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
@@ -332,7 +354,7 @@ internal static class LaneSteps
     /// <paramref name="hidden"/>; later columns are not touched.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Rnn(ReadOnlySpan<float> gates, ReadOnlySpan<float> hidden, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns, Nonlinearity nonlinearity)
+    public static void Rnn(ReadOnlySpan<float> gates, ReadOnlySpan<float> hidden, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns, Nonlinearity nonlinearity, bool? wide = null)
     {
         int chunks = (rows + Lanes - 1) / Lanes;
         CheckColumns(rows, columns, stride);
@@ -343,6 +365,12 @@ internal static class LaneSteps
         ref float h = ref MemoryMarshal.GetReference(hidden);
         ref float hn = ref MemoryMarshal.GetReference(hiddenNext);
         bool tanh = nonlinearity == Nonlinearity.Tanh;
+        if (!(wide ?? Wide))
+        {
+            Rnn256(ref g, ref h, ref hn, stride, hiddenSize, rows, chunks, columns, tanh);
+            return;
+        }
+
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;

@@ -1,0 +1,199 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Recurrent.Kernels;
+
+// The lane steps where Vector512 is not accelerated (AVX2): the same 16-sequence layout, each chunk of 16 lanes handled
+// as two Vector256 halves (lo: sequences 0–7 of the chunk, hi: 8–15). Every lane gets the same chain of operations as
+// in the Vector512 kernels (the product's FMAs in the same order; the gate math's lane arithmetic, which does not depend
+// on the width: IFloatLanes), so the two give the same bits; the tests hold them to that.
+//
+// Registers (AVX2 has 16): the product runs one chunk at a time, 4 gate rows × 2 halves = 8 accumulators, the chunk's
+// two vectors of [xᵀ ; hᵀ] row kk and one broadcast W value at a time (11 in all); the 16-lane kernel's four chunks per
+// pass would need 32 accumulators here.
+internal static partial class LaneSteps
+{
+    /// <summary>Half a chunk: the lanes of one Vector256.</summary>
+    private const int HalfLanes = Lanes / 2;
+
+    /// <summary><see cref="Product"/>'s passes for the chunks [0, chunks), one chunk at a time.</summary>
+    private static void Product256(ref float w, nint panelStride, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateRows, ref float gates, int chunks)
+    {
+        for (int c = 0; c < chunks; c++)
+        {
+            Passes256(
+                ref w, panelStride, ref Unsafe.Add(ref x, c * Lanes), inputWidth, ref Unsafe.Add(ref h, c * Lanes), hiddenWidth, stride, ref starts, gateRows,
+                ref Unsafe.Add(ref gates, c * Lanes));
+        }
+    }
+
+    /// <summary>All gate rows of one chunk, four rows per pass: per kk the chunk's two halves of [xᵀ ; hᵀ] row kk, then each
+    /// row's W value broadcast and multiplied into both; accumulator (r, half) starts at <paramref name="starts"/>[j + r].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Passes256(ref float w, nint panelStride, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateRows, ref float gates)
+    {
+        for (int j = 0; j < gateRows; j += RowsPerPass)
+        {
+            ref float wj = ref Unsafe.Add(ref w, ((j / PackedMatrix.PanelWidth) * panelStride) + (j % PackedMatrix.PanelWidth));
+            Vector256<float> lo0 = Vector256.Create(Unsafe.Add(ref starts, j)), lo1 = Vector256.Create(Unsafe.Add(ref starts, j + 1));
+            Vector256<float> lo2 = Vector256.Create(Unsafe.Add(ref starts, j + 2)), lo3 = Vector256.Create(Unsafe.Add(ref starts, j + 3));
+            Vector256<float> hi0 = lo0, hi1 = lo1, hi2 = lo2, hi3 = lo3;
+
+            // x's terms, then h's: the same chain as the input product followed by the recurrent one.
+            for (int part = 0; part < 2; part++)
+            {
+                ref float z = ref part == 0 ? ref x : ref h;
+                int width = part == 0 ? inputWidth : hiddenWidth;
+                for (int kk = 0; kk < width; kk++)
+                {
+                    Vector256<float> vlo = Vector256.LoadUnsafe(ref z), vhi = Vector256.LoadUnsafe(ref z, HalfLanes);
+                    Vector256<float> wv = Vector256.Create(wj);
+                    lo0 = Vector256.FusedMultiplyAdd(vlo, wv, lo0);
+                    hi0 = Vector256.FusedMultiplyAdd(vhi, wv, hi0);
+                    wv = Vector256.Create(Unsafe.Add(ref wj, 1));
+                    lo1 = Vector256.FusedMultiplyAdd(vlo, wv, lo1);
+                    hi1 = Vector256.FusedMultiplyAdd(vhi, wv, hi1);
+                    wv = Vector256.Create(Unsafe.Add(ref wj, 2));
+                    lo2 = Vector256.FusedMultiplyAdd(vlo, wv, lo2);
+                    hi2 = Vector256.FusedMultiplyAdd(vhi, wv, hi2);
+                    wv = Vector256.Create(Unsafe.Add(ref wj, 3));
+                    lo3 = Vector256.FusedMultiplyAdd(vlo, wv, lo3);
+                    hi3 = Vector256.FusedMultiplyAdd(vhi, wv, hi3);
+                    z = ref Unsafe.Add(ref z, stride);
+                    wj = ref Unsafe.Add(ref wj, PackedMatrix.PanelWidth);
+                }
+            }
+
+            ref float row = ref Unsafe.Add(ref gates, j * stride);
+            lo0.StoreUnsafe(ref row);
+            hi0.StoreUnsafe(ref row, HalfLanes);
+            lo1.StoreUnsafe(ref Unsafe.Add(ref row, stride));
+            hi1.StoreUnsafe(ref Unsafe.Add(ref row, stride), HalfLanes);
+            lo2.StoreUnsafe(ref Unsafe.Add(ref row, 2 * stride));
+            hi2.StoreUnsafe(ref Unsafe.Add(ref row, 2 * stride), HalfLanes);
+            lo3.StoreUnsafe(ref Unsafe.Add(ref row, 3 * stride));
+            hi3.StoreUnsafe(ref Unsafe.Add(ref row, 3 * stride), HalfLanes);
+        }
+    }
+
+    /// <summary><see cref="Lstm"/> on halves: the two halves of a chunk are the pair of the gate math.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Lstm256(ref float g, ref float h, ref float c, ref float hn, nint chunk, nint stride, int hiddenSize, int rows, int chunks, int columns)
+    {
+        for (int u = 0; u < hiddenSize; u++)
+        {
+            nint at = u * stride;
+            for (int v = 0; v < chunks; v++)
+            {
+                nint o = at + (v * Lanes), o2 = o + HalfLanes;
+                GateMath.LstmCell2<Lanes256, Vector256<float>>(
+                    Vector256.LoadUnsafe(ref g, (nuint)o), Vector256.LoadUnsafe(ref g, (nuint)(chunk + o)),
+                    Vector256.LoadUnsafe(ref g, (nuint)((2 * chunk) + o)), Vector256.LoadUnsafe(ref c, (nuint)o),
+                    Vector256.LoadUnsafe(ref g, (nuint)o2), Vector256.LoadUnsafe(ref g, (nuint)(chunk + o2)),
+                    Vector256.LoadUnsafe(ref g, (nuint)((2 * chunk) + o2)), Vector256.LoadUnsafe(ref c, (nuint)o2),
+                    out Vector256<float> c1, out Vector256<float> c2);
+                StoreRunning256(c1, ref c, ref c, o, rows - (v * Lanes));
+                StoreRunning256(c2, ref c, ref c, o2, rows - (v * Lanes) - HalfLanes);
+            }
+        }
+
+        for (int u = 0; u < hiddenSize; u++)
+        {
+            nint at = u * stride;
+            for (int v = 0; v < chunks; v++)
+            {
+                nint o = at + (v * Lanes), o2 = o + HalfLanes;
+                GateMath.LstmHidden2<Lanes256, Vector256<float>>(
+                    Vector256.LoadUnsafe(ref g, (nuint)((3 * chunk) + o)), Vector256.LoadUnsafe(ref c, (nuint)o),
+                    Vector256.LoadUnsafe(ref g, (nuint)((3 * chunk) + o2)), Vector256.LoadUnsafe(ref c, (nuint)o2),
+                    out Vector256<float> h1, out Vector256<float> h2);
+                StoreRunning256(h1, ref h, ref hn, o, rows - (v * Lanes));
+                StoreRunning256(h2, ref h, ref hn, o2, rows - (v * Lanes) - HalfLanes);
+            }
+
+            CarryOver256(ref h, ref hn, at, chunks, columns); // c stays in place
+        }
+    }
+
+    /// <summary><see cref="Gru"/> on halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gru256(ref float x, ref float r, ref float h, ref float hn, nint chunk, nint stride, int hiddenSize, int rows, int chunks, int columns)
+    {
+        for (int u = 0; u < hiddenSize; u++)
+        {
+            nint at = u * stride;
+            for (int v = 0; v < chunks; v++)
+            {
+                nint o = at + (v * Lanes), o2 = o + HalfLanes;
+                GateMath.Gru2<Lanes256, Vector256<float>>(
+                    Vector256.LoadUnsafe(ref x, (nuint)o), Vector256.LoadUnsafe(ref x, (nuint)(chunk + o)), Vector256.LoadUnsafe(ref x, (nuint)((2 * chunk) + o)),
+                    Vector256.LoadUnsafe(ref r, (nuint)o), Vector256.LoadUnsafe(ref r, (nuint)(chunk + o)), Vector256.LoadUnsafe(ref r, (nuint)((2 * chunk) + o)),
+                    Vector256.LoadUnsafe(ref h, (nuint)o),
+                    Vector256.LoadUnsafe(ref x, (nuint)o2), Vector256.LoadUnsafe(ref x, (nuint)(chunk + o2)), Vector256.LoadUnsafe(ref x, (nuint)((2 * chunk) + o2)),
+                    Vector256.LoadUnsafe(ref r, (nuint)o2), Vector256.LoadUnsafe(ref r, (nuint)(chunk + o2)), Vector256.LoadUnsafe(ref r, (nuint)((2 * chunk) + o2)),
+                    Vector256.LoadUnsafe(ref h, (nuint)o2),
+                    out Vector256<float> next1, out Vector256<float> next2);
+                StoreRunning256(next1, ref h, ref hn, o, rows - (v * Lanes));
+                StoreRunning256(next2, ref h, ref hn, o2, rows - (v * Lanes) - HalfLanes);
+            }
+
+            CarryOver256(ref h, ref hn, at, chunks, columns);
+        }
+    }
+
+    /// <summary><see cref="Rnn"/> on halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rnn256(ref float g, ref float h, ref float hn, nint stride, int hiddenSize, int rows, int chunks, int columns, bool tanh)
+    {
+        for (int u = 0; u < hiddenSize; u++)
+        {
+            nint at = u * stride;
+            for (int v = 0; v < chunks; v++)
+            {
+                nint o = at + (v * Lanes), o2 = o + HalfLanes;
+                Vector256<float> y1, y2;
+                if (tanh)
+                {
+                    VectorMath.Tanh2<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref g, (nuint)o), Vector256.LoadUnsafe(ref g, (nuint)o2), out y1, out y2);
+                }
+                else
+                {
+                    y1 = VectorMath.Relu<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref g, (nuint)o));
+                    y2 = VectorMath.Relu<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref g, (nuint)o2));
+                }
+
+                StoreRunning256(y1, ref h, ref hn, o, rows - (v * Lanes));
+                StoreRunning256(y2, ref h, ref hn, o2, rows - (v * Lanes) - HalfLanes);
+            }
+
+            CarryOver256(ref h, ref hn, at, chunks, columns);
+        }
+    }
+
+    /// <summary><see cref="CarryOver"/> in halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CarryOver256(ref float h, ref float hn, nint at, int chunks, int columns)
+    {
+        for (int v = chunks; v < columns / Lanes; v++)
+        {
+            nint o = at + (v * Lanes);
+            Vector256.LoadUnsafe(ref h, (nuint)o).StoreUnsafe(ref hn, (nuint)o);
+            Vector256.LoadUnsafe(ref h, (nuint)o + HalfLanes).StoreUnsafe(ref hn, (nuint)o + HalfLanes);
+        }
+    }
+
+    /// <summary>Stores the first <paramref name="running"/> lanes of <paramref name="value"/> (none when running ≤ 0, all 8
+    /// from 8) at offset <paramref name="at"/> of <paramref name="next"/>, the others coming from <paramref name="previous"/>
+    /// (which may be <paramref name="next"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRunning256(Vector256<float> value, ref float previous, ref float next, nint at, int running)
+    {
+        if (running < HalfLanes)
+        {
+            Vector256<float> keep = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(running)).AsSingle();
+            value = Vector256.ConditionalSelect(keep, value, Vector256.LoadUnsafe(ref previous, (nuint)at));
+        }
+
+        value.StoreUnsafe(ref next, (nuint)at);
+    }
+}

@@ -1,0 +1,140 @@
+using Recurrent.Kernels;
+
+namespace Recurrent.Tests.Kernels;
+
+/// <summary>
+/// The lane kernels run on Vector512 where it is accelerated and on Vector256 halves of each 16-sequence chunk elsewhere
+/// (<see cref="LaneSteps.Wide"/>). Each is called here directly, on any machine (the runtime emulates a width the
+/// hardware lacks), and both must give the same bits: the layer tests (<see cref="LaneStepsTests"/>) then hold the
+/// machine's own width to the row-major path. Row counts cover a whole chunk, a chunk whose upper half is all past the
+/// running sequences, and halves partly running; columns past the chunks are carried over.
+/// </summary>
+public class LaneStepsWidthTests
+{
+    private const float Sentinel = -12345.5f;
+
+    [Theory]
+    [InlineData(CellType.Lstm, 10, 5, 64)]   // T1: four whole chunks
+    [InlineData(CellType.Lstm, 3, 8, 5)]     // one chunk, its upper half past the rows
+    [InlineData(CellType.Lstm, 21, 30, 37)]  // 120 gates; the last chunk's lower half partly running
+    [InlineData(CellType.Lstm, 32, 32, 44)]  // 128 gates; the last chunk's upper half partly running
+    [InlineData(CellType.Gru, 7, 42, 11)]
+    [InlineData(CellType.Gru, 10, 5, 64)]
+    [InlineData(CellType.Rnn, 9, 48, 23)]
+    [InlineData(CellType.Rnn, 20, 10, 64)]
+    public void ProductAndGateMath_GiveTheSameBitsOnBothWidths(CellType cell, int inputWidth, int hiddenSize, int rows)
+    {
+        int gates = (cell == CellType.Lstm ? 4 : cell == CellType.Gru ? 3 : 1) * hiddenSize;
+        int stride = LaneSteps.Stride(rows) + LaneSteps.Lanes; // one chunk of columns past the running ones
+        var random = new Random(rows * 31 + hiddenSize);
+        float[] weights = Random(random, gates * (inputWidth + hiddenSize), 0.5f);
+        float[] bias = Random(random, gates, 0.5f);
+        float[] inputs = Random(random, inputWidth * stride, 1);
+        float[] hidden = Random(random, hiddenSize * stride, 1);
+        PackedMatrix packed = PackedMatrix.Pack(weights, gates, inputWidth + hiddenSize);
+
+        float[] Product(bool wide)
+        {
+            float[] result = Filled(LaneSteps.GateRows(gates) * stride);
+            LaneSteps.Product(packed, bias, inputs, inputWidth, hidden, hiddenSize, stride, rows, result, wide);
+            return result;
+        }
+
+        float[] product = Product(wide: true);
+        Assert.Equal(product, Product(wide: false));
+        Assert.NotEqual(Sentinel, product[0]); // it ran
+
+        // The gate math on pre-activations from ±4 (the product's, scaled up), through the saturating ends.
+        float[] preActivations = product.Select(v => v == Sentinel ? v : v * 4).ToArray();
+        switch (cell)
+        {
+            case CellType.Lstm:
+            {
+                float[] cellState = Random(random, hiddenSize * stride, 2);
+                (float[] Cell, float[] Next) Lstm(bool wide)
+                {
+                    float[] c = (float[])cellState.Clone(), next = Filled(hiddenSize * stride);
+                    LaneSteps.Lstm(preActivations, hidden, c, next, hiddenSize, stride, rows, stride, wide);
+                    return (c, next);
+                }
+
+                var (wideCell, wideNext) = Lstm(wide: true);
+                var (narrowCell, narrowNext) = Lstm(wide: false);
+                Assert.Equal(wideCell, narrowCell);
+                Assert.Equal(wideNext, narrowNext);
+                AssertCarriedOver(hidden, wideNext, hiddenSize, stride, rows);
+                AssertCarriedOver(cellState, wideCell, hiddenSize, stride, rows);
+                break;
+            }
+
+            case CellType.Gru:
+            {
+                float[] hiddenGates = Random(random, gates * stride, 4);
+                float[] Gru(bool wide)
+                {
+                    float[] next = Filled(hiddenSize * stride);
+                    LaneSteps.Gru(preActivations, hiddenGates, hidden, next, hiddenSize, stride, rows, stride, wide);
+                    return next;
+                }
+
+                float[] wideNext = Gru(wide: true);
+                Assert.Equal(wideNext, Gru(wide: false));
+                AssertCarriedOver(hidden, wideNext, hiddenSize, stride, rows);
+                break;
+            }
+
+            default:
+                foreach (Nonlinearity nonlinearity in new[] { Nonlinearity.Tanh, Nonlinearity.Relu })
+                {
+                    float[] Rnn(bool wide)
+                    {
+                        float[] next = Filled(hiddenSize * stride);
+                        LaneSteps.Rnn(preActivations, hidden, next, hiddenSize, stride, rows, stride, nonlinearity, wide);
+                        return next;
+                    }
+
+                    float[] wideNext = Rnn(wide: true);
+                    Assert.Equal(wideNext, Rnn(wide: false));
+                    AssertCarriedOver(hidden, wideNext, hiddenSize, stride, rows);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>Columns past the running rows hold the state carried over, and at least one running one changed.</summary>
+    private static void AssertCarriedOver(float[] before, float[] after, int hiddenSize, int stride, int rows)
+    {
+        bool changed = false;
+        for (int u = 0; u < hiddenSize; u++)
+        {
+            for (int n = 0; n < stride; n++)
+            {
+                int i = (u * stride) + n;
+                if (n >= rows)
+                {
+                    Assert.True(before[i] == after[i], $"unit {u}, column {n} (past the {rows} running): {before[i]} became {after[i]}");
+                }
+                else
+                {
+                    changed |= before[i] != after[i];
+                }
+            }
+        }
+
+        Assert.True(changed, "no running column changed");
+    }
+
+    private static float[] Random(Random random, int length, float scale)
+    {
+        var values = new float[length];
+        for (int i = 0; i < length; i++)
+        {
+            values[i] = ((float)random.NextDouble() * 2 - 1) * scale;
+        }
+
+        return values;
+    }
+
+    private static float[] Filled(int length) => Enumerable.Repeat(Sentinel, length).ToArray();
+}
