@@ -72,6 +72,19 @@ public class LaneStepsTests
             LaneTransposes.FromLanes512(lanes, laneStride, count, width, rowsBlocks, rowStride);
             Assert.Equal(rowsScalar, rowsBlocks);
         }
+
+        // And the AVX 8 × 8 block transposes (used where AVX-512 is not).
+        if (Avx.IsSupported)
+        {
+            float[] viaScalar = Filled(lanes.Length), viaBlocks = Filled(lanes.Length);
+            LaneTransposes.ToLanesScalar(rows, rowStride, count, width, viaScalar, laneStride);
+            LaneTransposes.ToLanes256(rows, rowStride, count, width, viaBlocks, laneStride);
+            Assert.Equal(viaScalar, viaBlocks);
+            float[] rowsScalar = Filled(rows.Length), rowsBlocks = Filled(rows.Length);
+            LaneTransposes.FromLanesScalar(lanes, laneStride, count, width, rowsScalar, rowStride);
+            LaneTransposes.FromLanes256(lanes, laneStride, count, width, rowsBlocks, rowStride);
+            Assert.Equal(rowsScalar, rowsBlocks);
+        }
     }
 
     /// <summary>Dense rows (row stride = width), which the AVX-512 form moves by permutes in whole blocks of 16 rows at
@@ -106,6 +119,15 @@ public class LaneStepsTests
         LaneTransposes.FromLanes(lanes, laneStride, count, width, back, width);
         Assert.Equal(rows, back[..(count * width)]);
         Assert.All(back[(count * width)..], value => Assert.Equal(Sentinel, value));
+
+        // The AVX form, called directly (whole-vector stores that run into the next rows, the last ones masked).
+        if (Avx.IsSupported)
+        {
+            float[] viaBlocks = Filled((count * width) + 8);
+            LaneTransposes.FromLanes256(lanes, laneStride, count, width, viaBlocks, width);
+            Assert.Equal(rows, viaBlocks[..(count * width)]);
+            Assert.All(viaBlocks[(count * width)..], value => Assert.Equal(Sentinel, value));
+        }
     }
 
     [Fact]
