@@ -60,32 +60,34 @@ public class LaneStepsTests
             Assert.True(expected == back[i], $"rows[{i}] (n {n}, kk {kk}): expected {expected}, got {back[i]}");
         }
 
-        // The AVX-512 block transposes (used where available) give the element-by-element forms' results.
+        // The block transposes give the element-by-element forms' results: AVX-512 16 × 16 blocks and AVX 8 × 8 blocks,
+        // each where the machine has it.
         if (Avx512F.IsSupported)
         {
-            float[] viaScalar = Filled(lanes.Length), viaBlocks = Filled(lanes.Length);
-            LaneTransposes.ToLanesScalar(rows, rowStride, count, width, viaScalar, laneStride);
-            LaneTransposes.ToLanes512(rows, rowStride, count, width, viaBlocks, laneStride);
-            Assert.Equal(viaScalar, viaBlocks);
-            float[] rowsScalar = Filled(rows.Length), rowsBlocks = Filled(rows.Length);
-            LaneTransposes.FromLanesScalar(lanes, laneStride, count, width, rowsScalar, rowStride);
-            LaneTransposes.FromLanes512(lanes, laneStride, count, width, rowsBlocks, rowStride);
-            Assert.Equal(rowsScalar, rowsBlocks);
+            AssertSameAsScalar(LaneTransposes.ToLanes512, LaneTransposes.FromLanes512);
         }
 
-        // And the AVX 8 × 8 block transposes (used where AVX-512 is not).
         if (Avx.IsSupported)
+        {
+            AssertSameAsScalar(LaneTransposes.ToLanes256, LaneTransposes.FromLanes256);
+        }
+
+        void AssertSameAsScalar(Transpose toLanes, Transpose fromLanes)
         {
             float[] viaScalar = Filled(lanes.Length), viaBlocks = Filled(lanes.Length);
             LaneTransposes.ToLanesScalar(rows, rowStride, count, width, viaScalar, laneStride);
-            LaneTransposes.ToLanes256(rows, rowStride, count, width, viaBlocks, laneStride);
+            toLanes(rows, rowStride, count, width, viaBlocks, laneStride);
             Assert.Equal(viaScalar, viaBlocks);
             float[] rowsScalar = Filled(rows.Length), rowsBlocks = Filled(rows.Length);
             LaneTransposes.FromLanesScalar(lanes, laneStride, count, width, rowsScalar, rowStride);
-            LaneTransposes.FromLanes256(lanes, laneStride, count, width, rowsBlocks, rowStride);
+            fromLanes(lanes, laneStride, count, width, rowsBlocks, rowStride);
             Assert.Equal(rowsScalar, rowsBlocks);
         }
     }
+
+    /// <summary>A transpose between rows and lanes: <c>count</c> × <c>width</c> from one layout (stride
+    /// <paramref name="fromStride"/>) into the other (stride <paramref name="toStride"/>).</summary>
+    private delegate void Transpose(ReadOnlySpan<float> from, int fromStride, int count, int width, Span<float> to, int toStride);
 
     /// <summary>Dense rows (row stride = width), which the AVX-512 form moves by permutes in whole blocks of 16 rows at
     /// widths up to 8 and by block transposes otherwise: every width around that bound, whole and partial blocks.</summary>
