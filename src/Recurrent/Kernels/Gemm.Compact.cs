@@ -48,7 +48,7 @@ internal static partial class Gemm
         where TKernel : struct, IGemmKernel
     {
         const int nr = PackedMatrix.PanelWidth;
-        int group = TKernel.RowKernelPanels(m);
+        int group = TKernel.RowKernelPanels(m, WeightBytesOf(w.Cols, panelCount));
         if (m == 0 || panelCount == 0 || group == 0 || !TKernel.HasCompactRowTile)
         {
             RunWidened<TKernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
@@ -96,7 +96,7 @@ internal static partial class Gemm
         }
 
         int k = w.Cols, n = w.Rows;
-        bool rowKernel = TKernel.RowKernelPanels(m) > 0;
+        bool rowKernel = TKernel.RowKernelPanels(m, WeightBytesOf(k, panelCount)) > 0;
         int sliceK = rowKernel ? CompactRowSliceK : CompactBlockSliceK;
         int groupPanels = rowKernel ? CompactRowGroupPanels : CompactBlockGroupPanels;
         int widenedLength = groupPanels * sliceK * nr;

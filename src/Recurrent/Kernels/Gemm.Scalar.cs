@@ -23,7 +23,7 @@ internal static partial class Gemm
     {
         public static int RowBlock => ScalarRowBlock;
 
-        public static int RowKernelPanels(int rows) => 0;
+        public static int RowKernelPanels(int rows, long weightBytes) => 0;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)

@@ -24,7 +24,7 @@ internal static partial class Gemm
     {
         public static int RowBlock => Vector128RowBlock;
 
-        public static int RowKernelPanels(int rows) => 0;
+        public static int RowKernelPanels(int rows, long weightBytes) => 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)

@@ -21,6 +21,11 @@ namespace Recurrent.Kernels;
 // 0.90× and 0.87×.
 //
 // Row kernel (m = 1): 2 panels at once, 8 independent accumulator chains.
+// Four-row kernel (m = 4, W up to FourRowMaxWeightBytes): 3 panels at once in passes of 24 columns, 12 chains, every W
+// line read from beyond L1 once. The blocked loops would run m = 4 as two 2-row tiles of 8 chains each, each streaming
+// W: 4 × 256 × 1024 (S2's recurrent product) took 45 µs there, half the FMA peak. Measured on the Zen 3 machine
+// (2026-11-30, two builds in one process): 4 × 256 × 1024 1.12–1.15×, 4 × 512 × 2048 1.16–1.27×, 4 × 256 × 256 1.06–1.12×,
+// LSTM 256, batch 4, 150 steps (S2) 1.09× on 1 thread, 1.07× on 2.
 //
 // Exactness. Each accumulator lane is one C element: bias / 0 / C, then one fused multiply-add per kk in increasing
 // order — the scalar definition with one rounding per step, identical in tile and row kernel. Works (emulated) when
@@ -30,11 +35,22 @@ internal static partial class Gemm
     /// <summary>MR of the Vector256 path.</summary>
     internal const int Vector256RowBlock = 3;
 
+    /// <summary>
+    /// The most float W (in the product's panel range) that a 4-row product runs through <see cref="RowTileFourRows256"/>;
+    /// larger W goes through the blocked loops, whose tiles prefetch each next block of W. The four-row kernel's passes read
+    /// W in 96-byte strips of separate panels, which the hardware prefetchers follow poorly once W leaves L2 and the
+    /// near L3: on the Zen 3 machine (2026-11-30) 4 × 1024 × 2048 and 4 × 512 × 4096 (8 MiB) ran at 0.50–0.58× the blocked
+    /// loops, 4 × 1024 × 4096 (16 MiB) at 0.61×, while 4 MiB gained. Prefetching the next K chunk from the kernel won back
+    /// part of it at 16 MiB (still 0.84×) and cost 1 MiB 5–15 %.
+    /// </summary>
+    internal const long FourRowMaxWeightBytes = 4L << 20;
+
     private readonly struct Vector256Kernel : IGemmKernel
     {
         public static int RowBlock => Vector256RowBlock;
 
-        public static int RowKernelPanels(int rows) => rows == 1 ? 2 : 0;
+        public static int RowKernelPanels(int rows, long weightBytes)
+            => rows == 1 ? 2 : rows == 4 && weightBytes <= FourRowMaxWeightBytes ? 3 : 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
@@ -62,11 +78,13 @@ internal static partial class Gemm
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void RowTile(int rows, ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
         {
-            AssertRows(rows, 1);
             switch (rows)
             {
                 case 1:
                     RowTile256<R1>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 4:
+                    RowTileFourRows256(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
                     break;
                 default:
                     throw new UnreachableException();
@@ -262,5 +280,94 @@ internal static partial class Gemm
             r0p1c.StoreUnsafe(ref d, 48);
             r0p1d.StoreUnsafe(ref d, 56);
         }
+    }
+
+    /// <summary>K chunk of <see cref="RowTileFourRows256"/>: its W (3 panels × 64 kk × 32 floats = 24 KiB) stays in L1, so
+    /// the chunk's passes after the first read the lines the first brought in from L1.</summary>
+    private const int FourRowChunkK = 64;
+
+    /// <summary>
+    /// Vector256 row kernel for 4 rows × 3 panels (96 columns = 12 vectors), unpacked A: per K chunk, 4 passes of 3 vectors
+    /// (24 columns) each, so 12 accumulators carry independent chains and 12 accumulators + 3 W vectors + 1 broadcast
+    /// fill the 16 registers. A 4 × 16 tile (8 chains, too few for the FMA latency) ran at half the peak with W in L2.
+    /// Chains: a chunk after the first starts from the float the previous one stored in C, as the blocked loops' K blocks.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowTileFourRows256(ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
+    {
+        for (int k0 = 0; k0 < k; k0 += FourRowChunkK)
+        {
+            int kc = Math.Min(FourRowChunkK, k - k0);
+            ref float s = ref k0 == 0 ? ref src : ref dst;
+            nint sStride = k0 == 0 ? srcStride : ldc;
+            ref float w = ref Unsafe.Add(ref panel, k0 * PackedMatrix.PanelWidth);
+            for (int v = 0; v < 12; v += 3)
+            {
+                // Vector v of the group: panel v / 4, columns (v % 4)·8 of it; C columns 8v.
+                FourRowsThreeVectors256(
+                    ref Unsafe.Add(ref a, k0), lda,
+                    ref Unsafe.Add(ref w, ((v / 4) * panelStride) + ((v % 4) * 8)),
+                    ref Unsafe.Add(ref w, (((v + 1) / 4) * panelStride) + (((v + 1) % 4) * 8)),
+                    ref Unsafe.Add(ref w, (((v + 2) / 4) * panelStride) + (((v + 2) % 4) * 8)),
+                    kc, ref Unsafe.Add(ref s, 8 * v), sStride, ref Unsafe.Add(ref dst, 8 * v), ldc);
+            }
+        }
+    }
+
+    /// <summary>4 rows × 3 vectors of W (each its own panel column of 8, 32 floats per kk): accumulators r{row}{vector}.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FourRowsThreeVectors256(ref float a, nint lda, ref float wa, ref float wb, ref float wc, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
+    {
+        ref float a0 = ref a;
+        ref float a1 = ref Unsafe.Add(ref a, lda);
+        ref float a2 = ref Unsafe.Add(ref a, 2 * lda);
+        ref float a3 = ref Unsafe.Add(ref a, 3 * lda);
+        ref float s1 = ref Unsafe.Add(ref src, srcStride);
+        ref float s2 = ref Unsafe.Add(ref src, 2 * srcStride);
+        ref float s3 = ref Unsafe.Add(ref src, 3 * srcStride);
+        Vector256<float> r0a = Vector256.LoadUnsafe(ref src), r0b = Vector256.LoadUnsafe(ref src, 8), r0c = Vector256.LoadUnsafe(ref src, 16);
+        Vector256<float> r1a = Vector256.LoadUnsafe(ref s1), r1b = Vector256.LoadUnsafe(ref s1, 8), r1c = Vector256.LoadUnsafe(ref s1, 16);
+        Vector256<float> r2a = Vector256.LoadUnsafe(ref s2), r2b = Vector256.LoadUnsafe(ref s2, 8), r2c = Vector256.LoadUnsafe(ref s2, 16);
+        Vector256<float> r3a = Vector256.LoadUnsafe(ref s3), r3b = Vector256.LoadUnsafe(ref s3, 8), r3c = Vector256.LoadUnsafe(ref s3, 16);
+        nuint offset = 0;
+        for (nuint kk = 0; kk < (nuint)kc; kk++)
+        {
+            Vector256<float> va = Vector256.LoadUnsafe(ref wa, offset);
+            Vector256<float> vb = Vector256.LoadUnsafe(ref wb, offset);
+            Vector256<float> vc = Vector256.LoadUnsafe(ref wc, offset);
+            Vector256<float> b = Vector256.Create(Unsafe.Add(ref a0, kk));
+            r0a = Vector256.FusedMultiplyAdd(b, va, r0a);
+            r0b = Vector256.FusedMultiplyAdd(b, vb, r0b);
+            r0c = Vector256.FusedMultiplyAdd(b, vc, r0c);
+            b = Vector256.Create(Unsafe.Add(ref a1, kk));
+            r1a = Vector256.FusedMultiplyAdd(b, va, r1a);
+            r1b = Vector256.FusedMultiplyAdd(b, vb, r1b);
+            r1c = Vector256.FusedMultiplyAdd(b, vc, r1c);
+            b = Vector256.Create(Unsafe.Add(ref a2, kk));
+            r2a = Vector256.FusedMultiplyAdd(b, va, r2a);
+            r2b = Vector256.FusedMultiplyAdd(b, vb, r2b);
+            r2c = Vector256.FusedMultiplyAdd(b, vc, r2c);
+            b = Vector256.Create(Unsafe.Add(ref a3, kk));
+            r3a = Vector256.FusedMultiplyAdd(b, va, r3a);
+            r3b = Vector256.FusedMultiplyAdd(b, vb, r3b);
+            r3c = Vector256.FusedMultiplyAdd(b, vc, r3c);
+            offset += PackedMatrix.PanelWidth;
+        }
+
+        ref float d1 = ref Unsafe.Add(ref dst, ldc);
+        ref float d2 = ref Unsafe.Add(ref dst, 2 * ldc);
+        ref float d3 = ref Unsafe.Add(ref dst, 3 * ldc);
+        r0a.StoreUnsafe(ref dst);
+        r0b.StoreUnsafe(ref dst, 8);
+        r0c.StoreUnsafe(ref dst, 16);
+        r1a.StoreUnsafe(ref d1);
+        r1b.StoreUnsafe(ref d1, 8);
+        r1c.StoreUnsafe(ref d1, 16);
+        r2a.StoreUnsafe(ref d2);
+        r2b.StoreUnsafe(ref d2, 8);
+        r2c.StoreUnsafe(ref d2, 16);
+        r3a.StoreUnsafe(ref d3);
+        r3b.StoreUnsafe(ref d3, 8);
+        r3c.StoreUnsafe(ref d3, 16);
     }
 }

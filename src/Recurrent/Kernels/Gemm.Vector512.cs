@@ -43,7 +43,7 @@ internal static partial class Gemm
         public static void WideTile(int rows, ref float packedA, ref float panel, nint panelStride, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
             => WideTileRows(rows, ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
 
-        public static int RowKernelPanels(int rows) => rows <= 2 ? 4 : rows <= 4 ? 2 : 0;
+        public static int RowKernelPanels(int rows, long weightBytes) => rows <= 2 ? 4 : rows <= 4 ? 2 : 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)

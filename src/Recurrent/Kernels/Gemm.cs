@@ -242,9 +242,9 @@ internal static partial class Gemm
         /// <summary>MR: rows per micro-tile, and the row count of a packed A micro-panel.</summary>
         static abstract int RowBlock { get; }
 
-        /// <summary>Panels covered by one row-kernel call for an m-row product; 0 when m rows go through the blocked
-        /// loops instead.</summary>
-        static abstract int RowKernelPanels(int rows);
+        /// <summary>Panels covered by one row-kernel call for an m-row product whose panel range holds
+        /// <paramref name="weightBytes"/> bytes of float W; 0 when it goes through the blocked loops instead.</summary>
+        static abstract int RowKernelPanels(int rows, long weightBytes);
 
         /// <summary>
         /// Micro-kernel: the <paramref name="rows"/> × 32 tile (rows ≤ MR) of C from packed A (row i at
@@ -363,7 +363,7 @@ internal static partial class Gemm
             return;
         }
 
-        int group = TKernel.RowKernelPanels(m);
+        int group = TKernel.RowKernelPanels(m, WeightBytesOf(k, panelCount));
         if (group == 0)
         {
             RunBlocked<TKernel>(ref aRef, lda, m, w, ref biasRef, hasBias, ref cRef, ldc, accumulate, firstPanel, endPanel);
@@ -443,7 +443,7 @@ internal static partial class Gemm
         }
 
         float[] pack = PackBuffer(Math.Min(m, mc) * PackedRowStride);
-        bool prefetchNext = (long)(endPanel - firstPanel) * k * nr * sizeof(float) >= PrefetchWeightsFromBytes;
+        bool prefetchNext = WeightBytesOf(k, endPanel - firstPanel) >= PrefetchWeightsFromBytes;
         ref float packed = ref MemoryMarshal.GetArrayDataReference(pack);
 
         // Loop 4 (ic): MC-row blocks of A — the packed MC × KC block stays in L2 across all panels.
@@ -627,6 +627,9 @@ internal static partial class Gemm
 
         return buffer;
     }
+
+    /// <summary>Bytes of float W in <paramref name="panels"/> panels of <paramref name="k"/> columns.</summary>
+    internal static long WeightBytesOf(int k, int panels) => (long)panels * k * PackedMatrix.PanelWidth * sizeof(float);
 
     [Conditional("DEBUG")]
     private static void AssertRows(int rows, int max) => Debug.Assert(rows >= 1 && rows <= max, $"rows {rows} outside 1..{max}");
