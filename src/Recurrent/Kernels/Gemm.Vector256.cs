@@ -36,6 +36,12 @@ internal static partial class Gemm
     internal const int Vector256RowBlock = 3;
 
     /// <summary>
+    /// <see cref="IGemmKernel.BlockNBytes"/> of the Vector256 path: half the default, for the 512 KiB L2 of AVX2 machines
+    /// such as Zen 3, where a 256 KiB block of W, the next one being prefetched and the packed block of A overflowed L2.
+    /// </summary>
+    internal const int Vector256BlockNBytes = 128 * 1024;
+
+    /// <summary>
     /// The most float W (in the product's panel range) that a 4-row product runs through <see cref="RowTileFourRows256"/>;
     /// larger W goes through the blocked loops, whose tiles prefetch each next block of W. The four-row kernel's passes read
     /// W in 96-byte strips of separate panels, which the hardware prefetchers follow poorly once W leaves L2 and the
@@ -48,6 +54,8 @@ internal static partial class Gemm
     private readonly struct Vector256Kernel : IGemmKernel
     {
         public static int RowBlock => Vector256RowBlock;
+
+        public static int BlockNBytes => Vector256BlockNBytes;
 
         public static int RowKernelPanels(int rows, long weightBytes)
             => rows == 1 ? 2 : rows == 4 && weightBytes <= FourRowMaxWeightBytes ? 3 : 0;

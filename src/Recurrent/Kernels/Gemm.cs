@@ -255,6 +255,9 @@ internal static partial class Gemm
         /// (16 floats apart) to be brought into L2 (one per kk; the Vector512 kernel does, the narrower paths ignore it).
         static abstract void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines);
 
+        /// <summary>Target bytes of the blocked loops' KC × NC block of W on this path (<see cref="Gemm.BlockNBytes"/>).</summary>
+        static virtual int BlockNBytes => Gemm.BlockNBytes;
+
         /// <summary>Whether the blocked loops run pairs of consecutive full panels through <see cref="WideTile"/> (with
         /// MR = <see cref="RowBlock"/> rows) rather than one panel at a time through <see cref="Tile"/>.</summary>
         static virtual bool HasWideTile => false;
@@ -462,7 +465,7 @@ internal static partial class Gemm
                 bool fromC = accumulate || pc > 0;
 
                 // Loop 2 (jc): NC-panel blocks of W — the KC × NC block (~BlockNBytes) stays in L2 across loop 1.
-                int blockPanels = Math.Max(1, BlockNBytes / (kc * nr * sizeof(float)));
+                int blockPanels = Math.Max(1, TKernel.BlockNBytes / (kc * nr * sizeof(float)));
                 if (TKernel.HasWideTile)
                 {
                     blockPanels = Math.Max(2, blockPanels & ~1); // whole pairs of panels per block
