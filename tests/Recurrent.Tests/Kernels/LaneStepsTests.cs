@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics.X86;
 using Recurrent.Execution;
 using Recurrent.Kernels;
 using Recurrent.Tests.Layers;
@@ -59,30 +58,38 @@ public class LaneStepsTests
             float expected = n < count && kk < width ? rows[i] : Sentinel;
             Assert.True(expected == back[i], $"rows[{i}] (n {n}, kk {kk}): expected {expected}, got {back[i]}");
         }
+    }
 
-        // The block transposes give the element-by-element forms' results: AVX-512 16 × 16 blocks and AVX 8 × 8 blocks,
-        // each where the machine has it.
-        if (Avx512F.IsSupported)
-        {
-            AssertSameAsScalar(LaneTransposes.ToLanes512, LaneTransposes.FromLanes512);
-        }
+    /// <summary>The AVX-512 16 × 16 block transposes give the element-by-element forms' results.</summary>
+    [Avx512Theory]
+    [MemberData(nameof(TransposeShapes))]
+    public void BlockTransposes512_GiveTheScalarResults(int count, int width)
+        => AssertSameAsScalar(count, width, LaneTransposes.ToLanes512, LaneTransposes.FromLanes512);
 
-        if (Avx.IsSupported)
-        {
-            AssertSameAsScalar(LaneTransposes.ToLanes256, LaneTransposes.FromLanes256);
-        }
+    /// <summary>The AVX 8 × 8 block transposes give the element-by-element forms' results.</summary>
+    [AvxTheory]
+    [MemberData(nameof(TransposeShapes))]
+    public void BlockTransposes256_GiveTheScalarResults(int count, int width)
+        => AssertSameAsScalar(count, width, LaneTransposes.ToLanes256, LaneTransposes.FromLanes256);
 
-        void AssertSameAsScalar(Transpose toLanes, Transpose fromLanes)
-        {
-            float[] viaScalar = Filled(lanes.Length), viaBlocks = Filled(lanes.Length);
-            LaneTransposes.ToLanesScalar(rows, rowStride, count, width, viaScalar, laneStride);
-            toLanes(rows, rowStride, count, width, viaBlocks, laneStride);
-            Assert.Equal(viaScalar, viaBlocks);
-            float[] rowsScalar = Filled(rows.Length), rowsBlocks = Filled(rows.Length);
-            LaneTransposes.FromLanesScalar(lanes, laneStride, count, width, rowsScalar, rowStride);
-            fromLanes(lanes, laneStride, count, width, rowsBlocks, rowStride);
-            Assert.Equal(rowsScalar, rowsBlocks);
-        }
+    /// <summary>A block transpose pair against the scalar forms, both directions, on rows with gaps and lanes with
+    /// sentinels around them: the same floats everywhere, gaps included.</summary>
+    private static void AssertSameAsScalar(int count, int width, Transpose toLanes, Transpose fromLanes)
+    {
+        var rng = new Random((count * 100) + width);
+        int rowStride = width + 3, laneStride = LaneSteps.Stride(count) + LaneSteps.Lanes;
+        float[] rows = Enumerable.Range(0, (count * rowStride) + 7).Select(_ => (float)rng.NextDouble()).ToArray();
+        float[] lanes = Filled((width + 1) * laneStride);
+        LaneTransposes.ToLanesScalar(rows, rowStride, count, width, lanes, laneStride);
+
+        float[] viaScalar = Filled(lanes.Length), viaBlocks = Filled(lanes.Length);
+        LaneTransposes.ToLanesScalar(rows, rowStride, count, width, viaScalar, laneStride);
+        toLanes(rows, rowStride, count, width, viaBlocks, laneStride);
+        Assert.Equal(viaScalar, viaBlocks);
+        float[] rowsScalar = Filled(rows.Length), rowsBlocks = Filled(rows.Length);
+        LaneTransposes.FromLanesScalar(lanes, laneStride, count, width, rowsScalar, rowStride);
+        fromLanes(lanes, laneStride, count, width, rowsBlocks, rowStride);
+        Assert.Equal(rowsScalar, rowsBlocks);
     }
 
     /// <summary>A transpose between rows and lanes: <c>count</c> × <c>width</c> from one layout (stride
@@ -121,15 +128,29 @@ public class LaneStepsTests
         LaneTransposes.FromLanes(lanes, laneStride, count, width, back, width);
         Assert.Equal(rows, back[..(count * width)]);
         Assert.All(back[(count * width)..], value => Assert.Equal(Sentinel, value));
+    }
 
-        // The AVX form, called directly (whole-vector stores that run into the next rows, the last ones masked).
-        if (Avx.IsSupported)
-        {
-            float[] viaBlocks = Filled((count * width) + 8);
-            LaneTransposes.FromLanes256(lanes, laneStride, count, width, viaBlocks, width);
-            Assert.Equal(rows, viaBlocks[..(count * width)]);
-            Assert.All(viaBlocks[(count * width)..], value => Assert.Equal(Sentinel, value));
-        }
+    /// <summary>The AVX form on dense rows, called directly: whole-vector stores that run into the next rows, the last
+    /// ones masked, so nothing after the last row changes.</summary>
+    [AvxTheory]
+    [InlineData(16, 1)]
+    [InlineData(48, 3)]
+    [InlineData(37, 5)]
+    [InlineData(33, 7)]
+    [InlineData(20, 8)]
+    [InlineData(64, 9)]
+    [InlineData(15, 4)]
+    public void DenseRows_FromLanes256_StopsAtTheLastRow(int count, int width)
+    {
+        var rng = new Random((count * 31) + width);
+        int laneStride = LaneSteps.Stride(count) + LaneSteps.Lanes;
+        float[] rows = Enumerable.Range(0, count * width).Select(_ => (float)rng.NextDouble()).ToArray();
+        float[] lanes = Filled((width + 1) * laneStride);
+        LaneTransposes.ToLanesScalar(rows, width, count, width, lanes, laneStride);
+        float[] viaBlocks = Filled((count * width) + 8);
+        LaneTransposes.FromLanes256(lanes, laneStride, count, width, viaBlocks, width);
+        Assert.Equal(rows, viaBlocks[..(count * width)]);
+        Assert.All(viaBlocks[(count * width)..], value => Assert.Equal(Sentinel, value));
     }
 
     [Fact]
