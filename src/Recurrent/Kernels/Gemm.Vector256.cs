@@ -290,9 +290,11 @@ internal static partial class Gemm
         }
     }
 
-    /// <summary>K chunk of <see cref="RowTileFourRows256"/>: its W (3 panels × 64 kk × 32 floats = 24 KiB) stays in L1, so
-    /// the chunk's passes after the first read the lines the first brought in from L1.</summary>
-    private const int FourRowChunkK = 64;
+    /// <summary>K chunk of <see cref="RowTileFourRows256"/>: its W (3 panels × 128 kk × 32 floats = 48 KiB) stays in L2 at
+    /// least, so the chunk's later passes read what the earlier ones brought in from L3. Measured on the Zen 3 machine
+    /// (2026-11-30, two builds in one process, both slot orders): 4 × 256 × 1024 ran 1.05× as fast as at 64 kk (24 KiB, in
+    /// L1: more passes, each reloading its accumulators), 1.08× as at 32, and 0.97× as at 256; S2 within 2 % of all.</summary>
+    private const int FourRowChunkK = 128;
 
     /// <summary>
     /// Vector256 row kernel for 4 rows × 3 panels (96 columns = 12 vectors), unpacked A: per K chunk, 4 passes of 3 vectors
