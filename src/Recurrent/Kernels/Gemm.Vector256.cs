@@ -75,9 +75,6 @@ internal static partial class Gemm
                 case 3:
                     Tile256<R3>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
-                case 4:
-                    Tile256<R4>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
-                    break;
                 default:
                     throw new UnreachableException();
             }
@@ -108,7 +105,6 @@ internal static partial class Gemm
         Vector256<float> c0a = default, c0b = default, c0c = default, c0d = default;
         Vector256<float> c1a = default, c1b = default, c1c = default, c1d = default;
         Vector256<float> c2a = default, c2b = default, c2c = default, c2d = default;
-        Vector256<float> c3a = default, c3b = default, c3c = default, c3d = default;
 
         // Initial tile: bias row (srcStride 0), zeros, or C.
         if (TRows.Value > 0)
@@ -138,15 +134,6 @@ internal static partial class Gemm
             c2d = Vector256.LoadUnsafe(ref s, 24);
         }
 
-        if (TRows.Value > 3)
-        {
-            ref float s = ref Unsafe.Add(ref src, 3 * srcStride);
-            c3a = Vector256.LoadUnsafe(ref s);
-            c3b = Vector256.LoadUnsafe(ref s, 8);
-            c3c = Vector256.LoadUnsafe(ref s, 16);
-            c3d = Vector256.LoadUnsafe(ref s, 24);
-        }
-
         for (int kk = 0; kk < kc; kk++)
         {
             if (kk < prefetchLines)
@@ -160,31 +147,26 @@ internal static partial class Gemm
             Vector256<float> b0 = Vector256.Create(packedA);
             Vector256<float> b1 = TRows.Value > 1 ? Vector256.Create(Unsafe.Add(ref packedA, 1 * PackedRowStride)) : default;
             Vector256<float> b2 = TRows.Value > 2 ? Vector256.Create(Unsafe.Add(ref packedA, 2 * PackedRowStride)) : default;
-            Vector256<float> b3 = TRows.Value > 3 ? Vector256.Create(Unsafe.Add(ref packedA, 3 * PackedRowStride)) : default;
 
             Vector256<float> w = Vector256.LoadUnsafe(ref panel);
             c0a = Vector256.FusedMultiplyAdd(b0, w, c0a);
             if (TRows.Value > 1) c1a = Vector256.FusedMultiplyAdd(b1, w, c1a);
             if (TRows.Value > 2) c2a = Vector256.FusedMultiplyAdd(b2, w, c2a);
-            if (TRows.Value > 3) c3a = Vector256.FusedMultiplyAdd(b3, w, c3a);
 
             w = Vector256.LoadUnsafe(ref panel, 8);
             c0b = Vector256.FusedMultiplyAdd(b0, w, c0b);
             if (TRows.Value > 1) c1b = Vector256.FusedMultiplyAdd(b1, w, c1b);
             if (TRows.Value > 2) c2b = Vector256.FusedMultiplyAdd(b2, w, c2b);
-            if (TRows.Value > 3) c3b = Vector256.FusedMultiplyAdd(b3, w, c3b);
 
             w = Vector256.LoadUnsafe(ref panel, 16);
             c0c = Vector256.FusedMultiplyAdd(b0, w, c0c);
             if (TRows.Value > 1) c1c = Vector256.FusedMultiplyAdd(b1, w, c1c);
             if (TRows.Value > 2) c2c = Vector256.FusedMultiplyAdd(b2, w, c2c);
-            if (TRows.Value > 3) c3c = Vector256.FusedMultiplyAdd(b3, w, c3c);
 
             w = Vector256.LoadUnsafe(ref panel, 24);
             c0d = Vector256.FusedMultiplyAdd(b0, w, c0d);
             if (TRows.Value > 1) c1d = Vector256.FusedMultiplyAdd(b1, w, c1d);
             if (TRows.Value > 2) c2d = Vector256.FusedMultiplyAdd(b2, w, c2d);
-            if (TRows.Value > 3) c3d = Vector256.FusedMultiplyAdd(b3, w, c3d);
 
             packedA = ref Unsafe.Add(ref packedA, 1);
             panel = ref Unsafe.Add(ref panel, PackedMatrix.PanelWidth);
@@ -215,15 +197,6 @@ internal static partial class Gemm
             c2b.StoreUnsafe(ref d, 8);
             c2c.StoreUnsafe(ref d, 16);
             c2d.StoreUnsafe(ref d, 24);
-        }
-
-        if (TRows.Value > 3)
-        {
-            ref float d = ref Unsafe.Add(ref dst, 3 * ldc);
-            c3a.StoreUnsafe(ref d);
-            c3b.StoreUnsafe(ref d, 8);
-            c3c.StoreUnsafe(ref d, 16);
-            c3d.StoreUnsafe(ref d, 24);
         }
     }
 
