@@ -21,11 +21,12 @@ namespace Recurrent.Kernels;
 // 0.90× and 0.87×.
 //
 // Row kernel (m = 1): 2 panels at once, 8 independent accumulator chains.
-// Four-row kernel (m = 4, W up to FourRowMaxWeightBytes): 3 panels at once in passes of 24 columns, 12 chains, every W
-// line read from beyond L1 once. The blocked loops would run m = 4 as two 2-row tiles of 8 chains each, each streaming
-// W: 4 × 256 × 1024 (S2's recurrent product) took 45 µs there, half the FMA peak. Measured on the Zen 3 machine
-// (2026-11-30, two builds in one process): 4 × 256 × 1024 1.12–1.15×, 4 × 512 × 2048 1.16–1.27×, 4 × 256 × 256 1.06–1.12×,
-// LSTM 256, batch 4, 150 steps (S2) 1.09× on 1 thread, 1.07× on 2.
+// Four-row kernel (m = 4, W up to FourRowMaxWeightBytes): 3 panels at once in passes of 24 columns, 12 chains; each
+// line of W comes from where W lives (L3 for S2) once a call, and a later pass that shares the line reads it from L1 or
+// L2. The blocked loops would run m = 4 as two 2-row tiles of 8 chains each, each streaming W: 4 × 256 × 1024 (S2's
+// recurrent product) took 45 µs there, half the FMA peak. Measured on the Zen 3 machine (2026-11-30, two builds in one
+// process): 4 × 256 × 1024 1.12–1.15×, 4 × 512 × 2048 1.16–1.27×, 4 × 256 × 256 1.06–1.12×, LSTM 256, batch 4, 150 steps
+// (S2) 1.09× on 1 thread, 1.07× on 2.
 //
 // Exactness. Each accumulator lane is one C element: bias / 0 / C, then one fused multiply-add per kk in increasing
 // order — the scalar definition with one rounding per step, identical in tile and row kernel. Works (emulated) when

@@ -280,7 +280,7 @@ internal static partial class Gemm
             => throw new UnreachableException();
 
         /// <summary>
-        /// Row kernel: <paramref name="rows"/> rows (RowKernelPanels(rows) &gt; 0) of unpacked A times RowKernelPanels(rows) full
+        /// Row kernel: <paramref name="rows"/> rows (RowKernelPanels &gt; 0) of unpacked A times RowKernelPanels full
         /// consecutive panels, whole k. Panel q of row i starts from <c>src[i * srcStride + 32q ..]</c> and ends in
         /// <c>dst[i * ldc + 32q ..]</c>.
         /// </summary>
