@@ -21,12 +21,15 @@ namespace Recurrent.Kernels;
 // 0.90× and 0.87×.
 //
 // Row kernel (m = 1): 2 panels at once, 8 independent accumulator chains.
-// Four-row kernel (m = 4, W up to FourRowMaxWeightBytes): 3 panels at once in passes of 24 columns, 12 chains; each
+// Four-row kernel (m = 4, W up to MultiRowMaxWeightBytes): 3 panels at once in passes of 24 columns, 12 chains; each
 // line of W comes from where W lives (L3 for S2) once a call, and a later pass that shares the line reads it from L1 or
 // L2. The blocked loops would run m = 4 as two 2-row tiles of 8 chains each, each streaming W: 4 × 256 × 1024 (S2's
 // recurrent product) took 45 µs there, half the FMA peak. Measured on the Zen 3 machine (2026-11-30, two builds in one
 // process): 4 × 256 × 1024 1.12–1.15×, 4 × 512 × 2048 1.16–1.27×, 4 × 256 × 256 1.06–1.12×, LSTM 256, batch 4, 150 steps
 // (S2) 1.09× on 1 thread, 1.07× on 2.
+// Two-row kernel (m = 2, the same limit): 3 panels at once in passes of 48 columns, each step column by column, 12
+// chains where the blocked loops' 2-row tile has 8. Measured the same way: 2 × 512 × 2048 1.12×, 2 × 256 × 256 1.07×,
+// 2 × 256 × 1024 0.98× (W from L3 bounds both there), LSTM 512 at batch 2 1.10×, LSTM 256 1.02×, GRU 256 1.03×.
 //
 // Exactness. Each accumulator lane is one C element: bias / 0 / C, then one fused multiply-add per kk in increasing
 // order — the scalar definition with one rounding per step, identical in tile and row kernel. Works (emulated) when
@@ -43,14 +46,15 @@ internal static partial class Gemm
     internal const int Vector256BlockNBytes = 128 * 1024;
 
     /// <summary>
-    /// The most float W (in the product's panel range) that a 4-row product runs through <see cref="RowTileFourRows256"/>;
-    /// larger W goes through the blocked loops, whose tiles prefetch each next block of W. The four-row kernel's passes read
-    /// W in 96-byte strips of separate panels, which the hardware prefetchers follow poorly once W leaves L2 and the
-    /// near L3: on the Zen 3 machine (2026-11-30) 4 × 1024 × 2048 and 4 × 512 × 4096 (8 MiB) ran at 0.50–0.58× the blocked
-    /// loops, 4 × 1024 × 4096 (16 MiB) at 0.61×, while 4 MiB gained. Prefetching the next K chunk from the kernel won back
-    /// part of it at 16 MiB (still 0.84×) and cost 1 MiB 5–15 %.
+    /// The most float W (in the product's panel range) that a 2- or 4-row product runs through <see cref="RowTileTwoRows256"/>
+    /// or <see cref="RowTileFourRows256"/>; larger W goes through the blocked loops, whose tiles prefetch each next block of
+    /// W. Their passes read W in strips of separate panels, which the hardware prefetchers follow poorly once W leaves L2
+    /// and the near L3: on the Zen 3 machine (2026-11-30) 4 × 1024 × 2048 and 4 × 512 × 4096 (8 MiB) ran at 0.50–0.58×
+    /// the blocked loops, 4 × 1024 × 4096 (16 MiB) at 0.61×, while 4 MiB gained; 2 × 1024 × 2048 and 2 × 1024 × 4096 at
+    /// 0.85× and 0.84× (both slot orders). Prefetching the next K chunk from the four-row kernel won back part of it at
+    /// 16 MiB (still 0.84×) and cost 1 MiB 5–15 %.
     /// </summary>
-    internal const long FourRowMaxWeightBytes = 4L << 20;
+    internal const long MultiRowMaxWeightBytes = 4L << 20;
 
     private readonly struct Vector256Kernel : IGemmKernel
     {
@@ -59,7 +63,7 @@ internal static partial class Gemm
         public static int BlockNBytes => Vector256BlockNBytes;
 
         public static int RowKernelPanels(int rows, long weightBytes)
-            => rows == 1 ? 2 : rows == 4 && weightBytes <= FourRowMaxWeightBytes ? 3 : 0;
+            => rows == 1 ? 2 : rows is 2 or 4 && weightBytes <= MultiRowMaxWeightBytes ? 3 : 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
@@ -88,6 +92,9 @@ internal static partial class Gemm
             {
                 case 1:
                     RowTile256<R1>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 2:
+                    RowTileTwoRows256(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
                     break;
                 case 4:
                     RowTileFourRows256(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
@@ -264,11 +271,11 @@ internal static partial class Gemm
         }
     }
 
-    /// <summary>K chunk of <see cref="RowTileFourRows256"/>: its W (3 panels × 128 kk × 32 floats = 48 KiB) stays in L2 at
+    /// <summary>K chunk of <see cref="RowTileFourRows256"/> and <see cref="RowTileTwoRows256"/>: its W (3 panels × 128 kk × 32 floats = 48 KiB) stays in L2 at
     /// least, so the chunk's later passes read what the earlier ones brought in from L3. Measured on the Zen 3 machine
     /// (2026-11-30, two builds in one process, both slot orders): 4 × 256 × 1024 ran 1.05× as fast as at 64 kk (24 KiB, in
     /// L1: more passes, each reloading its accumulators), 1.08× as at 32, and 0.97× as at 256; S2 within 2 % of all.</summary>
-    private const int FourRowChunkK = 128;
+    private const int MultiRowChunkK = 128;
 
     /// <summary>
     /// Vector256 row kernel for 4 rows × 3 panels (96 columns = 12 vectors), unpacked A: per K chunk, 4 passes of 3 vectors
@@ -279,9 +286,9 @@ internal static partial class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowTileFourRows256(ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
     {
-        for (int k0 = 0; k0 < k; k0 += FourRowChunkK)
+        for (int k0 = 0; k0 < k; k0 += MultiRowChunkK)
         {
-            int kc = Math.Min(FourRowChunkK, k - k0);
+            int kc = Math.Min(MultiRowChunkK, k - k0);
             ref float s = ref k0 == 0 ? ref src : ref dst;
             nint sStride = k0 == 0 ? srcStride : ldc;
             ref float w = ref Unsafe.Add(ref panel, k0 * PackedMatrix.PanelWidth);
@@ -353,5 +360,89 @@ internal static partial class Gemm
         r3a.StoreUnsafe(ref d3);
         r3b.StoreUnsafe(ref d3, 8);
         r3c.StoreUnsafe(ref d3, 16);
+    }
+
+    /// <summary>
+    /// Vector256 row kernel for 2 rows × 3 panels (12 vectors), unpacked A: per K chunk, 2 passes of 6 vectors (48 columns),
+    /// each step column by column (the two rows' broadcasts held, one W vector at a time), so 12 accumulators carry
+    /// independent chains in 12 + 2 + 1 registers and each W vector is loaded once. The blocked loops would run the 2 rows
+    /// as one tile of 8 chains. Same chains as the blocked loops (a chunk after the first starts from C).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowTileTwoRows256(ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
+    {
+        for (int k0 = 0; k0 < k; k0 += MultiRowChunkK)
+        {
+            int kc = Math.Min(MultiRowChunkK, k - k0);
+            ref float s = ref k0 == 0 ? ref src : ref dst;
+            nint sStride = k0 == 0 ? srcStride : ldc;
+            ref float w = ref Unsafe.Add(ref panel, k0 * PackedMatrix.PanelWidth);
+            for (int v = 0; v < 12; v += 6)
+            {
+                // Vector v of the group: panel v / 4, columns (v % 4)·8 of it; C columns 8v.
+                TwoRowsSixVectors256(
+                    ref Unsafe.Add(ref a, k0), lda,
+                    ref Unsafe.Add(ref w, (v / 4 * panelStride) + (v % 4 * 8)),
+                    ref Unsafe.Add(ref w, ((v + 1) / 4 * panelStride) + ((v + 1) % 4 * 8)),
+                    ref Unsafe.Add(ref w, ((v + 2) / 4 * panelStride) + ((v + 2) % 4 * 8)),
+                    ref Unsafe.Add(ref w, ((v + 3) / 4 * panelStride) + ((v + 3) % 4 * 8)),
+                    ref Unsafe.Add(ref w, ((v + 4) / 4 * panelStride) + ((v + 4) % 4 * 8)),
+                    ref Unsafe.Add(ref w, ((v + 5) / 4 * panelStride) + ((v + 5) % 4 * 8)),
+                    kc, ref Unsafe.Add(ref s, 8 * v), sStride, ref Unsafe.Add(ref dst, 8 * v), ldc);
+            }
+        }
+    }
+
+    /// <summary>2 rows × 6 vectors of W (each its own panel column of 8, 32 floats per kk): accumulators r{row}{vector}.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TwoRowsSixVectors256(
+        ref float a, nint lda, ref float w0, ref float w1, ref float w2, ref float w3, ref float w4, ref float w5, int kc,
+        ref float src, nint srcStride, ref float dst, nint ldc)
+    {
+        ref float a1 = ref Unsafe.Add(ref a, lda);
+        ref float s1 = ref Unsafe.Add(ref src, srcStride);
+        Vector256<float> r00 = Vector256.LoadUnsafe(ref src), r01 = Vector256.LoadUnsafe(ref src, 8), r02 = Vector256.LoadUnsafe(ref src, 16);
+        Vector256<float> r03 = Vector256.LoadUnsafe(ref src, 24), r04 = Vector256.LoadUnsafe(ref src, 32), r05 = Vector256.LoadUnsafe(ref src, 40);
+        Vector256<float> r10 = Vector256.LoadUnsafe(ref s1), r11 = Vector256.LoadUnsafe(ref s1, 8), r12 = Vector256.LoadUnsafe(ref s1, 16);
+        Vector256<float> r13 = Vector256.LoadUnsafe(ref s1, 24), r14 = Vector256.LoadUnsafe(ref s1, 32), r15 = Vector256.LoadUnsafe(ref s1, 40);
+        nuint offset = 0;
+        for (nuint kk = 0; kk < (nuint)kc; kk++)
+        {
+            Vector256<float> b0 = Vector256.Create(Unsafe.Add(ref a, kk));
+            Vector256<float> b1 = Vector256.Create(Unsafe.Add(ref a1, kk));
+            Vector256<float> v = Vector256.LoadUnsafe(ref w0, offset);
+            r00 = Vector256.FusedMultiplyAdd(b0, v, r00);
+            r10 = Vector256.FusedMultiplyAdd(b1, v, r10);
+            v = Vector256.LoadUnsafe(ref w1, offset);
+            r01 = Vector256.FusedMultiplyAdd(b0, v, r01);
+            r11 = Vector256.FusedMultiplyAdd(b1, v, r11);
+            v = Vector256.LoadUnsafe(ref w2, offset);
+            r02 = Vector256.FusedMultiplyAdd(b0, v, r02);
+            r12 = Vector256.FusedMultiplyAdd(b1, v, r12);
+            v = Vector256.LoadUnsafe(ref w3, offset);
+            r03 = Vector256.FusedMultiplyAdd(b0, v, r03);
+            r13 = Vector256.FusedMultiplyAdd(b1, v, r13);
+            v = Vector256.LoadUnsafe(ref w4, offset);
+            r04 = Vector256.FusedMultiplyAdd(b0, v, r04);
+            r14 = Vector256.FusedMultiplyAdd(b1, v, r14);
+            v = Vector256.LoadUnsafe(ref w5, offset);
+            r05 = Vector256.FusedMultiplyAdd(b0, v, r05);
+            r15 = Vector256.FusedMultiplyAdd(b1, v, r15);
+            offset += PackedMatrix.PanelWidth;
+        }
+
+        ref float d1 = ref Unsafe.Add(ref dst, ldc);
+        r00.StoreUnsafe(ref dst);
+        r01.StoreUnsafe(ref dst, 8);
+        r02.StoreUnsafe(ref dst, 16);
+        r03.StoreUnsafe(ref dst, 24);
+        r04.StoreUnsafe(ref dst, 32);
+        r05.StoreUnsafe(ref dst, 40);
+        r10.StoreUnsafe(ref d1);
+        r11.StoreUnsafe(ref d1, 8);
+        r12.StoreUnsafe(ref d1, 16);
+        r13.StoreUnsafe(ref d1, 24);
+        r14.StoreUnsafe(ref d1, 32);
+        r15.StoreUnsafe(ref d1, 40);
     }
 }

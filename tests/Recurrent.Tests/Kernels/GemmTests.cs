@@ -171,28 +171,32 @@ public class GemmTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void FourRowsBeyondRowKernelLimit_MatchReference_AndHalvesThroughRowKernel(string pathName)
+    public void TwoAndFourRowsBeyondRowKernelLimit_MatchReference_AndHalvesThroughRowKernels(string pathName)
     {
         KernelPath path = Enum.Parse<KernelPath>(pathName);
         var rng = new Random(37 + (int)path);
 
-        // 4 rows over 35 panels × 1000 × 32 floats: just over FourRowMaxWeightBytes, so on Vector256 the whole product runs
-        // through the blocked loops while each half (below it) runs through the four-row kernel (groups of 3 panels, a
-        // partial K chunk, a group's leftover and the partial last panel blocked). Both give the reference and the same bits.
-        const int m = 4, n = (34 * 32) + 5, k = 1000;
-        Assert.True(Gemm.WeightBytesOf(k, (n + 31) / 32) > Gemm.FourRowMaxWeightBytes);
-        Assert.True(Gemm.WeightBytesOf(k, ((n + 31) / 32 / 2) + 1) <= Gemm.FourRowMaxWeightBytes);
-        CheckAgainstReference(path, m, n, k, new CaseOptions(2, 1, Accumulate: true, Bias: false), rng);
+        // 2 and 4 rows over 35 panels × 1000 × 32 floats: just over MultiRowMaxWeightBytes, so on Vector256 the whole
+        // product runs through the blocked loops while each half (below it) runs through the two- or four-row kernel
+        // (groups of 3 panels, a partial K chunk, a group's leftover and the partial last panel blocked). Both give the
+        // reference and the same bits.
+        const int n = (34 * 32) + 5, k = 1000;
+        Assert.True(Gemm.WeightBytesOf(k, (n + 31) / 32) > Gemm.MultiRowMaxWeightBytes);
+        Assert.True(Gemm.WeightBytesOf(k, ((n + 31) / 32 / 2) + 1) <= Gemm.MultiRowMaxWeightBytes);
+        foreach (int m in new[] { 2, 4 })
+        {
+            CheckAgainstReference(path, m, n, k, new CaseOptions(2, 1, Accumulate: true, Bias: false), rng);
 
-        float[] a = RandomArray(rng, m * k);
-        var packed = PackedMatrix.Pack(RandomArray(rng, n * k), n, k);
-        float[] bias = RandomArray(rng, n);
-        float[] whole = new float[m * n], halves = new float[m * n];
-        Gemm.Multiply(path, a, k, m, packed, bias, whole, n, false, 0, packed.PanelCount);
-        int half = packed.PanelCount / 2;
-        Gemm.Multiply(path, a, k, m, packed, bias, halves, n, false, 0, half);
-        Gemm.Multiply(path, a, k, m, packed, bias, halves, n, false, half, packed.PanelCount - half, PanelOrder.Descending);
-        AssertBitsEqual(whole, halves, $"{path} m={m} n={n} k={k}");
+            float[] a = RandomArray(rng, m * k);
+            var packed = PackedMatrix.Pack(RandomArray(rng, n * k), n, k);
+            float[] bias = RandomArray(rng, n);
+            float[] whole = new float[m * n], halves = new float[m * n];
+            Gemm.Multiply(path, a, k, m, packed, bias, whole, n, false, 0, packed.PanelCount);
+            int half = packed.PanelCount / 2;
+            Gemm.Multiply(path, a, k, m, packed, bias, halves, n, false, 0, half);
+            Gemm.Multiply(path, a, k, m, packed, bias, halves, n, false, half, packed.PanelCount - half, PanelOrder.Descending);
+            AssertBitsEqual(whole, halves, $"{path} m={m} n={n} k={k}");
+        }
     }
 
     [Theory]
