@@ -60,8 +60,8 @@ internal static partial class LaneTransposes
     /// loaded plainly when the block is full, else masked to its columns (rows past srcRows as zeros, their memory not
     /// read); transposed with 24 shuffles (by 32 and 64 bits within 128-bit lanes, then 128-bit lanes across vectors);
     /// srcCols rows stored: the first <paramref name="wholeRows"/> as whole vectors (8 when srcRows is 8; a caller may ask
-    /// for whole stores of shorter rows where the lanes past srcRows fall on memory it rewrites later), the rest masked to
-    /// srcRows lanes. Nothing else of dst is written, apart from those whole stores.
+    /// for whole stores of shorter rows where the lanes past srcRows fall on memory it rewrites later), the rest as their
+    /// first srcRows floats. Nothing else of dst is written, apart from those whole stores.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void TransposeBlock8(float* src, nint srcStride, int srcRows, int srcCols, float* dst, nint dstStride, int wholeRows)
@@ -109,28 +109,49 @@ internal static partial class LaneTransposes
         Vector256<float> c2 = Avx.Permute2x128(r2, r6, 0x20), c3 = Avx.Permute2x128(r3, r7, 0x20);
         Vector256<float> c4 = Avx.Permute2x128(r0, r4, 0x31), c5 = Avx.Permute2x128(r1, r5, 0x31);
         Vector256<float> c6 = Avx.Permute2x128(r2, r6, 0x31), c7 = Avx.Permute2x128(r3, r7, 0x31);
-        Vector256<float> lanes = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(srcRows)).AsSingle();
-        StoreRow(dst, c0, 0, wholeRows, lanes);
-        if (srcCols > 1) StoreRow(dst + dstStride, c1, 1, wholeRows, lanes);
-        if (srcCols > 2) StoreRow(dst + (2 * dstStride), c2, 2, wholeRows, lanes);
-        if (srcCols > 3) StoreRow(dst + (3 * dstStride), c3, 3, wholeRows, lanes);
-        if (srcCols > 4) StoreRow(dst + (4 * dstStride), c4, 4, wholeRows, lanes);
-        if (srcCols > 5) StoreRow(dst + (5 * dstStride), c5, 5, wholeRows, lanes);
-        if (srcCols > 6) StoreRow(dst + (6 * dstStride), c6, 6, wholeRows, lanes);
-        if (srcCols > 7) StoreRow(dst + (7 * dstStride), c7, 7, wholeRows, lanes);
+        StoreRow(dst, c0, 0, wholeRows, srcRows);
+        if (srcCols > 1) StoreRow(dst + dstStride, c1, 1, wholeRows, srcRows);
+        if (srcCols > 2) StoreRow(dst + (2 * dstStride), c2, 2, wholeRows, srcRows);
+        if (srcCols > 3) StoreRow(dst + (3 * dstStride), c3, 3, wholeRows, srcRows);
+        if (srcCols > 4) StoreRow(dst + (4 * dstStride), c4, 4, wholeRows, srcRows);
+        if (srcCols > 5) StoreRow(dst + (5 * dstStride), c5, 5, wholeRows, srcRows);
+        if (srcCols > 6) StoreRow(dst + (6 * dstStride), c6, 6, wholeRows, srcRows);
+        if (srcCols > 7) StoreRow(dst + (7 * dstStride), c7, 7, wholeRows, srcRows);
     }
 
-    /// <summary>Row <paramref name="row"/> of a transposed block: whole below <paramref name="wholeRows"/>, else masked.</summary>
+    /// <summary>Row <paramref name="row"/> of a transposed block: whole below <paramref name="wholeRows"/>, else its first
+    /// <paramref name="count"/> floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void StoreRow(float* at, Vector256<float> value, int row, int wholeRows, Vector256<float> lanes)
+    private static unsafe void StoreRow(float* at, Vector256<float> value, int row, int wholeRows, int count)
     {
-        if (row < wholeRows)
+        if (row < wholeRows || count == 8)
         {
             Avx.Store(at, value);
+            return;
         }
-        else
+
+        // The first count floats by 16-, 8- and 4-byte stores. A masked store (vmaskmovps) instead: on the Zen 3 machine
+        // (2026-11-30, two builds in one process, both slot orders) T2 ran 1.044× and T1 1.014× as fast with these.
+        Vector128<float> part = value.GetLower();
+        if (count >= 4)
         {
-            Avx.MaskStore(at, lanes, value);
+            Sse.Store(at, part);
+            at += 4;
+            count -= 4;
+            part = value.GetUpper();
+        }
+
+        if (count >= 2)
+        {
+            Sse.StoreLow(at, part);
+            at += 2;
+            count -= 2;
+            part = Sse.MoveHighToLow(part, part);
+        }
+
+        if (count == 1)
+        {
+            Sse.StoreScalar(at, part);
         }
     }
 }
