@@ -277,6 +277,11 @@ internal static partial class Gemm
     /// L1: more passes, each reloading its accumulators), 1.08× as at 32, and 0.97× as at 256; S2 within 2 % of all.</summary>
     private const int MultiRowChunkK = 128;
 
+    /// <summary>Vector <paramref name="v"/> (0–11) of a row kernel's group of 3 panels starting at <paramref name="w"/>: panel
+    /// v / 4, its columns (v % 4)·8 onwards; its C columns are 8v onwards from the group's first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref float GroupVector(ref float w, nint panelStride, int v) => ref Unsafe.Add(ref w, ((v / 4) * panelStride) + ((v % 4) * 8));
+
     /// <summary>
     /// Vector256 row kernel for 4 rows × 3 panels (96 columns = 12 vectors), unpacked A: per K chunk, 4 passes of 3 vectors
     /// (24 columns) each, so 12 accumulators carry independent chains and 12 accumulators + 3 W vectors + 1 broadcast
@@ -294,12 +299,9 @@ internal static partial class Gemm
             ref float w = ref Unsafe.Add(ref panel, k0 * PackedMatrix.PanelWidth);
             for (int v = 0; v < 12; v += 3)
             {
-                // Vector v of the group: panel v / 4, columns (v % 4)·8 of it; C columns 8v.
                 FourRowsThreeVectors256(
                     ref Unsafe.Add(ref a, k0), lda,
-                    ref Unsafe.Add(ref w, ((v / 4) * panelStride) + ((v % 4) * 8)),
-                    ref Unsafe.Add(ref w, (((v + 1) / 4) * panelStride) + (((v + 1) % 4) * 8)),
-                    ref Unsafe.Add(ref w, (((v + 2) / 4) * panelStride) + (((v + 2) % 4) * 8)),
+                    ref GroupVector(ref w, panelStride, v), ref GroupVector(ref w, panelStride, v + 1), ref GroupVector(ref w, panelStride, v + 2),
                     kc, ref Unsafe.Add(ref s, 8 * v), sStride, ref Unsafe.Add(ref dst, 8 * v), ldc);
             }
         }
@@ -379,15 +381,10 @@ internal static partial class Gemm
             ref float w = ref Unsafe.Add(ref panel, k0 * PackedMatrix.PanelWidth);
             for (int v = 0; v < 12; v += 6)
             {
-                // Vector v of the group: panel v / 4, columns (v % 4)·8 of it; C columns 8v.
                 TwoRowsSixVectors256(
                     ref Unsafe.Add(ref a, k0), lda,
-                    ref Unsafe.Add(ref w, (v / 4 * panelStride) + (v % 4 * 8)),
-                    ref Unsafe.Add(ref w, ((v + 1) / 4 * panelStride) + ((v + 1) % 4 * 8)),
-                    ref Unsafe.Add(ref w, ((v + 2) / 4 * panelStride) + ((v + 2) % 4 * 8)),
-                    ref Unsafe.Add(ref w, ((v + 3) / 4 * panelStride) + ((v + 3) % 4 * 8)),
-                    ref Unsafe.Add(ref w, ((v + 4) / 4 * panelStride) + ((v + 4) % 4 * 8)),
-                    ref Unsafe.Add(ref w, ((v + 5) / 4 * panelStride) + ((v + 5) % 4 * 8)),
+                    ref GroupVector(ref w, panelStride, v), ref GroupVector(ref w, panelStride, v + 1), ref GroupVector(ref w, panelStride, v + 2),
+                    ref GroupVector(ref w, panelStride, v + 3), ref GroupVector(ref w, panelStride, v + 4), ref GroupVector(ref w, panelStride, v + 5),
                     kc, ref Unsafe.Add(ref s, 8 * v), sStride, ref Unsafe.Add(ref dst, 8 * v), ldc);
             }
         }

@@ -112,9 +112,7 @@ public class LaneStepsTests
     [InlineData(15, 4)]
     public void DenseRows_MoveToLanesAndBack(int count, int width)
     {
-        var rng = new Random((count * 31) + width);
-        int laneStride = LaneSteps.Stride(count) + LaneSteps.Lanes;
-        float[] rows = Enumerable.Range(0, count * width).Select(_ => (float)rng.NextDouble()).ToArray();
+        (float[] rows, int laneStride) = DenseRows(count, width);
         float[] lanes = Filled((width + 1) * laneStride);
         LaneTransposes.ToLanes(rows, width, count, width, lanes, laneStride);
         for (int i = 0; i < lanes.Length; i++)
@@ -126,12 +124,11 @@ public class LaneStepsTests
 
         float[] back = Filled((count * width) + 5);
         LaneTransposes.FromLanes(lanes, laneStride, count, width, back, width);
-        Assert.Equal(rows, back[..(count * width)]);
-        Assert.All(back[(count * width)..], value => Assert.Equal(Sentinel, value));
+        AssertRowsThenSentinels(rows, back);
     }
 
     /// <summary>The AVX form on dense rows, called directly: whole-vector stores that run into the next rows, the last
-    /// ones masked, so nothing after the last row changes.</summary>
+    /// ones partial, so nothing after the last row changes.</summary>
     [AvxTheory]
     [InlineData(16, 1)]
     [InlineData(48, 3)]
@@ -142,15 +139,28 @@ public class LaneStepsTests
     [InlineData(15, 4)]
     public void DenseRows_FromLanes256_StopsAtTheLastRow(int count, int width)
     {
-        var rng = new Random((count * 31) + width);
-        int laneStride = LaneSteps.Stride(count) + LaneSteps.Lanes;
-        float[] rows = Enumerable.Range(0, count * width).Select(_ => (float)rng.NextDouble()).ToArray();
+        (float[] rows, int laneStride) = DenseRows(count, width);
         float[] lanes = Filled((width + 1) * laneStride);
         LaneTransposes.ToLanesScalar(rows, width, count, width, lanes, laneStride);
         float[] viaBlocks = Filled((count * width) + 8);
         LaneTransposes.FromLanes256(lanes, laneStride, count, width, viaBlocks, width);
-        Assert.Equal(rows, viaBlocks[..(count * width)]);
-        Assert.All(viaBlocks[(count * width)..], value => Assert.Equal(Sentinel, value));
+        AssertRowsThenSentinels(rows, viaBlocks);
+    }
+
+    /// <summary><paramref name="count"/> dense rows of <paramref name="width"/> random floats, seeded by the shape, and
+    /// the lane stride for that many sequences.</summary>
+    private static (float[] Rows, int LaneStride) DenseRows(int count, int width)
+    {
+        var rng = new Random((count * 31) + width);
+        float[] rows = Enumerable.Range(0, count * width).Select(_ => (float)rng.NextDouble()).ToArray();
+        return (rows, LaneSteps.Stride(count) + LaneSteps.Lanes);
+    }
+
+    /// <summary><paramref name="written"/> starts with <paramref name="rows"/> and holds only sentinels after them.</summary>
+    private static void AssertRowsThenSentinels(float[] rows, float[] written)
+    {
+        Assert.Equal(rows, written[..rows.Length]);
+        Assert.All(written[rows.Length..], value => Assert.Equal(Sentinel, value));
     }
 
     [Fact]
