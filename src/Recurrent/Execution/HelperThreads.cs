@@ -28,8 +28,13 @@ internal interface IPartitionedWork
 internal sealed class HelperThreads
 {
     /// <summary>Spin-loop iterations (one pause each, ~50 µs in all) before blocking on a start or done signal: a phase
-    /// of a time loop is short, a wake-up from blocking is not, and back-to-back calls find the helper still spinning.</summary>
-    private const int SpinIterations = 1000;
+    /// of a time loop is short, a wake-up from blocking is not, and back-to-back calls find the helper still spinning.
+    /// Settable for tests (<see cref="DefaultSpinIterations"/> otherwise), which must find a helper spinning whatever the
+    /// scheduler's delays: each wait reads it once, as it starts.</summary>
+    internal static int SpinIterations { get; set; } = DefaultSpinIterations;
+
+    /// <summary>The default of <see cref="SpinIterations"/>.</summary>
+    internal const int DefaultSpinIterations = 1000;
 
     private static readonly object s_poolLock = new();
     private static readonly Stack<HelperThreads> s_idle = new();
@@ -152,7 +157,11 @@ internal sealed class HelperThreads
     /// helper blocks again before the next phase) and costs the caller: the woken thread tends to be scheduled on the
     /// caller's core first.
     /// </summary>
-    private static readonly long s_closeSuccessionTicks = Stopwatch.Frequency / 10_000; // 100 µs
+    internal static long CloseSuccessionTicks { get; set; } = DefaultCloseSuccessionTicks;
+
+    /// <summary>The default of <see cref="CloseSuccessionTicks"/>: 100 µs. Settable for tests, whose thread may be
+    /// descheduled for longer than that between two calls on a loaded machine.</summary>
+    internal static long DefaultCloseSuccessionTicks => Stopwatch.Frequency / 10_000;
 
     /// <summary>When a phase was last left to the caller because this helper (the call's first) was asleep.</summary>
     private long _leftAsleepAt = long.MinValue / 2;
@@ -250,7 +259,7 @@ internal sealed class HelperThreads
     /// for: none while the cores are busy with other work (<see cref="JudgeCores"/>); else all of them when the phase is worth a wake-up (<see cref="MinWakeFlops"/>, times <see cref="NearPeakWakeFactor"/>
     /// when it runs <paramref name="nearPeak"/>) or when none is asleep (each is spinning, so it starts within a
     /// microsecond); otherwise none. The results are the same either way (<see cref="IPartitionedWork"/>). A phase left
-    /// to the caller shortly after another wakes the helpers for the phases that follow (<see cref="s_closeSuccessionTicks"/>).
+    /// to the caller shortly after another wakes the helpers for the phases that follow (<see cref="CloseSuccessionTicks"/>).
     /// </summary>
     public static int Ready(ReadOnlySpan<HelperThreads?> helpers, int helperCount, double flops, bool nearPeak = false)
     {
@@ -278,7 +287,7 @@ internal sealed class HelperThreads
 
         HelperThreads first = helpers[0]!;
         long now = Stopwatch.GetTimestamp();
-        if (now - first._leftAsleepAt < s_closeSuccessionTicks)
+        if (now - first._leftAsleepAt < CloseSuccessionTicks)
         {
             for (int i = 0; i < helperCount; i++)
             {
@@ -449,7 +458,7 @@ internal sealed class HelperThreads
         /// </summary>
         public void Wait()
         {
-            for (int i = 0; i < SpinIterations && !IsSet; i++)
+            for (int i = 0, spins = SpinIterations; i < spins && !IsSet; i++)
             {
                 Thread.SpinWait(1);
             }

@@ -504,7 +504,10 @@ public class ParallelismTests
             Assert.True(helper.IsAsleep && helper.WakeUps == wakeUpsBefore, "a small phase with none just before woke the helper");
 
             // A phase near the FMA peak needs NearPeakWakeFactor times as many FLOPs. Small phases in close succession
-            // (the first two here) wake the helper, so that the ones after find it spinning.
+            // (the first two here) wake the helper, so that the ones after find it spinning. "Close" is 100 µs by default,
+            // longer than a loaded machine may keep this thread off its core between two calls: 10 ms here, still under
+            // the 20 ms slept since the last phase left to the caller, so the first of the two wakes nothing yet.
+            HelperThreads.CloseSuccessionTicks = Stopwatch.Frequency / 100;
             long wakeUps = helper.WakeUps;
             Assert.Equal(0, HelperThreads.Ready(helpers, rented, small));
             Assert.Equal(0, HelperThreads.Ready(helpers, rented, large, nearPeak: true));
@@ -512,7 +515,11 @@ public class ParallelismTests
             WaitUntil(() => helper.WakeUps > wakeUps, "small phases in close succession did not wake the helper");
 
             // Awake (spinning right after a phase it ran): small phases are split. Whether the test thread comes back
-            // within the helper's spin is up to the scheduler, so only the times it does are checked.
+            // within the helper's ~50 µs spin is up to the scheduler: on the CI machine it never did in 200 attempts
+            // once (2026-11-30; the caller, blocked on the helper's late part, woke after the helper's spin had ended,
+            // attempt after attempt). So the helper spins ~1000 times as long here, and only the times the test
+            // thread comes back within that are checked.
+            HelperThreads.SpinIterations = 1000 * HelperThreads.DefaultSpinIterations;
             int sawAwake = 0;
             for (int attempt = 0; attempt < 200 && sawAwake < 5; attempt++)
             {
@@ -528,6 +535,8 @@ public class ParallelismTests
         }
         finally
         {
+            HelperThreads.SpinIterations = HelperThreads.DefaultSpinIterations;
+            HelperThreads.CloseSuccessionTicks = HelperThreads.DefaultCloseSuccessionTicks;
             HelperThreads.MinWakeFlops = 0;
             HelperThreads.Return(helpers, rented);
         }
