@@ -148,7 +148,25 @@ internal static partial class LaneSteps
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
-            for (int v = 0; v < chunks; v++)
+            int v = 0;
+            if (tanh)
+            {
+                // Two chunks (four halves) at a time: four tanh chains in flight.
+                for (; v + 2 <= chunks; v += 2)
+                {
+                    nint o = at + (v * Lanes), o2 = o + HalfLanes, o3 = o + Lanes, o4 = o3 + HalfLanes;
+                    VectorMath.Tanh4<Lanes256, Vector256<float>>(
+                        Vector256.LoadUnsafe(ref g, (nuint)o), Vector256.LoadUnsafe(ref g, (nuint)o2),
+                        Vector256.LoadUnsafe(ref g, (nuint)o3), Vector256.LoadUnsafe(ref g, (nuint)o4),
+                        out Vector256<float> t1, out Vector256<float> t2, out Vector256<float> t3, out Vector256<float> t4);
+                    StoreRunning256(t1, ref h, ref hn, o, rows - (v * Lanes));
+                    StoreRunning256(t2, ref h, ref hn, o2, rows - (v * Lanes) - HalfLanes);
+                    StoreRunning256(t3, ref h, ref hn, o3, rows - ((v + 1) * Lanes));
+                    StoreRunning256(t4, ref h, ref hn, o4, rows - ((v + 1) * Lanes) - HalfLanes);
+                }
+            }
+
+            for (; v < chunks; v++)
             {
                 nint o = at + (v * Lanes), o2 = o + HalfLanes;
                 Vector256<float> y1, y2;

@@ -181,22 +181,8 @@ internal static class VectorMath
         return TL.FusedMultiplyAdd(h, TL.FusedMultiplyAdd(ExpPolynomial<TL, TV>(r), TL.Multiply(r, r), r), TL.Subtract(h, TL.Create(0.5f)));
     }
 
-    /// <summary><see cref="Sigmoid{TL, TV}"/> of two vectors, each step issued for both back to back (the chain is
-    /// latency-bound on one vector). Lane results are exactly Sigmoid's.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Sigmoid2<TL, TV>(TV x1, TV x2, out TV y1, out TV y2)
-        where TL : struct, IFloatLanes<TV>
-        where TV : struct
-    {
-        TV from = TL.Create(ClampedExpFrom), to = TL.Create(ClampedExpTo), one = TL.Create(1f);
-        TV c1 = TL.MinNative(to, TL.MaxNative(from, TL.Negate(x1)));
-        TV c2 = TL.MinNative(to, TL.MaxNative(from, TL.Negate(x2)));
-        OnePlusExpClamped2<TL, TV>(c1, c2, out TV e1, out TV e2);
-        y1 = TL.Divide(one, e1);
-        y2 = TL.Divide(one, e2);
-    }
-
-    /// <summary><see cref="Tanh{TL, TV}"/> of two vectors, interleaved as <see cref="Sigmoid2{TL, TV}"/>.</summary>
+    /// <summary><see cref="Tanh{TL, TV}"/> of two vectors, each step issued for both back to back (the chain is
+    /// latency-bound on one vector). Lane results are exactly Tanh's.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Tanh2<TL, TV>(TV x1, TV x2, out TV y1, out TV y2)
         where TL : struct, IFloatLanes<TV>
@@ -233,22 +219,225 @@ internal static class VectorMath
         return TL.ConditionalSelect(TL.Create(-0f), c, t); // t ≥ 0: c's sign bit
     }
 
-    /// <summary><see cref="SigmoidTimesTanh{TL, TV}"/> of two pairs of vectors, each step issued for both back to back.
-    /// Lane results are exactly SigmoidTimesTanh's.</summary>
+    /// <summary><see cref="SigmoidTimesTanh{TL, TV}"/> of two pairs of vectors: the four exponentials (1 + e^−a and
+    /// (e^2|c| − 1)/2 of each pair) step by step side by side, four independent chains in flight. Lane results are
+    /// exactly SigmoidTimesTanh's.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SigmoidTimesTanh2<TL, TV>(TV a1, TV c1, TV a2, TV c2, out TV y1, out TV y2)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
         TV from = TL.Create(ClampedExpFrom), to = TL.Create(ClampedExpTo), limit = TL.Create(ProductSaturatesFrom), one = TL.Create(1f);
-        OnePlusExpClamped2<TL, TV>(TL.MinNative(to, TL.MaxNative(from, TL.Negate(a1))), TL.MinNative(to, TL.MaxNative(from, TL.Negate(a2))), out TV onePlus1, out TV onePlus2);
+        TV x1 = TL.MinNative(to, TL.MaxNative(from, TL.Negate(a1))), x2 = TL.MinNative(to, TL.MaxNative(from, TL.Negate(a2)));
         TV ac1 = TL.Abs(c1), ac2 = TL.Abs(c2);
-        HalfExpM1Pair<TL, TV>(TL.MinNative(limit, TL.Add(ac1, ac1)), TL.MinNative(limit, TL.Add(ac2, ac2)), out TV f1, out TV f2);
+        TV z1 = TL.MinNative(limit, TL.Add(ac1, ac1)), z2 = TL.MinNative(limit, TL.Add(ac2, ac2));
+        Reduce4<TL, TV>(x1, x2, z1, z2, out TV sx1, out TV sx2, out TV sz1, out TV sz2, out TV rx1, out TV rx2, out TV rz1, out TV rz2);
+        ExpPolynomial4<TL, TV>(rx1, rx2, rz1, rz2, out TV px1, out TV px2, out TV pz1, out TV pz2);
+        TV onePlus1 = OnePlusExpFinish<TL, TV>(px1, rx1, sx1), onePlus2 = OnePlusExpFinish<TL, TV>(px2, rx2, sx2);
+        TV f1 = HalfExpM1Finish<TL, TV>(pz1, rz1, sz1), f2 = HalfExpM1Finish<TL, TV>(pz2, rz2, sz2);
         TV t1 = TL.Divide(f1, TL.Multiply(onePlus1, TL.Add(f1, one)));
         TV t2 = TL.Divide(f2, TL.Multiply(onePlus2, TL.Add(f2, one)));
         TV signBit = TL.Create(-0f);
         y1 = TL.ConditionalSelect(signBit, c1, t1);
         y2 = TL.ConditionalSelect(signBit, c2, t2);
+    }
+
+    /// <summary>
+    /// The LSTM cell's c' = σ(f)·c + σ(i)·tanh(g) for two vectors (<see cref="SigmoidTimesTanh{TL, TV}"/> and
+    /// <see cref="Sigmoid{TL, TV}"/>): the six exponentials (1 + e^−i, (e^2|g| − 1)/2 and 1 + e^−f of each) step by step
+    /// side by side. Each is a chain of ~10 dependent operations of 3–4 cycles; two or four in flight leave most of the
+    /// FMA issue slots empty. Lane results are exactly those of the separate functions.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LstmCell2<TL, TV>(
+        TV input1, TV forget1, TV candidate1, TV cell1, TV input2, TV forget2, TV candidate2, TV cell2, out TV nextCell1, out TV nextCell2)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        TV from = TL.Create(ClampedExpFrom), to = TL.Create(ClampedExpTo), limit = TL.Create(ProductSaturatesFrom), one = TL.Create(1f);
+        TV xi1 = TL.MinNative(to, TL.MaxNative(from, TL.Negate(input1))), xi2 = TL.MinNative(to, TL.MaxNative(from, TL.Negate(input2)));
+        TV xf1 = TL.MinNative(to, TL.MaxNative(from, TL.Negate(forget1))), xf2 = TL.MinNative(to, TL.MaxNative(from, TL.Negate(forget2)));
+        TV ag1 = TL.Abs(candidate1), ag2 = TL.Abs(candidate2);
+        TV zg1 = TL.MinNative(limit, TL.Add(ag1, ag1)), zg2 = TL.MinNative(limit, TL.Add(ag2, ag2));
+        Reduce4<TL, TV>(xi1, xi2, zg1, zg2, out TV si1, out TV si2, out TV sg1, out TV sg2, out TV ri1, out TV ri2, out TV rg1, out TV rg2);
+        Reduce2<TL, TV>(xf1, xf2, out TV sf1, out TV sf2, out TV rf1, out TV rf2);
+        ExpPolynomial6<TL, TV>(ri1, ri2, rg1, rg2, rf1, rf2, out TV pi1, out TV pi2, out TV pg1, out TV pg2, out TV pf1, out TV pf2);
+        TV onePlusI1 = OnePlusExpFinish<TL, TV>(pi1, ri1, si1), onePlusI2 = OnePlusExpFinish<TL, TV>(pi2, ri2, si2);
+        TV g1 = HalfExpM1Finish<TL, TV>(pg1, rg1, sg1), g2 = HalfExpM1Finish<TL, TV>(pg2, rg2, sg2);
+        TV onePlusF1 = OnePlusExpFinish<TL, TV>(pf1, rf1, sf1), onePlusF2 = OnePlusExpFinish<TL, TV>(pf2, rf2, sf2);
+        TV signBit = TL.Create(-0f);
+        TV ig1 = TL.ConditionalSelect(signBit, candidate1, TL.Divide(g1, TL.Multiply(onePlusI1, TL.Add(g1, one))));
+        TV ig2 = TL.ConditionalSelect(signBit, candidate2, TL.Divide(g2, TL.Multiply(onePlusI2, TL.Add(g2, one))));
+        nextCell1 = TL.FusedMultiplyAdd(TL.Divide(one, onePlusF1), cell1, ig1);
+        nextCell2 = TL.FusedMultiplyAdd(TL.Divide(one, onePlusF2), cell2, ig2);
+    }
+
+    /// <summary><see cref="Tanh{TL, TV}"/> of four vectors, the four exponentials step by step side by side (see
+    /// <see cref="LstmCell2"/>). Lane results are exactly Tanh's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Tanh4<TL, TV>(TV x1, TV x2, TV x3, TV x4, out TV y1, out TV y2, out TV y3, out TV y4)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        TV limit = TL.Create(TanhSaturatesFrom), one = TL.Create(1f);
+        TV a1 = TL.Abs(x1), a2 = TL.Abs(x2), a3 = TL.Abs(x3), a4 = TL.Abs(x4);
+        Reduce4<TL, TV>(
+            TL.MinNative(limit, TL.Add(a1, a1)), TL.MinNative(limit, TL.Add(a2, a2)), TL.MinNative(limit, TL.Add(a3, a3)), TL.MinNative(limit, TL.Add(a4, a4)),
+            out TV t1, out TV t2, out TV t3, out TV t4, out TV r1, out TV r2, out TV r3, out TV r4);
+        ExpPolynomial4<TL, TV>(r1, r2, r3, r4, out TV p1, out TV p2, out TV p3, out TV p4);
+        TV f1 = HalfExpM1Finish<TL, TV>(p1, r1, t1), f2 = HalfExpM1Finish<TL, TV>(p2, r2, t2);
+        TV f3 = HalfExpM1Finish<TL, TV>(p3, r3, t3), f4 = HalfExpM1Finish<TL, TV>(p4, r4, t4);
+        TV signBit = TL.Create(-0f);
+        y1 = TL.ConditionalSelect(signBit, x1, TL.Divide(f1, TL.Add(f1, one)));
+        y2 = TL.ConditionalSelect(signBit, x2, TL.Divide(f2, TL.Add(f2, one)));
+        y3 = TL.ConditionalSelect(signBit, x3, TL.Divide(f3, TL.Add(f3, one)));
+        y4 = TL.ConditionalSelect(signBit, x4, TL.Divide(f4, TL.Add(f4, one)));
+    }
+
+    /// <summary><see cref="Sigmoid{TL, TV}"/> of four vectors, the four exponentials step by step side by side. Lane
+    /// results are exactly Sigmoid's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Sigmoid4<TL, TV>(TV x1, TV x2, TV x3, TV x4, out TV y1, out TV y2, out TV y3, out TV y4)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        TV from = TL.Create(ClampedExpFrom), to = TL.Create(ClampedExpTo), one = TL.Create(1f);
+        Reduce4<TL, TV>(
+            TL.MinNative(to, TL.MaxNative(from, TL.Negate(x1))), TL.MinNative(to, TL.MaxNative(from, TL.Negate(x2))),
+            TL.MinNative(to, TL.MaxNative(from, TL.Negate(x3))), TL.MinNative(to, TL.MaxNative(from, TL.Negate(x4))),
+            out TV t1, out TV t2, out TV t3, out TV t4, out TV r1, out TV r2, out TV r3, out TV r4);
+        ExpPolynomial4<TL, TV>(r1, r2, r3, r4, out TV p1, out TV p2, out TV p3, out TV p4);
+        y1 = TL.Divide(one, OnePlusExpFinish<TL, TV>(p1, r1, t1));
+        y2 = TL.Divide(one, OnePlusExpFinish<TL, TV>(p2, r2, t2));
+        y3 = TL.Divide(one, OnePlusExpFinish<TL, TV>(p3, r3, t3));
+        y4 = TL.Divide(one, OnePlusExpFinish<TL, TV>(p4, r4, t4));
+    }
+
+    /// <summary>For four exponent arguments: t = x·log2 e + <see cref="RoundingShift"/> (n rounded, see
+    /// <see cref="OnePlusExpClamped"/>) and r = x − n·ln 2, each step issued for all four back to back.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Reduce4<TL, TV>(TV x1, TV x2, TV x3, TV x4, out TV t1, out TV t2, out TV t3, out TV t4, out TV r1, out TV r2, out TV r3, out TV r4)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        TV log2e = TL.Create(1.44269504088896341f), shift = TL.Create(RoundingShift);
+        t1 = TL.FusedMultiplyAdd(x1, log2e, shift);
+        t2 = TL.FusedMultiplyAdd(x2, log2e, shift);
+        t3 = TL.FusedMultiplyAdd(x3, log2e, shift);
+        t4 = TL.FusedMultiplyAdd(x4, log2e, shift);
+        r1 = ReducedArgument<TL, TV>(x1, TL.Subtract(t1, shift));
+        r2 = ReducedArgument<TL, TV>(x2, TL.Subtract(t2, shift));
+        r3 = ReducedArgument<TL, TV>(x3, TL.Subtract(t3, shift));
+        r4 = ReducedArgument<TL, TV>(x4, TL.Subtract(t4, shift));
+    }
+
+    /// <summary><see cref="Reduce4{TL, TV}"/> for two arguments.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Reduce2<TL, TV>(TV x1, TV x2, out TV t1, out TV t2, out TV r1, out TV r2)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        TV log2e = TL.Create(1.44269504088896341f), shift = TL.Create(RoundingShift);
+        t1 = TL.FusedMultiplyAdd(x1, log2e, shift);
+        t2 = TL.FusedMultiplyAdd(x2, log2e, shift);
+        r1 = ReducedArgument<TL, TV>(x1, TL.Subtract(t1, shift));
+        r2 = ReducedArgument<TL, TV>(x2, TL.Subtract(t2, shift));
+    }
+
+    /// <summary><see cref="ExpPolynomial"/> of four vectors, each step issued for all four back to back.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ExpPolynomial4<TL, TV>(TV r1, TV r2, TV r3, TV r4, out TV p1, out TV p2, out TV p3, out TV p4)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        TV c4 = TL.Create(1.9875691500e-4f), c3 = TL.Create(1.3981999507e-3f);
+        p1 = TL.FusedMultiplyAdd(c4, r1, c3);
+        p2 = TL.FusedMultiplyAdd(c4, r2, c3);
+        p3 = TL.FusedMultiplyAdd(c4, r3, c3);
+        p4 = TL.FusedMultiplyAdd(c4, r4, c3);
+        TV c = TL.Create(8.3334519073e-3f);
+        p1 = TL.FusedMultiplyAdd(p1, r1, c);
+        p2 = TL.FusedMultiplyAdd(p2, r2, c);
+        p3 = TL.FusedMultiplyAdd(p3, r3, c);
+        p4 = TL.FusedMultiplyAdd(p4, r4, c);
+        c = TL.Create(4.1665795894e-2f);
+        p1 = TL.FusedMultiplyAdd(p1, r1, c);
+        p2 = TL.FusedMultiplyAdd(p2, r2, c);
+        p3 = TL.FusedMultiplyAdd(p3, r3, c);
+        p4 = TL.FusedMultiplyAdd(p4, r4, c);
+        c = TL.Create(1.6666665459e-1f);
+        p1 = TL.FusedMultiplyAdd(p1, r1, c);
+        p2 = TL.FusedMultiplyAdd(p2, r2, c);
+        p3 = TL.FusedMultiplyAdd(p3, r3, c);
+        p4 = TL.FusedMultiplyAdd(p4, r4, c);
+        c = TL.Create(5.0000001201e-1f);
+        p1 = TL.FusedMultiplyAdd(p1, r1, c);
+        p2 = TL.FusedMultiplyAdd(p2, r2, c);
+        p3 = TL.FusedMultiplyAdd(p3, r3, c);
+        p4 = TL.FusedMultiplyAdd(p4, r4, c);
+    }
+
+    /// <summary><see cref="ExpPolynomial"/> of six vectors, each step issued for all six back to back.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ExpPolynomial6<TL, TV>(TV r1, TV r2, TV r3, TV r4, TV r5, TV r6, out TV p1, out TV p2, out TV p3, out TV p4, out TV p5, out TV p6)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        TV c4 = TL.Create(1.9875691500e-4f), c3 = TL.Create(1.3981999507e-3f);
+        p1 = TL.FusedMultiplyAdd(c4, r1, c3);
+        p2 = TL.FusedMultiplyAdd(c4, r2, c3);
+        p3 = TL.FusedMultiplyAdd(c4, r3, c3);
+        p4 = TL.FusedMultiplyAdd(c4, r4, c3);
+        p5 = TL.FusedMultiplyAdd(c4, r5, c3);
+        p6 = TL.FusedMultiplyAdd(c4, r6, c3);
+        TV c = TL.Create(8.3334519073e-3f);
+        p1 = TL.FusedMultiplyAdd(p1, r1, c);
+        p2 = TL.FusedMultiplyAdd(p2, r2, c);
+        p3 = TL.FusedMultiplyAdd(p3, r3, c);
+        p4 = TL.FusedMultiplyAdd(p4, r4, c);
+        p5 = TL.FusedMultiplyAdd(p5, r5, c);
+        p6 = TL.FusedMultiplyAdd(p6, r6, c);
+        c = TL.Create(4.1665795894e-2f);
+        p1 = TL.FusedMultiplyAdd(p1, r1, c);
+        p2 = TL.FusedMultiplyAdd(p2, r2, c);
+        p3 = TL.FusedMultiplyAdd(p3, r3, c);
+        p4 = TL.FusedMultiplyAdd(p4, r4, c);
+        p5 = TL.FusedMultiplyAdd(p5, r5, c);
+        p6 = TL.FusedMultiplyAdd(p6, r6, c);
+        c = TL.Create(1.6666665459e-1f);
+        p1 = TL.FusedMultiplyAdd(p1, r1, c);
+        p2 = TL.FusedMultiplyAdd(p2, r2, c);
+        p3 = TL.FusedMultiplyAdd(p3, r3, c);
+        p4 = TL.FusedMultiplyAdd(p4, r4, c);
+        p5 = TL.FusedMultiplyAdd(p5, r5, c);
+        p6 = TL.FusedMultiplyAdd(p6, r6, c);
+        c = TL.Create(5.0000001201e-1f);
+        p1 = TL.FusedMultiplyAdd(p1, r1, c);
+        p2 = TL.FusedMultiplyAdd(p2, r2, c);
+        p3 = TL.FusedMultiplyAdd(p3, r3, c);
+        p4 = TL.FusedMultiplyAdd(p4, r4, c);
+        p5 = TL.FusedMultiplyAdd(p5, r5, c);
+        p6 = TL.FusedMultiplyAdd(p6, r6, c);
+    }
+
+    /// <summary>1 + e^x from its reduction (t, r) and polynomial p, as <see cref="OnePlusExpClamped"/> ends.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV OnePlusExpFinish<TL, TV>(TV p, TV r, TV t)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        TV one = TL.Create(1f);
+        return TL.FusedMultiplyAdd(TL.FusedMultiplyAdd(p, TL.Multiply(r, r), TL.Add(r, one)), TL.Pow2OfShifted(t), one);
+    }
+
+    /// <summary>(e^y − 1)/2 from its reduction (t, r) and polynomial p, as <see cref="HalfExpM1"/> ends.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV HalfExpM1Finish<TL, TV>(TV p, TV r, TV t)
+        where TL : struct, IFloatLanes<TV>
+        where TV : struct
+    {
+        TV h = TL.Pow2Minus1OfShifted(t);
+        return TL.FusedMultiplyAdd(h, TL.FusedMultiplyAdd(p, TL.Multiply(r, r), r), TL.Subtract(h, TL.Create(0.5f)));
     }
 
     /// <summary><see cref="HalfExpM1{TL, TV}"/> of two vectors, each step issued for both back to back (Tanh2 and
@@ -267,25 +456,6 @@ internal static class VectorMath
         TV h1 = TL.Pow2Minus1OfShifted(shifted1), h2 = TL.Pow2Minus1OfShifted(shifted2);
         f1 = TL.FusedMultiplyAdd(h1, TL.FusedMultiplyAdd(p1, TL.Multiply(r1, r1), r1), TL.Subtract(h1, half));
         f2 = TL.FusedMultiplyAdd(h2, TL.FusedMultiplyAdd(p2, TL.Multiply(r2, r2), r2), TL.Subtract(h2, half));
-    }
-
-    /// <summary><see cref="OnePlusExpClamped{TL, TV}"/> of two vectors, interleaved.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OnePlusExpClamped2<TL, TV>(TV x1, TV x2, out TV y1, out TV y2)
-        where TL : struct, IFloatLanes<TV>
-        where TV : struct
-    {
-        TV log2e = TL.Create(1.44269504088896341f), shift = TL.Create(RoundingShift);
-        TV shifted1 = TL.FusedMultiplyAdd(x1, log2e, shift);
-        TV shifted2 = TL.FusedMultiplyAdd(x2, log2e, shift);
-        TV r1 = ReducedArgument<TL, TV>(x1, TL.Subtract(shifted1, shift));
-        TV r2 = ReducedArgument<TL, TV>(x2, TL.Subtract(shifted2, shift));
-        ExpPolynomial2<TL, TV>(r1, r2, out TV p1, out TV p2);
-        TV one = TL.Create(1f);
-        TV e1 = TL.FusedMultiplyAdd(p1, TL.Multiply(r1, r1), TL.Add(r1, one));
-        TV e2 = TL.FusedMultiplyAdd(p2, TL.Multiply(r2, r2), TL.Add(r2, one));
-        y1 = TL.FusedMultiplyAdd(e1, TL.Pow2OfShifted(shifted1), one);
-        y2 = TL.FusedMultiplyAdd(e2, TL.Pow2OfShifted(shifted2), one);
     }
 
     /// <summary>max(x, 0), NaN for NaN (as torch.relu).</summary>

@@ -107,10 +107,10 @@ public class GateMathTests
         }
     }
 
-    /// <summary>The two-vector forms the gate math uses for pieces of two vectors give, lane by lane, the one-vector
-    /// forms' bits: over a sweep of the whole float range (both signs, every exponent) and the special values.</summary>
+    /// <summary>The two- and four-vector forms the gate math uses give, lane by lane, the one-vector forms' bits: over a
+    /// sweep of the whole float range (both signs, every exponent) and the special values.</summary>
     [Fact]
-    public void PairedSigmoidAndTanh_SameBitsAsSingle()
+    public void PairedAndFourWaySigmoidAndTanh_SameBitsAsSingle()
     {
         var values = new List<float> { 0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon, -float.Epsilon, 0.625f, -0.625f, 86f, -86f, 88.8f, -88.8f, 1e30f, -1e30f };
         var rng = new Random(23);
@@ -126,12 +126,23 @@ public class GateMathTests
         {
             var a = Vector512.Create(all.AsSpan(i, 16));
             var b = Vector512.Create(all.AsSpan(i + 16, 16));
-            VectorMath.Sigmoid2<Lanes512, Vector512<float>>(a, b, out var sa, out var sb);
             VectorMath.Tanh2<Lanes512, Vector512<float>>(a, b, out var ta, out var tb);
-            AssertSameBits(VectorMath.Sigmoid<Lanes512, Vector512<float>>(a), sa, "sigmoid");
-            AssertSameBits(VectorMath.Sigmoid<Lanes512, Vector512<float>>(b), sb, "sigmoid");
             AssertSameBits(VectorMath.Tanh<Lanes512, Vector512<float>>(a), ta, "tanh");
             AssertSameBits(VectorMath.Tanh<Lanes512, Vector512<float>>(b), tb, "tanh");
+        }
+
+        // The four-vector forms, lane by lane against the one-vector forms.
+        for (int i = 0; i + 64 <= all.Length; i += 64)
+        {
+            Vector512<float>[] x = [.. Enumerable.Range(0, 4).Select(q => Vector512.Create(all.AsSpan(i + (16 * q), 16)))];
+            VectorMath.Sigmoid4<Lanes512, Vector512<float>>(x[0], x[1], x[2], x[3], out var s0, out var s1, out var s2, out var s3);
+            VectorMath.Tanh4<Lanes512, Vector512<float>>(x[0], x[1], x[2], x[3], out var t0, out var t1, out var t2, out var t3);
+            Vector512<float>[] sigmoids = [s0, s1, s2, s3], tanhs = [t0, t1, t2, t3];
+            for (int q = 0; q < 4; q++)
+            {
+                AssertSameBits(VectorMath.Sigmoid<Lanes512, Vector512<float>>(x[q]), sigmoids[q], "sigmoid, four vectors");
+                AssertSameBits(VectorMath.Tanh<Lanes512, Vector512<float>>(x[q]), tanhs[q], "tanh, four vectors");
+            }
         }
 
         static void AssertSameBits(Vector512<float> expected, Vector512<float> actual, string what)
@@ -232,6 +243,37 @@ public class GateMathTests
                 {
                     Assert.Equal(BitConverter.SingleToInt32Bits(single1[l + k]), BitConverter.SingleToInt32Bits(natural[k]));
                 }
+            }
+        }
+    }
+
+    /// <summary>The LSTM cell's c' with its six exponentials interleaved gives, lane by lane, the bits of the separate
+    /// forms it replaced: σ(f)·c + σ(i)·tanh(g) as one fused multiply-add of <see cref="VectorMath.Sigmoid{TL, TV}"/> and
+    /// <see cref="VectorMath.SigmoidTimesTanh{TL, TV}"/>, over the whole float range and the special values.</summary>
+    [Fact]
+    public void LstmCell2_SameBitsAsSeparateForms()
+    {
+        var values = new List<float> { 0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon, 20f, -20f, 10f, 86f, -86f, 88.8f, -88.8f, 1e30f };
+        var rng = new Random(31);
+        for (int i = 0; i < 16000; i++)
+        {
+            values.Add(BitConverter.Int32BitsToSingle(rng.Next()) * (i % 2 == 0 ? 1 : -1));
+            values.Add((float)((rng.NextDouble() * 40) - 20));
+        }
+
+        float[] all = [.. values];
+        float[][] operands = [.. Enumerable.Range(0, 4).Select(_ => all.OrderBy(_ => rng.Next()).ToArray())]; // i, f, g, c
+        for (int n = 0; n + 32 <= all.Length; n += 32)
+        {
+            Vector512<float> At(int operand, int half) => Vector512.Create(operands[operand].AsSpan(n + (16 * half), 16));
+            VectorMath.LstmCell2<Lanes512, Vector512<float>>(At(0, 0), At(1, 0), At(2, 0), At(3, 0), At(0, 1), At(1, 1), At(2, 1), At(3, 1), out var c1, out var c2);
+            Vector512<float>[] actual = [c1, c2];
+            for (int half = 0; half < 2; half++)
+            {
+                Vector512<float> expected = Vector512.FusedMultiplyAdd(
+                    VectorMath.Sigmoid<Lanes512, Vector512<float>>(At(1, half)), At(3, half),
+                    VectorMath.SigmoidTimesTanh<Lanes512, Vector512<float>>(At(0, half), At(2, half)));
+                Assert.True(Vector512.EqualsAll(expected.AsInt32(), actual[half].AsInt32()), $"interleaved {actual[half]} differs from separate {expected}");
             }
         }
     }

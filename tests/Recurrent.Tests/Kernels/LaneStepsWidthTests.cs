@@ -22,6 +22,7 @@ public class LaneStepsWidthTests
     [InlineData(CellType.Gru, 10, 5, 64)]
     [InlineData(CellType.Rnn, 9, 48, 23)]
     [InlineData(CellType.Rnn, 20, 10, 64)]
+    [InlineData(CellType.Rnn, 12, 20, 100)]  // 7 chunks: tanh four, two and one at a time (wide), pairs and one (halves)
     public void ProductAndGateMath_GiveTheSameBitsOnBothWidths(CellType cell, int inputWidth, int hiddenSize, int rows)
     {
         int gates = (cell == CellType.Lstm ? 4 : cell == CellType.Gru ? 3 : 1) * hiddenSize;
