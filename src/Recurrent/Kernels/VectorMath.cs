@@ -247,8 +247,12 @@ internal static class VectorMath
     /// <see cref="Sigmoid{TL, TV}"/>): the six exponentials (1 + e^−i, (e^2|g| − 1)/2 and 1 + e^−f of each) step by step
     /// side by side. Each is a chain of ~10 dependent operations of 3–4 cycles; two or four in flight leave most of the
     /// FMA issue slots empty. Lane results are exactly those of the separate functions.
+    /// <para>
+    /// A call of its own, compiled optimized from its first call: too large for the JIT to inline into its callers, it
+    /// would otherwise run its first calls unoptimized, every lane operation a call (the tiered JIT's first tier).
+    /// </para>
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void LstmCell2<TL, TV>(
         TV input1, TV forget1, TV candidate1, TV cell1, TV input2, TV forget2, TV candidate2, TV cell2, out TV nextCell1, out TV nextCell2)
         where TL : struct, IFloatLanes<TV>
