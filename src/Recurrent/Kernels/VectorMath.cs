@@ -29,6 +29,15 @@ internal static class VectorMath
     /// in float), and at 20 F = (e^20 − 1)/2 ≈ 2.4e8 keeps the product of the denominators finite down to σ ≈ 7e-31.</summary>
     private const float ProductSaturatesFrom = 20f;
 
+    // Cephes' expf polynomial: e^r ≈ 1 + r + r²·P(r), P(r) = ExpP0 + ExpP1·r + … + ExpP5·r⁵ for |r| ≤ ln 2 / 2, evaluated
+    // by Horner's rule from ExpP5 down in every form below (one, two, four or six vectors at a time).
+    private const float ExpP5 = 1.9875691500e-4f;
+    private const float ExpP4 = 1.3981999507e-3f;
+    private const float ExpP3 = 8.3334519073e-3f;
+    private const float ExpP2 = 4.1665795894e-2f;
+    private const float ExpP1 = 1.6666665459e-1f;
+    private const float ExpP0 = 5.0000001201e-1f;
+
     /// <summary>Above this e^x overflows float: the result is +∞.</summary>
     private const float ExpOverflowAbove = 88.72283f;
 
@@ -99,11 +108,11 @@ internal static class VectorMath
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV p = TL.FusedMultiplyAdd(TL.Create(1.9875691500e-4f), r, TL.Create(1.3981999507e-3f));
-        p = TL.FusedMultiplyAdd(p, r, TL.Create(8.3334519073e-3f));
-        p = TL.FusedMultiplyAdd(p, r, TL.Create(4.1665795894e-2f));
-        p = TL.FusedMultiplyAdd(p, r, TL.Create(1.6666665459e-1f));
-        return TL.FusedMultiplyAdd(p, r, TL.Create(5.0000001201e-1f));
+        TV p = TL.FusedMultiplyAdd(TL.Create(ExpP5), r, TL.Create(ExpP4));
+        p = TL.FusedMultiplyAdd(p, r, TL.Create(ExpP3));
+        p = TL.FusedMultiplyAdd(p, r, TL.Create(ExpP2));
+        p = TL.FusedMultiplyAdd(p, r, TL.Create(ExpP1));
+        return TL.FusedMultiplyAdd(p, r, TL.Create(ExpP0));
     }
 
     /// <summary><see cref="ExpPolynomial"/> of two vectors, each step issued for both back to back.</summary>
@@ -112,17 +121,17 @@ internal static class VectorMath
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV c4 = TL.Create(1.9875691500e-4f), c3 = TL.Create(1.3981999507e-3f);
+        TV c4 = TL.Create(ExpP5), c3 = TL.Create(ExpP4);
         p1 = TL.FusedMultiplyAdd(c4, r1, c3);
         p2 = TL.FusedMultiplyAdd(c4, r2, c3);
-        p1 = TL.FusedMultiplyAdd(p1, r1, TL.Create(8.3334519073e-3f));
-        p2 = TL.FusedMultiplyAdd(p2, r2, TL.Create(8.3334519073e-3f));
-        p1 = TL.FusedMultiplyAdd(p1, r1, TL.Create(4.1665795894e-2f));
-        p2 = TL.FusedMultiplyAdd(p2, r2, TL.Create(4.1665795894e-2f));
-        p1 = TL.FusedMultiplyAdd(p1, r1, TL.Create(1.6666665459e-1f));
-        p2 = TL.FusedMultiplyAdd(p2, r2, TL.Create(1.6666665459e-1f));
-        p1 = TL.FusedMultiplyAdd(p1, r1, TL.Create(5.0000001201e-1f));
-        p2 = TL.FusedMultiplyAdd(p2, r2, TL.Create(5.0000001201e-1f));
+        p1 = TL.FusedMultiplyAdd(p1, r1, TL.Create(ExpP3));
+        p2 = TL.FusedMultiplyAdd(p2, r2, TL.Create(ExpP3));
+        p1 = TL.FusedMultiplyAdd(p1, r1, TL.Create(ExpP2));
+        p2 = TL.FusedMultiplyAdd(p2, r2, TL.Create(ExpP2));
+        p1 = TL.FusedMultiplyAdd(p1, r1, TL.Create(ExpP1));
+        p2 = TL.FusedMultiplyAdd(p2, r2, TL.Create(ExpP1));
+        p1 = TL.FusedMultiplyAdd(p1, r1, TL.Create(ExpP0));
+        p2 = TL.FusedMultiplyAdd(p2, r2, TL.Create(ExpP0));
     }
 
     /// <summary>
@@ -354,27 +363,27 @@ internal static class VectorMath
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV c4 = TL.Create(1.9875691500e-4f), c3 = TL.Create(1.3981999507e-3f);
+        TV c4 = TL.Create(ExpP5), c3 = TL.Create(ExpP4);
         p1 = TL.FusedMultiplyAdd(c4, r1, c3);
         p2 = TL.FusedMultiplyAdd(c4, r2, c3);
         p3 = TL.FusedMultiplyAdd(c4, r3, c3);
         p4 = TL.FusedMultiplyAdd(c4, r4, c3);
-        TV c = TL.Create(8.3334519073e-3f);
+        TV c = TL.Create(ExpP3);
         p1 = TL.FusedMultiplyAdd(p1, r1, c);
         p2 = TL.FusedMultiplyAdd(p2, r2, c);
         p3 = TL.FusedMultiplyAdd(p3, r3, c);
         p4 = TL.FusedMultiplyAdd(p4, r4, c);
-        c = TL.Create(4.1665795894e-2f);
+        c = TL.Create(ExpP2);
         p1 = TL.FusedMultiplyAdd(p1, r1, c);
         p2 = TL.FusedMultiplyAdd(p2, r2, c);
         p3 = TL.FusedMultiplyAdd(p3, r3, c);
         p4 = TL.FusedMultiplyAdd(p4, r4, c);
-        c = TL.Create(1.6666665459e-1f);
+        c = TL.Create(ExpP1);
         p1 = TL.FusedMultiplyAdd(p1, r1, c);
         p2 = TL.FusedMultiplyAdd(p2, r2, c);
         p3 = TL.FusedMultiplyAdd(p3, r3, c);
         p4 = TL.FusedMultiplyAdd(p4, r4, c);
-        c = TL.Create(5.0000001201e-1f);
+        c = TL.Create(ExpP0);
         p1 = TL.FusedMultiplyAdd(p1, r1, c);
         p2 = TL.FusedMultiplyAdd(p2, r2, c);
         p3 = TL.FusedMultiplyAdd(p3, r3, c);
@@ -387,35 +396,35 @@ internal static class VectorMath
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV c4 = TL.Create(1.9875691500e-4f), c3 = TL.Create(1.3981999507e-3f);
+        TV c4 = TL.Create(ExpP5), c3 = TL.Create(ExpP4);
         p1 = TL.FusedMultiplyAdd(c4, r1, c3);
         p2 = TL.FusedMultiplyAdd(c4, r2, c3);
         p3 = TL.FusedMultiplyAdd(c4, r3, c3);
         p4 = TL.FusedMultiplyAdd(c4, r4, c3);
         p5 = TL.FusedMultiplyAdd(c4, r5, c3);
         p6 = TL.FusedMultiplyAdd(c4, r6, c3);
-        TV c = TL.Create(8.3334519073e-3f);
+        TV c = TL.Create(ExpP3);
         p1 = TL.FusedMultiplyAdd(p1, r1, c);
         p2 = TL.FusedMultiplyAdd(p2, r2, c);
         p3 = TL.FusedMultiplyAdd(p3, r3, c);
         p4 = TL.FusedMultiplyAdd(p4, r4, c);
         p5 = TL.FusedMultiplyAdd(p5, r5, c);
         p6 = TL.FusedMultiplyAdd(p6, r6, c);
-        c = TL.Create(4.1665795894e-2f);
+        c = TL.Create(ExpP2);
         p1 = TL.FusedMultiplyAdd(p1, r1, c);
         p2 = TL.FusedMultiplyAdd(p2, r2, c);
         p3 = TL.FusedMultiplyAdd(p3, r3, c);
         p4 = TL.FusedMultiplyAdd(p4, r4, c);
         p5 = TL.FusedMultiplyAdd(p5, r5, c);
         p6 = TL.FusedMultiplyAdd(p6, r6, c);
-        c = TL.Create(1.6666665459e-1f);
+        c = TL.Create(ExpP1);
         p1 = TL.FusedMultiplyAdd(p1, r1, c);
         p2 = TL.FusedMultiplyAdd(p2, r2, c);
         p3 = TL.FusedMultiplyAdd(p3, r3, c);
         p4 = TL.FusedMultiplyAdd(p4, r4, c);
         p5 = TL.FusedMultiplyAdd(p5, r5, c);
         p6 = TL.FusedMultiplyAdd(p6, r6, c);
-        c = TL.Create(5.0000001201e-1f);
+        c = TL.Create(ExpP0);
         p1 = TL.FusedMultiplyAdd(p1, r1, c);
         p2 = TL.FusedMultiplyAdd(p2, r2, c);
         p3 = TL.FusedMultiplyAdd(p3, r3, c);

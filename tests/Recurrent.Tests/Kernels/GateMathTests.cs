@@ -209,20 +209,28 @@ public class GateMathTests
         }
     }
 
-    /// <summary>The paired form gives the single form's bits, and the two widths give the same bits, over the whole
-    /// float range and the special values.</summary>
-    [Fact]
-    public void SigmoidTimesTanh_PairedAndWidths_SameBits()
+    /// <summary>Arguments for the σ·tanh product's bit checks: the special values and its clamps' ends, then 16000 floats
+    /// of random bits (every exponent, alternating signs) and 16000 uniform in [−20, 20], drawn from
+    /// <paramref name="rng"/>.</summary>
+    private static float[] ProductSweep(Random rng)
     {
         var values = new List<float> { 0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon, 20f, -20f, 10f, 86f, -86f, 88.8f, -88.8f, 1e30f };
-        var rng = new Random(29);
         for (int i = 0; i < 16000; i++)
         {
             values.Add(BitConverter.Int32BitsToSingle(rng.Next()) * (i % 2 == 0 ? 1 : -1));
             values.Add((float)((rng.NextDouble() * 40) - 20));
         }
 
-        float[] all = [.. values];
+        return [.. values];
+    }
+
+    /// <summary>The paired form gives the single form's bits, and the two widths give the same bits, over the whole
+    /// float range and the special values.</summary>
+    [Fact]
+    public void SigmoidTimesTanh_PairedAndWidths_SameBits()
+    {
+        var rng = new Random(29);
+        float[] all = ProductSweep(rng);
         float[] shuffled = [.. all.OrderBy(_ => rng.Next())];
         for (int i = 0; i + 32 <= all.Length; i += 32)
         {
@@ -253,15 +261,8 @@ public class GateMathTests
     [Fact]
     public void LstmCell2_SameBitsAsSeparateForms()
     {
-        var values = new List<float> { 0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon, 20f, -20f, 10f, 86f, -86f, 88.8f, -88.8f, 1e30f };
         var rng = new Random(31);
-        for (int i = 0; i < 16000; i++)
-        {
-            values.Add(BitConverter.Int32BitsToSingle(rng.Next()) * (i % 2 == 0 ? 1 : -1));
-            values.Add((float)((rng.NextDouble() * 40) - 20));
-        }
-
-        float[] all = [.. values];
+        float[] all = ProductSweep(rng);
         float[][] operands = [.. Enumerable.Range(0, 4).Select(_ => all.OrderBy(_ => rng.Next()).ToArray())]; // i, f, g, c
         for (int n = 0; n + 32 <= all.Length; n += 32)
         {
