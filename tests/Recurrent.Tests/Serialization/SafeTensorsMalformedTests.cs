@@ -133,7 +133,7 @@ public class SafeTensorsMalformedTests
         AssertRejected(Build("""{"__metadata__":{"k":"1","k":"2"}}"""), "names key 'k' more than once");
 
     [Fact]
-    public void HeaderClaimingTerabytes_IsRejectedFastWithoutAllocating()
+    public void HeaderClaimingTerabytes_IsRejectedWithoutAllocating()
     {
         // 2^38 float32 elements = 1 TiB of claimed data, backed by only 16 real bytes.
         byte[] bytes = Build("{" + Tensor("huge", "F32", "[274877906944]", 0, 1L << 40) + "}", new byte[16]);
@@ -141,16 +141,15 @@ public class SafeTensorsMalformedTests
         Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Load(bytes.AsSpan()));
         Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Load(new MemoryStream(bytes)));
 
-        var stopwatch = Stopwatch.StartNew();
         long before = GC.GetAllocatedBytesForCurrentThread();
         var fromSpan = Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Load(bytes.AsSpan()));
         var fromStream = Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Load(new MemoryStream(bytes)));
         var fromNonSeekable = Assert.Throws<SafeTensorsFormatException>(() => SafeTensors.Load(new NonSeekableStream(bytes)));
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        stopwatch.Stop();
 
+        // Rejected from the header alone: the claimed terabyte is never allocated (nor read). No time bound here: speed
+        // is the benchmarks' business, and a noisy machine would make one flaky.
         Assert.True(allocated < 4_000_000, $"Allocated {allocated} bytes.");
-        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(2), $"Took {stopwatch.Elapsed}.");
         Assert.Contains("data_offsets [0, 1099511627776] past the end of the 16-byte data buffer", fromSpan.Message, StringComparison.Ordinal);
         Assert.Equal(("data", "stream", "stream"), (fromSpan.ParamName, fromStream.ParamName, fromNonSeekable.ParamName));
         Assert.Equal(fromSpan.InnerException!.Message, fromStream.InnerException!.Message);
