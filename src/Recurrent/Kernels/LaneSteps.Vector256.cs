@@ -16,14 +16,181 @@ internal static partial class LaneSteps
     /// <summary>Half a chunk: the lanes of one Vector256.</summary>
     private const int HalfLanes = Lanes / 2;
 
-    /// <summary><see cref="Product"/>'s passes for the chunks [0, chunks), one chunk at a time.</summary>
-    private static void Product256(ref float w, nint panelStride, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateRows, ref float gates, int chunks)
+    /// <summary>
+    /// <see cref="Product"/>'s passes for the chunks [0, chunks): four-row passes one chunk at a time; when the gates end
+    /// one or two rows past a multiple of four, those rows in a tail pass over several chunks at once
+    /// (<see cref="TwoRows256"/>, <see cref="OneRow256"/>), whose 8 accumulators keep both FMA units busy without the
+    /// padding rows' FMAs a four-row pass spends on them (T2, 10 gates: 12 rows' worth of FMAs for 10). With three, the
+    /// four-row pass is as fast as a three-row one would be (6 chains at 4 cycles' latency fill the units no better).
+    /// The padding rows are then not written.
+    /// </summary>
+    private static void Product256(ref float w, nint panelStride, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateWidth, ref float gates, int chunks)
     {
-        for (int c = 0; c < chunks; c++)
+        int tailRows = gateWidth % RowsPerPass is 1 or 2 ? gateWidth % RowsPerPass : 0;
+        int passRows = tailRows == 0 ? GateRows(gateWidth) : gateWidth - tailRows;
+        if (passRows > 0)
         {
-            Passes256(
-                ref w, panelStride, ref Unsafe.Add(ref x, c * Lanes), inputWidth, ref Unsafe.Add(ref h, c * Lanes), hiddenWidth, stride, ref starts, gateRows,
-                ref Unsafe.Add(ref gates, c * Lanes));
+            for (int c = 0; c < chunks; c++)
+            {
+                Passes256(
+                    ref w, panelStride, ref Unsafe.Add(ref x, c * Lanes), inputWidth, ref Unsafe.Add(ref h, c * Lanes), hiddenWidth, stride, ref starts, passRows,
+                    ref Unsafe.Add(ref gates, c * Lanes));
+            }
+        }
+
+        if (tailRows != 0)
+        {
+            TailPasses256(
+                ref Unsafe.Add(ref w, ((passRows / PackedMatrix.PanelWidth) * panelStride) + (passRows % PackedMatrix.PanelWidth)), ref x, inputWidth, ref h, hiddenWidth,
+                stride, ref Unsafe.Add(ref starts, passRows), tailRows, ref Unsafe.Add(ref gates, passRows * stride), chunks);
+        }
+    }
+
+    /// <summary>The tail pass of <see cref="Product256"/>: <paramref name="tailRows"/> (1 or 2) gate rows from W at
+    /// <paramref name="wj"/> into <paramref name="tailGates"/>, for all chunks. A call of its own, so that the four-row
+    /// passes' loop compiles as it would without it.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void TailPasses256(ref float wj, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int tailRows, ref float tailGates, int chunks)
+    {
+        float start0 = starts, start1 = Unsafe.Add(ref starts, 1);
+        int perCall = tailRows == 2 ? 2 : 4;
+        for (int c = 0; c < chunks; c += perCall)
+        {
+            nint at = c * Lanes;
+            ref float xc = ref Unsafe.Add(ref x, at);
+            ref float hc = ref Unsafe.Add(ref h, at);
+            ref float gc = ref Unsafe.Add(ref tailGates, at);
+            switch ((tailRows, Math.Min(perCall, chunks - c)))
+            {
+                case (2, 1):
+                    TwoRows256<C1>(ref wj, ref xc, inputWidth, ref hc, hiddenWidth, stride, start0, start1, ref gc);
+                    break;
+                case (2, _):
+                    TwoRows256<C2>(ref wj, ref xc, inputWidth, ref hc, hiddenWidth, stride, start0, start1, ref gc);
+                    break;
+                case (_, 1):
+                    OneRow256<C1>(ref wj, ref xc, inputWidth, ref hc, hiddenWidth, stride, start0, ref gc);
+                    break;
+                case (_, 2):
+                    OneRow256<C2>(ref wj, ref xc, inputWidth, ref hc, hiddenWidth, stride, start0, ref gc);
+                    break;
+                case (_, 3):
+                    OneRow256<C3>(ref wj, ref xc, inputWidth, ref hc, hiddenWidth, stride, start0, ref gc);
+                    break;
+                default:
+                    OneRow256<C4>(ref wj, ref xc, inputWidth, ref hc, hiddenWidth, stride, start0, ref gc);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>The last two gate rows (W values at <paramref name="wj"/>, its next float, then 32 floats on per kk) for TC
+    /// (≤ 2) chunks: per kk both rows' W values broadcast, the chunks' halves of [xᵀ ; hᵀ] row kk loaded, 4·TC FMAs in the
+    /// chain order of <see cref="Passes256"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TwoRows256<TC>(ref float wj, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, float start0, float start1, ref float gates)
+        where TC : struct, IChunkCount
+    {
+        Vector256<float> lo0 = Vector256.Create(start0), lo1 = Vector256.Create(start1);
+        Vector256<float> hi0 = lo0, hi1 = lo1, nextLo0 = lo0, nextHi0 = lo0, nextLo1 = lo1, nextHi1 = lo1;
+        for (int part = 0; part < 2; part++)
+        {
+            ref float z = ref part == 0 ? ref x : ref h;
+            int width = part == 0 ? inputWidth : hiddenWidth;
+            for (int kk = 0; kk < width; kk++)
+            {
+                Vector256<float> w0 = Vector256.Create(wj), w1 = Vector256.Create(Unsafe.Add(ref wj, 1));
+                Vector256<float> vlo = Vector256.LoadUnsafe(ref z), vhi = Vector256.LoadUnsafe(ref z, HalfLanes);
+                lo0 = Vector256.FusedMultiplyAdd(vlo, w0, lo0);
+                hi0 = Vector256.FusedMultiplyAdd(vhi, w0, hi0);
+                lo1 = Vector256.FusedMultiplyAdd(vlo, w1, lo1);
+                hi1 = Vector256.FusedMultiplyAdd(vhi, w1, hi1);
+                if (TC.Value > 1)
+                {
+                    vlo = Vector256.LoadUnsafe(ref z, Lanes);
+                    vhi = Vector256.LoadUnsafe(ref z, Lanes + HalfLanes);
+                    nextLo0 = Vector256.FusedMultiplyAdd(vlo, w0, nextLo0);
+                    nextHi0 = Vector256.FusedMultiplyAdd(vhi, w0, nextHi0);
+                    nextLo1 = Vector256.FusedMultiplyAdd(vlo, w1, nextLo1);
+                    nextHi1 = Vector256.FusedMultiplyAdd(vhi, w1, nextHi1);
+                }
+
+                z = ref Unsafe.Add(ref z, stride);
+                wj = ref Unsafe.Add(ref wj, PackedMatrix.PanelWidth);
+            }
+        }
+
+        ref float row1 = ref Unsafe.Add(ref gates, stride);
+        lo0.StoreUnsafe(ref gates);
+        hi0.StoreUnsafe(ref gates, HalfLanes);
+        lo1.StoreUnsafe(ref row1);
+        hi1.StoreUnsafe(ref row1, HalfLanes);
+        if (TC.Value > 1)
+        {
+            nextLo0.StoreUnsafe(ref gates, Lanes);
+            nextHi0.StoreUnsafe(ref gates, Lanes + HalfLanes);
+            nextLo1.StoreUnsafe(ref row1, Lanes);
+            nextHi1.StoreUnsafe(ref row1, Lanes + HalfLanes);
+        }
+    }
+
+    /// <summary>The last gate row for TC (≤ 4) chunks: per kk its W value broadcast, the chunks' halves of [xᵀ ; hᵀ] row kk
+    /// loaded, 2·TC FMAs in the chain order of <see cref="Passes256"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void OneRow256<TC>(ref float wj, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, float start, ref float gates)
+        where TC : struct, IChunkCount
+    {
+        Vector256<float> a = Vector256.Create(start), b = a, c = a, d = a, e = a, f = a, g = a, k = a;
+        for (int part = 0; part < 2; part++)
+        {
+            ref float z = ref part == 0 ? ref x : ref h;
+            int width = part == 0 ? inputWidth : hiddenWidth;
+            for (int kk = 0; kk < width; kk++)
+            {
+                Vector256<float> wv = Vector256.Create(wj);
+                a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref z), wv, a);
+                b = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref z, HalfLanes), wv, b);
+                if (TC.Value > 1)
+                {
+                    c = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref z, Lanes), wv, c);
+                    d = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref z, Lanes + HalfLanes), wv, d);
+                }
+
+                if (TC.Value > 2)
+                {
+                    e = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref z, 2 * Lanes), wv, e);
+                    f = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref z, (2 * Lanes) + HalfLanes), wv, f);
+                }
+
+                if (TC.Value > 3)
+                {
+                    g = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref z, 3 * Lanes), wv, g);
+                    k = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref z, (3 * Lanes) + HalfLanes), wv, k);
+                }
+
+                z = ref Unsafe.Add(ref z, stride);
+                wj = ref Unsafe.Add(ref wj, PackedMatrix.PanelWidth);
+            }
+        }
+
+        a.StoreUnsafe(ref gates);
+        b.StoreUnsafe(ref gates, HalfLanes);
+        if (TC.Value > 1)
+        {
+            c.StoreUnsafe(ref gates, Lanes);
+            d.StoreUnsafe(ref gates, Lanes + HalfLanes);
+        }
+
+        if (TC.Value > 2)
+        {
+            e.StoreUnsafe(ref gates, 2 * Lanes);
+            f.StoreUnsafe(ref gates, (2 * Lanes) + HalfLanes);
+        }
+
+        if (TC.Value > 3)
+        {
+            g.StoreUnsafe(ref gates, 3 * Lanes);
+            k.StoreUnsafe(ref gates, (3 * Lanes) + HalfLanes);
         }
     }
 

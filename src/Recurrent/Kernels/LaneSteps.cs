@@ -49,9 +49,9 @@ internal static partial class LaneSteps
     public static int GateRows(int gateWidth) => (gateWidth + RowsPerPass - 1) / RowsPerPass * RowsPerPass;
 
     /// <summary>
-    /// gatesᵀ = [W_ih | W_hh]·[xᵀ ; hᵀ] + bias for sequences [0, rows): gate row j (j &lt; <see cref="GateRows"/>) in
-    /// <paramref name="gates"/> at j·stride, from <paramref name="weights"/> (G·H ≤ <see cref="MaxGateWidth"/>; the zero padding rows
-    /// give zero rows), <paramref name="inputs"/> (xᵀ, <paramref name="inputWidth"/> rows) and <paramref name="hidden"/>
+    /// gatesᵀ = [W_ih | W_hh]·[xᵀ ; hᵀ] + bias for sequences [0, rows): gate row j (j &lt; G·H) in
+    /// <paramref name="gates"/> at j·stride, from <paramref name="weights"/> (G·H ≤ <see cref="MaxGateWidth"/>; the buffer holds
+    /// <see cref="GateRows"/> rows, whose padding rows past G·H are scratch: zero rows, or left unwritten), <paramref name="inputs"/> (xᵀ, <paramref name="inputWidth"/> rows) and <paramref name="hidden"/>
     /// (hᵀ, <paramref name="hiddenWidth"/> rows), all rows <paramref name="stride"/> floats apart. <paramref name="bias"/>:
     /// G·H floats, or empty for none.
     /// </summary>
@@ -91,7 +91,7 @@ internal static partial class LaneSteps
         ref float st = ref MemoryMarshal.GetReference(starts);
         if (!(wide ?? Wide))
         {
-            Product256(ref w, weights.PanelStride, ref x, inputWidth, ref h, hiddenWidth, stride, ref st, gateRows, ref g, chunks);
+            Product256(ref w, weights.PanelStride, ref x, inputWidth, ref h, hiddenWidth, stride, ref st, gateWidth, ref g, chunks);
             return;
         }
 

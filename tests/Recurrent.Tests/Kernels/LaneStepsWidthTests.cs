@@ -23,6 +23,11 @@ public class LaneStepsWidthTests
     [InlineData(CellType.Rnn, 9, 48, 23)]
     [InlineData(CellType.Rnn, 20, 10, 64)]
     [InlineData(CellType.Rnn, 12, 20, 100)]  // 7 chunks: tanh four, two and one at a time (wide), pairs and one (halves)
+    [InlineData(CellType.Rnn, 5, 6, 70)]     // 6 gates: the two-row tail (halves) over 5 chunks, two and one at a time
+    [InlineData(CellType.Rnn, 6, 9, 64)]     // 9 gates: the one-row tail over 4 chunks at once
+    [InlineData(CellType.Gru, 4, 7, 50)]     // 21 gates: the one-row tail over 4 chunks, the last partly running
+    [InlineData(CellType.Rnn, 3, 1, 100)]    // 1 gate: the one-row tail alone, 4 chunks then 3
+    [InlineData(CellType.Rnn, 3, 2, 20)]     // 2 gates: the two-row tail alone, over 2 chunks
     public void ProductAndGateMath_GiveTheSameBitsOnBothWidths(CellType cell, int inputWidth, int hiddenSize, int rows)
     {
         int gates = (cell == CellType.Lstm ? 4 : cell == CellType.Gru ? 3 : 1) * hiddenSize;
@@ -41,9 +46,11 @@ public class LaneStepsWidthTests
             return result;
         }
 
-        float[] product = Product(wide: true);
-        Assert.Equal(product, Product(wide: false));
+        // The G·H gate rows (the padding rows past them are scratch, which the halves' tail passes do not write).
+        float[] product = Product(wide: true).AsSpan(0, gates * stride).ToArray();
+        Assert.Equal(product, Product(wide: false).AsSpan(0, gates * stride).ToArray());
         Assert.NotEqual(Sentinel, product[0]); // it ran
+        Assert.NotEqual(Sentinel, product[((gates - 1) * stride) + rows - 1]); // the last gate row too
 
         // The gate math on pre-activations from ±4 (the product's, scaled up), through the saturating ends.
         float[] preActivations = product.Select(v => v == Sentinel ? v : v * 4).ToArray();
