@@ -138,9 +138,10 @@ internal sealed unsafe partial class DirectionPass
     /// The block's steps in lanes for this part's sequences: a run of the batch's vectors of 16 sequences
     /// (<see cref="LaneSplit"/>), every lane buffer viewed from the part's first column (same row stride). Per part:
     /// workspace.Hidden and workspace.Cell rows transposed in, then per step xᵀ in (or read as it is from a lower layer's
-    /// output in lanes), the joined product (GRU: two products), the gate math, h' out to the output rows (or copied as
-    /// it is to the output in lanes, for the next layer). Invariant between steps: <c>hidden</c> (one of <see cref="Workspace.LaneHidden"/>'s
-    /// two buffers, per part) holds hᵀ and <see cref="Workspace.LaneCell"/> cᵀ of the part's sequences, run or not. On
+    /// output in lanes), the joined product (GRU: two products), the gate math, h' out to the output rows (or, for an
+    /// output in lanes, which the next layer reads, written there in the first place). Invariant between steps:
+    /// <c>hidden</c> (one of <see cref="Workspace.LaneHidden"/>'s two buffers, or with an output in lanes the part's columns of
+    /// the last step's block of it) holds hᵀ and <see cref="Workspace.LaneCell"/> cᵀ of the part's sequences, run or not. On
     /// return their rows of workspace.Hidden and workspace.Cell hold them row-major again. Parts write disjoint columns of
     /// the lane buffers, disjoint rows of the state and output.
     /// </summary>
@@ -204,6 +205,14 @@ internal sealed unsafe partial class DirectionPass
                 LaneTransposes.ToLanes(input.Slice(offset * inputWidth, rows * inputWidth), inputWidth, rows, inputWidth, inputs, stride);
             }
 
+            if (_outputInLanes)
+            {
+                // h' straight into the part's columns of this direction's rows of step t's block: the same H × stride layout,
+                // and every column of them written (running lanes computed, the others carried over), so it is the next
+                // step's h as it stands. Not a block another step reads: each step has its own.
+                hiddenNext = output.Slice((((t * outputWidth) + (_direction * hiddenSize)) * stride) + first, laneFloats - first);
+            }
+
             if (gru)
             {
                 // GRU's reset gate multiplies the hidden part of n alone, so the two products stay apart (as row-major).
@@ -222,16 +231,7 @@ internal sealed unsafe partial class DirectionPass
                 LaneSteps.Rnn(gates, hidden, hiddenNext, hiddenSize, stride, rows, columns, config.Nonlinearity);
             }
 
-            if (_outputInLanes)
-            {
-                // The part's columns of each of its direction's rows of step t's block.
-                Span<float> block = output[((((t * outputWidth) + (_direction * hiddenSize)) * stride) + first)..];
-                for (int u = 0; u < hiddenSize; u++)
-                {
-                    hiddenNext.Slice(u * stride, columns).CopyTo(block[(u * stride)..]);
-                }
-            }
-            else
+            if (!_outputInLanes)
             {
                 LaneTransposes.FromLanes(hiddenNext, stride, rows, hiddenSize, output[((offset * outputWidth) + (_direction * hiddenSize))..], outputWidth);
             }

@@ -213,16 +213,23 @@ public class LaneStepsTests
     }
 
     [Theory]
-    [InlineData(CellType.Lstm)]
-    [InlineData(CellType.Rnn)]
-    [InlineData(CellType.Gru)]
-    public void VariableLengthsInLanes_KeepFinishedSequencesState(CellType cell)
+    [InlineData(CellType.Lstm, 1, false)]
+    [InlineData(CellType.Rnn, 1, false)]
+    [InlineData(CellType.Gru, 1, false)]
+    [InlineData(CellType.Lstm, 3, true)] // lower layers' outputs in lanes, written there by the steps themselves
+    [InlineData(CellType.Rnn, 2, true)]
+    [InlineData(CellType.Gru, 2, false)]
+    public void VariableLengthsInLanes_KeepFinishedSequencesState(CellType cell, int numLayers, bool bidirectional)
     {
         // Sequences end at different steps: lanes of finished sequences must keep their h and c.
         int[] lengths = [9, 3, 7, 1, 9, 5, 2, 8, 6, 4, 9, 3, 7, 1, 5, 8, 2, 6, 4, 9];
+        int states = numLayers * (bidirectional ? 2 : 1);
         Tensor<float> x = Randn(21, 9, lengths.Length, 6);
-        Tensor<float> h0 = Randn(22, 1, lengths.Length, 7), c0 = Randn(23, 1, lengths.Length, 7);
-        RecurrentLayer Make() => RecurrentLayer.Create(new RecurrentLayerOptions { CellType = cell, InputSize = 6, HiddenSize = 7, Seed = 4 }).Eval();
+        Tensor<float> h0 = Randn(22, states, lengths.Length, 7), c0 = Randn(23, states, lengths.Length, 7);
+        RecurrentLayer Make() => RecurrentLayer.Create(new RecurrentLayerOptions
+        {
+            CellType = cell, InputSize = 6, HiddenSize = 7, NumLayers = numLayers, Bidirectional = bidirectional, Seed = 4,
+        }).Eval();
         float[][] Run(RecurrentLayer layer) => layer switch
         {
             Lstm lstm => lstm.Forward(x, lengths, h0, c0) is var (o, (h, c)) ? [ToArray(o), ToArray(h), ToArray(c)] : [],
@@ -233,7 +240,7 @@ public class LaneStepsTests
 
         float[][] rowMajor = RunWithLanes(false, () => Run(Make()));
         float[][] inLanes = RunWithLanes(true, () => Run(Make()));
-        AssertSame(rowMajor, inLanes, $"{cell} with lengths");
+        AssertSame(rowMajor, inLanes, $"{cell} with lengths, {numLayers} layers, bidirectional {bidirectional}");
     }
 
     [Fact]
