@@ -101,6 +101,18 @@ internal sealed unsafe partial class DirectionPass
         return LaneWorkWorthSplitting(_config, _blockRows, _inputWidth) ? Math.Max(1, Math.Min(Math.Min(_parts, helperCount + 1), vectors)) : 1;
     }
 
+    /// <summary>Whether workspace.Hidden (and Cell) hold zeros at the start of the next block (no initial state given):
+    /// its lane steps then clear their lane buffers rather than transposing zeros into them. Cleared after a block.</summary>
+    private bool _hiddenStartsAtZero, _cellStartsAtZero;
+
+    /// <summary>Tells the next block that workspace.Hidden (<paramref name="hidden"/>) and workspace.Cell
+    /// (<paramref name="cell"/>) hold zeros, as a direction without an initial state starts.</summary>
+    public void StartFromZeros(bool hidden, bool cell)
+    {
+        _hiddenStartsAtZero = hidden;
+        _cellStartsAtZero = cell;
+    }
+
     /// <summary>Whether <paramref name="rows"/> rows of a layer in lanes (input width <paramref name="inputWidth"/>) are
     /// the work to share threads (<see cref="MinLaneSplitFlops"/>).</summary>
     internal static bool LaneWorkWorthSplitting(LayerConfig config, int rows, int inputWidth) =>
@@ -178,10 +190,25 @@ internal sealed unsafe partial class DirectionPass
         var input = new ReadOnlySpan<float>(_input, _inputLength);
         var output = new Span<float>(_output, _outputLength);
 
-        LaneTransposes.ToLanes(workspace.Hidden.AsSpan(first * hiddenSize), hiddenSize, count, hiddenSize, hidden, stride);
+        StateToLanes(workspace.Hidden.AsSpan(first * hiddenSize), _hiddenStartsAtZero, hidden);
         if (lstm)
         {
-            LaneTransposes.ToLanes(workspace.Cell.AsSpan(first * hiddenSize), hiddenSize, count, hiddenSize, cell, stride);
+            StateToLanes(workspace.Cell.AsSpan(first * hiddenSize), _cellStartsAtZero, cell);
+        }
+
+        // The part's rows of a state, transposed into its columns of a lane buffer; zeros are written, not transposed.
+        void StateToLanes(Span<float> rowMajor, bool zeros, Span<float> lanes)
+        {
+            if (!zeros)
+            {
+                LaneTransposes.ToLanes(rowMajor, hiddenSize, count, hiddenSize, lanes, stride);
+                return;
+            }
+
+            for (int u = 0; u < hiddenSize; u++)
+            {
+                lanes.Slice(u * stride, columns).Clear();
+            }
         }
 
         bool reverse = _direction == 1;

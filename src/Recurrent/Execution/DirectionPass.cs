@@ -197,6 +197,7 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
                 HelperThreads.Run(this, laneParts, helpers, helperCount);
             }
 
+            _hiddenStartsAtZero = _cellStartsAtZero = false; // the state has moved on
             return;
         }
 

@@ -136,6 +136,7 @@ internal static class SequenceRunner
     {
         Initialize(workspace.Hidden, initialHidden);
         Initialize(workspace.Cell, initialCell);
+        workspace.Pass.StartFromZeros(initialHidden.IsEmpty, initialCell.IsEmpty);
 
         // Blocks of steps in processing order: from the start going forward, from the end in reverse. Each block's
         // input product fills the gate buffer; its steps then consume it.

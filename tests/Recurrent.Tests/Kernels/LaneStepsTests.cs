@@ -206,8 +206,16 @@ public class LaneStepsTests
                 Bias = bias, Nonlinearity = cell == CellType.Rnn ? nonlinearity : Nonlinearity.Tanh, Seed = 3,
             }).Eval();
 
-            float[][] rowMajor = RunWithLanes(false, () => LayerResults.Forward(Make(), x, h0, cell == CellType.Lstm ? c0 : null));
-            float[][] inLanes = RunWithLanes(true, () => LayerResults.Forward(Make(), x, h0, cell == CellType.Lstm ? c0 : null));
+            // From the given state, then (on the same layer, whose lane buffers now hold that call's state) from zeros,
+            // which the lane steps write rather than transpose.
+            float[][] Run()
+            {
+                RecurrentLayer layer = Make();
+                return [.. LayerResults.Forward(layer, x, h0, cell == CellType.Lstm ? c0 : null), .. LayerResults.Forward(layer, x, null, null)];
+            }
+
+            float[][] rowMajor = RunWithLanes(false, Run);
+            float[][] inLanes = RunWithLanes(true, Run);
             AssertSame(rowMajor, inLanes, $"{cell} H={hiddenSize} N={batch} bias={bias}");
         }
     }

@@ -6,8 +6,8 @@ namespace Recurrent.Tests.Layers;
 /// <summary>Runs any layer kind through its typed Forward and compares whole results bit for bit.</summary>
 internal static class LayerResults
 {
-    /// <summary>[output, h_n] or, LSTM, [output, h_n, c_n] of a Forward from (h0, c0).</summary>
-    public static float[][] Forward(RecurrentLayer layer, Tensor<float> x, Tensor<float> h0, Tensor<float>? c0) => layer switch
+    /// <summary>[output, h_n] or, LSTM, [output, h_n, c_n] of a Forward from (h0, c0), or from zeros where null.</summary>
+    public static float[][] Forward(RecurrentLayer layer, Tensor<float> x, Tensor<float>? h0, Tensor<float>? c0) => layer switch
     {
         Lstm lstm => lstm.Forward(x, h0, c0) is var (o, (h, c)) ? [ToArray(o), ToArray(h), ToArray(c)] : [],
         Gru gru => gru.Forward(x, h0) is var (o, h) ? [ToArray(o), ToArray(h)] : [],
