@@ -24,6 +24,7 @@ internal static partial class LaneSteps
     /// four-row pass is as fast as a three-row one would be (6 chains at 4 cycles' latency fill the units no better).
     /// The padding rows are then not written.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Product256(ref float w, nint panelStride, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateWidth, ref float gates, int chunks)
     {
         int tailRows = gateWidth % RowsPerPass is 1 or 2 ? gateWidth % RowsPerPass : 0;
