@@ -84,9 +84,9 @@ internal static partial class LaneSteps
         ref float h = ref MemoryMarshal.GetReference(hidden);
         ref float g = ref MemoryMarshal.GetReference(gates);
 
-        // Each gate row's starting value: its bias, 0 past the gates (the padding rows of the last pass).
+        // Each gate row's starting value: its bias, 0 past the gates (the padding rows of the last pass): stackalloc
+        // zeroes them, SkipLocalsInit being off.
         Span<float> starts = stackalloc float[MaxGateWidth];
-        starts.Clear();
         bias.CopyTo(starts);
         ref float st = ref MemoryMarshal.GetReference(starts);
         if (!(wide ?? Wide))
