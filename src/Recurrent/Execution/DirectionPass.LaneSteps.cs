@@ -102,7 +102,8 @@ internal sealed unsafe partial class DirectionPass
     }
 
     /// <summary>Whether workspace.Hidden (and Cell) hold zeros at the start of the next block (no initial state given):
-    /// its lane steps then clear their lane buffers rather than transposing zeros into them. Cleared after a block.</summary>
+    /// its lane steps then clear their lane buffers rather than transposing zeros into them. Set by the runner before a
+    /// direction's first block, reset after each block.</summary>
     private bool _hiddenStartsAtZero, _cellStartsAtZero;
 
     /// <summary>Tells the next block that workspace.Hidden (<paramref name="hidden"/>) and workspace.Cell

@@ -197,7 +197,6 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
                 HelperThreads.Run(this, laneParts, helpers, helperCount);
             }
 
-            _hiddenStartsAtZero = _cellStartsAtZero = false; // the state has moved on
             return;
         }
 

@@ -146,6 +146,7 @@ internal static class SequenceRunner
             int first = reverse ? Math.Max(0, schedule.Steps - done - blockSteps) : done;
             int end = reverse ? schedule.Steps - done : Math.Min(schedule.Steps, done + blockSteps);
             workspace.Pass.RunBlock(first, end, workspace.Helpers, helperCount);
+            workspace.Pass.StartFromZeros(false, false); // the state has moved on
         }
     }
 
