@@ -29,14 +29,18 @@ internal static class VectorMath
     /// in float), and at 20 F = (e^20 − 1)/2 ≈ 2.4e8 keeps the product of the denominators finite down to σ ≈ 7e-31.</summary>
     private const float ProductSaturatesFrom = 20f;
 
-    // Cephes' expf polynomial: e^r ≈ 1 + r + r²·P(r), P(r) = ExpP0 + ExpP1·r + … + ExpP5·r⁵ for |r| ≤ ln 2 / 2, evaluated
-    // by Horner's rule from ExpP5 down in every form below (one, two, four or six vectors at a time).
-    private const float ExpP5 = 1.9875691500e-4f;
-    private const float ExpP4 = 1.3981999507e-3f;
-    private const float ExpP3 = 8.3334519073e-3f;
-    private const float ExpP2 = 4.1665795894e-2f;
-    private const float ExpP1 = 1.6666665459e-1f;
-    private const float ExpP0 = 5.0000001201e-1f;
+    // e^r ≈ 1 + r + r²·P(r), P(r) = ExpP0 + ExpP1·r + … + ExpP4·r⁴ for |r| ≤ ln 2 / 2, evaluated by Horner's rule from
+    // ExpP4 down in every form below (one, two, four or six vectors at a time). The coefficients are a Chebyshev fit of
+    // (e^r − 1 − r)/r² on [−ln 2 / 2, ln 2 / 2] (mpmath.chebyfit, 5 terms) rounded to float: the error they leave in e^r
+    // is under 1e-8 relative (a tenth of an ulp), against 2e-10 for the degree-5 P of Cephes' expf that they replace;
+    // both are far below the final rounding, and one fused multiply-add less per exponential made the lane LSTM layer
+    // of the tutorial (T1) 1.035× and GRU 10 → 5 1.03× as fast (Zen 3, 2026-11-30, two builds in one process, both
+    // slot orders; LSTM 256 at batch 64 1.03×, T2 1.01×).
+    private const float ExpP4 = 1.3926175889e-3f;
+    private const float ExpP3 = 8.3631733432e-3f;
+    private const float ExpP2 = 4.1666556150e-2f;
+    private const float ExpP1 = 1.6666577756e-1f;
+    private const float ExpP0 = 0.5f;
 
     /// <summary>Above this e^x overflows float: the result is +∞.</summary>
     private const float ExpOverflowAbove = 88.72283f;
@@ -102,14 +106,13 @@ internal static class VectorMath
         where TV : struct =>
         TL.FusedMultiplyAdd(n, TL.Create(2.12194440e-4f), TL.FusedMultiplyAdd(n, TL.Create(-0.693359375f), x));
 
-    /// <summary>P(r), Cephes' degree-5 polynomial with e^r ≈ 1 + r + r²·P(r) for |r| ≤ ln 2 / 2.</summary>
+    /// <summary>P(r), the degree-4 polynomial with e^r ≈ 1 + r + r²·P(r) for |r| ≤ ln 2 / 2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TV ExpPolynomial<TL, TV>(TV r)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV p = TL.FusedMultiplyAdd(TL.Create(ExpP5), r, TL.Create(ExpP4));
-        p = TL.FusedMultiplyAdd(p, r, TL.Create(ExpP3));
+        TV p = TL.FusedMultiplyAdd(TL.Create(ExpP4), r, TL.Create(ExpP3));
         p = TL.FusedMultiplyAdd(p, r, TL.Create(ExpP2));
         p = TL.FusedMultiplyAdd(p, r, TL.Create(ExpP1));
         return TL.FusedMultiplyAdd(p, r, TL.Create(ExpP0));
@@ -121,11 +124,9 @@ internal static class VectorMath
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV c4 = TL.Create(ExpP5), c3 = TL.Create(ExpP4);
+        TV c4 = TL.Create(ExpP4), c3 = TL.Create(ExpP3);
         p1 = TL.FusedMultiplyAdd(c4, r1, c3);
         p2 = TL.FusedMultiplyAdd(c4, r2, c3);
-        p1 = TL.FusedMultiplyAdd(p1, r1, TL.Create(ExpP3));
-        p2 = TL.FusedMultiplyAdd(p2, r2, TL.Create(ExpP3));
         p1 = TL.FusedMultiplyAdd(p1, r1, TL.Create(ExpP2));
         p2 = TL.FusedMultiplyAdd(p2, r2, TL.Create(ExpP2));
         p1 = TL.FusedMultiplyAdd(p1, r1, TL.Create(ExpP1));
@@ -135,10 +136,10 @@ internal static class VectorMath
     }
 
     /// <summary>
-    /// e^x in single precision (Cephes' expf): x = n·ln 2 + r with n = round(x·log2 e) and |r| ≤ ln 2 / 2 (ln 2 split in
-    /// two parts so r is exact), e^r by a degree-6 polynomial, then scaled by 2^n in two halves so that results near the
-    /// overflow and denormal ends are right. Float arithmetic throughout (the runtime's <see cref="Vector.Exp(Vector{float})"/>
-    /// widens to double, at twice the cost).
+    /// e^x in single precision (Cephes' expf, with the shorter polynomial above): x = n·ln 2 + r with n = round(x·log2 e)
+    /// and |r| ≤ ln 2 / 2 (ln 2 split in two parts so r is exact), e^r by a degree-6 polynomial (1 + r + r²·P(r)), then
+    /// scaled by 2^n in two halves so that results near the overflow and denormal ends are right. Float arithmetic
+    /// throughout (the runtime's <see cref="Vector.Exp(Vector{float})"/> widens to double, at twice the cost).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Exp<TL, TV>(TV x)
@@ -363,17 +364,12 @@ internal static class VectorMath
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV c4 = TL.Create(ExpP5), c3 = TL.Create(ExpP4);
+        TV c4 = TL.Create(ExpP4), c3 = TL.Create(ExpP3);
         p1 = TL.FusedMultiplyAdd(c4, r1, c3);
         p2 = TL.FusedMultiplyAdd(c4, r2, c3);
         p3 = TL.FusedMultiplyAdd(c4, r3, c3);
         p4 = TL.FusedMultiplyAdd(c4, r4, c3);
-        TV c = TL.Create(ExpP3);
-        p1 = TL.FusedMultiplyAdd(p1, r1, c);
-        p2 = TL.FusedMultiplyAdd(p2, r2, c);
-        p3 = TL.FusedMultiplyAdd(p3, r3, c);
-        p4 = TL.FusedMultiplyAdd(p4, r4, c);
-        c = TL.Create(ExpP2);
+        TV c = TL.Create(ExpP2);
         p1 = TL.FusedMultiplyAdd(p1, r1, c);
         p2 = TL.FusedMultiplyAdd(p2, r2, c);
         p3 = TL.FusedMultiplyAdd(p3, r3, c);
@@ -396,21 +392,14 @@ internal static class VectorMath
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV c4 = TL.Create(ExpP5), c3 = TL.Create(ExpP4);
+        TV c4 = TL.Create(ExpP4), c3 = TL.Create(ExpP3);
         p1 = TL.FusedMultiplyAdd(c4, r1, c3);
         p2 = TL.FusedMultiplyAdd(c4, r2, c3);
         p3 = TL.FusedMultiplyAdd(c4, r3, c3);
         p4 = TL.FusedMultiplyAdd(c4, r4, c3);
         p5 = TL.FusedMultiplyAdd(c4, r5, c3);
         p6 = TL.FusedMultiplyAdd(c4, r6, c3);
-        TV c = TL.Create(ExpP3);
-        p1 = TL.FusedMultiplyAdd(p1, r1, c);
-        p2 = TL.FusedMultiplyAdd(p2, r2, c);
-        p3 = TL.FusedMultiplyAdd(p3, r3, c);
-        p4 = TL.FusedMultiplyAdd(p4, r4, c);
-        p5 = TL.FusedMultiplyAdd(p5, r5, c);
-        p6 = TL.FusedMultiplyAdd(p6, r6, c);
-        c = TL.Create(ExpP2);
+        TV c = TL.Create(ExpP2);
         p1 = TL.FusedMultiplyAdd(p1, r1, c);
         p2 = TL.FusedMultiplyAdd(p2, r2, c);
         p3 = TL.FusedMultiplyAdd(p3, r3, c);
