@@ -266,16 +266,6 @@ internal static class VectorMath
     public static void LstmCell2<TL, TV>(
         TV input1, TV forget1, TV candidate1, TV cell1, TV input2, TV forget2, TV candidate2, TV cell2, out TV nextCell1, out TV nextCell2)
         where TL : struct, IFloatLanes<TV>
-        where TV : struct =>
-        LstmCell2Inlined<TL, TV>(input1, forget1, candidate1, cell1, input2, forget2, candidate2, cell2, out nextCell1, out nextCell2);
-
-    /// <summary><see cref="LstmCell2{TL, TV}"/>'s body, inlined: for a loop over many pairs inside one method compiled
-    /// optimized from its first call (<c>LaneSteps.LstmCells256</c>), where a call per pair (eight vectors copied to the
-    /// stack and back) cost T1 ~2 %.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void LstmCell2Inlined<TL, TV>(
-        TV input1, TV forget1, TV candidate1, TV cell1, TV input2, TV forget2, TV candidate2, TV cell2, out TV nextCell1, out TV nextCell2)
-        where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
         TV from = TL.Create(ClampedExpFrom), to = TL.Create(ClampedExpTo), limit = TL.Create(ProductSaturatesFrom), one = TL.Create(1f);
