@@ -252,7 +252,8 @@ internal static partial class Gemm
         /// Row i starts from <c>src[i * srcStride .. +32]</c> and ends in <c>dst[i * ldc .. +32]</c>; src may equal dst.
         /// </summary>
         /// While it works it may ask for <paramref name="prefetchLines"/> cache lines from <paramref name="prefetch"/> on
-        /// (16 floats apart) to be brought into L2 (one per kk; the Vector512 and Vector256 kernels do, the narrower paths ignore it).
+        /// (16 floats apart) to be brought into L2 (one per kk; the Vector512 and Vector256 kernels do, the narrower
+        /// paths ignore it).
         static abstract void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines);
 
         /// <summary>Target bytes of the blocked loops' KC × NC block of W on this path (<see cref="Gemm.BlockNBytes"/>).</summary>
