@@ -25,6 +25,10 @@ internal interface IFloatLanes<TV>
     /// <summary>The first <see cref="Count"/> floats of <paramref name="source"/> (which must hold that many).</summary>
     static abstract TV Load(ReadOnlySpan<float> source);
 
+    /// <summary>The <see cref="Count"/> floats at <paramref name="offset"/> from <paramref name="source"/>, unchecked: the
+    /// caller has made sure they lie in its buffer.</summary>
+    static abstract TV LoadUnsafe(ref float source, nint offset);
+
     /// <summary>All lanes to the first <see cref="Count"/> floats of <paramref name="destination"/>.</summary>
     static abstract void Store(TV value, Span<float> destination);
 
@@ -97,6 +101,9 @@ internal readonly struct NaturalLanes : IFloatLanes<Vector<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Load(ReadOnlySpan<float> source) => new(source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> LoadUnsafe(ref float source, nint offset) => Vector.LoadUnsafe(ref source, (nuint)offset);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vector<float> value, Span<float> destination) => value.CopyTo(destination);
@@ -179,6 +186,9 @@ internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
     public static Vector512<float> Load(ReadOnlySpan<float> source) => Vector512.Create(source);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> LoadUnsafe(ref float source, nint offset) => Vector512.LoadUnsafe(ref source, (nuint)offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vector512<float> value, Span<float> destination) => value.CopyTo(destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -258,6 +268,9 @@ internal readonly struct Lanes256 : IFloatLanes<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load(ReadOnlySpan<float> source) => Vector256.Create(source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> LoadUnsafe(ref float source, nint offset) => Vector256.LoadUnsafe(ref source, (nuint)offset);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vector256<float> value, Span<float> destination) => value.CopyTo(destination);

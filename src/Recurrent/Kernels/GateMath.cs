@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -70,10 +71,10 @@ internal static class GateMath
             Span<float> c = cell.Slice(n * h, h);
             Span<float> destination = hidden.Slice(n * hiddenStride, h);
             // c' of every pair of vectors first, then their h' (see LstmCell2).
-            int j = firstUnit;
-            for (; j <= end - (2 * w); j += 2 * w)
+            int j = firstUnit + ((end - firstUnit) / (2 * w) * 2 * w);
+            if (j > firstUnit)
             {
-                LstmCellPair<TL, TV>(row, c, h, j);
+                LstmCellPairs<TL, TV>(row, c, h, firstUnit, j);
             }
 
             for (int k = firstUnit; k < j; k += 2 * w)
@@ -305,7 +306,7 @@ internal static class GateMath
 
     /// <summary>tanh of four vectors of <paramref name="pre"/> from <paramref name="j"/> into <paramref name="destination"/>,
     /// four chains in flight (<see cref="VectorMath.Tanh4"/>): the RNN row path took one vector at a time, one chain of
-    /// ~10 dependent steps. A call of its own, as <see cref="LstmCellPair"/>.</summary>
+    /// ~10 dependent steps. A call of its own, as <see cref="LstmCellPairs"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void TanhQuad<TL, TV>(ReadOnlySpan<float> pre, Span<float> destination, int j)
         where TL : struct, IFloatLanes<TV>
@@ -522,8 +523,9 @@ internal static class GateMath
     }
 
     /// <summary>Two pieces of <see cref="LstmWholeRowsPerVector{TL, TV}"/> side by side, rows [n, n + 2r) (the caller
-    /// checked that their loads and stores stay in the spans). A call of its own, as <see cref="LstmCellPair{TL, TV}"/>.</summary>
+    /// checked that their loads and stores stay in the spans). A call of its own, as <see cref="LstmCellPairs{TL, TV}"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
     private static void LstmWholeRowsPair<TL, TV>(
         ReadOnlySpan<float> gates, Span<float> cell, Span<float> hidden, int hiddenStride, int h, int r, int n, TV index, TV usedLanes, Span<float> hiddenLanes)
         where TL : struct, IFloatLanes<TV>
@@ -532,12 +534,27 @@ internal static class GateMath
         int used = r * h, gateRow = 4 * h;
         int gateStart = n * gateRow, cellStart = n * h, gateStart2 = gateStart + (r * gateRow), cellStart2 = cellStart + used;
         TV cOld1 = TL.Load(cell[cellStart..]), cOld2 = TL.Load(cell[cellStart2..]);
-        Lstm2<TL, TV>(
-            RowsOfGate<TL, TV>(gates, gateStart, h, r, index), RowsOfGate<TL, TV>(gates, gateStart + h, h, r, index),
-            RowsOfGate<TL, TV>(gates, gateStart + (2 * h), h, r, index), RowsOfGate<TL, TV>(gates, gateStart + (3 * h), h, r, index), cOld1,
-            RowsOfGate<TL, TV>(gates, gateStart2, h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + h, h, r, index),
-            RowsOfGate<TL, TV>(gates, gateStart2 + (2 * h), h, r, index), RowsOfGate<TL, TV>(gates, gateStart2 + (3 * h), h, r, index), cOld2,
-            out TV c1, out TV h1, out TV c2, out TV h2);
+
+        // The two pieces' gathered i, f, g and c staged where LstmCell2 reads them (gate k of piece p at (2k + p)·width,
+        // c from 6·width), for its interleaved math. Measured on the Zen 3 machine (2026-11-30, two builds in one process,
+        // both slot orders) against the out-of-line value-form call this replaced: LSTM 4 → 4 at N = 4 within 3 %, 6 → 6
+        // at N = 6 3 % faster; each piece's math on its own instead (Lstm, twice) ran the first 15 % slower, and a
+        // stackalloc'd stage 8 % slower.
+        int w = TL.Count;
+        var stage = default(StagedVectors); // every float used is written before it is read (SkipLocalsInit)
+        Span<float> staged = stage[..(8 * w)];
+        for (int gate = 0; gate < 3; gate++)
+        {
+            TL.Store(RowsOfGate<TL, TV>(gates, gateStart + (gate * h), h, r, index), staged[(2 * gate * w)..]);
+            TL.Store(RowsOfGate<TL, TV>(gates, gateStart2 + (gate * h), h, r, index), staged[(((2 * gate) + 1) * w)..]);
+        }
+
+        TL.Store(cOld1, staged[(6 * w)..]);
+        TL.Store(cOld2, staged[(7 * w)..]);
+        LstmCell2<TL, TV>(ref MemoryMarshal.GetReference(staged), 2 * w, 0, w, ref staged[6 * w], 0, w, out TV c1, out TV c2);
+        LstmHidden2<TL, TV>(
+            RowsOfGate<TL, TV>(gates, gateStart + (3 * h), h, r, index), c1, RowsOfGate<TL, TV>(gates, gateStart2 + (3 * h), h, r, index), c2,
+            out TV h1, out TV h2);
         TL.Store(TL.ConditionalSelect(usedLanes, c1, cOld1), cell[cellStart..]);
         TL.Store(TL.ConditionalSelect(usedLanes, c2, TL.Load(cell[cellStart2..])), cell[cellStart2..]);
         StoreWholeRows<TL, TV>(h1, hidden, hiddenStride, h, n, used, usedLanes, hiddenLanes);
@@ -594,21 +611,33 @@ internal static class GateMath
         }
     }
 
-    /// <summary>c' of units [j, j + 2·width) of one row, two vectors side by side (<see cref="LstmCell2{TL, TV}"/>), into c.
-    /// A call of its own: inlined into the row loop, its math would exhaust the JIT's inlining budget there.</summary>
+    /// <summary>c' of units [first, last) of one row (last − first a multiple of 2·width), two vectors at a time
+    /// (<see cref="LstmCell2{TL, TV}"/>, inlined), into c. A call of its own, compiled optimized from its first call.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void LstmCellPair<TL, TV>(ReadOnlySpan<float> row, Span<float> c, int h, int j)
+    private static void LstmCellPairs<TL, TV>(ReadOnlySpan<float> row, Span<float> c, int h, int first, int last)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        int k = j + TL.Count;
-        LstmCell2<TL, TV>(
-            TL.Load(row[j..]), TL.Load(row[(h + j)..]), TL.Load(row[((2 * h) + j)..]), TL.Load(c[j..]),
-            TL.Load(row[k..]), TL.Load(row[(h + k)..]), TL.Load(row[((2 * h) + k)..]), TL.Load(c[k..]),
-            out TV c1, out TV c2);
-        TL.Store(c1, c[j..]);
-        TL.Store(c2, c[k..]);
+        // LstmCell2 reads unchecked up to gate g's unit last − 1 (2h + last − 1) and c's unit last − 1.
+        if (first < 0 || last > h || row.Length < 4 * h || c.Length < h)
+        {
+            ThrowUnitsOutsideRow(first, last, h, row.Length, c.Length);
+        }
+
+        ref float gates = ref MemoryMarshal.GetReference(row);
+        ref float cell = ref MemoryMarshal.GetReference(c);
+        for (int j = first; j < last; j += 2 * TL.Count)
+        {
+            int k = j + TL.Count;
+            LstmCell2<TL, TV>(ref gates, h, j, k, ref cell, j, k, out TV c1, out TV c2);
+            TL.Store(c1, c[j..]);
+            TL.Store(c2, c[k..]);
+        }
     }
+
+    [DoesNotReturn]
+    private static void ThrowUnitsOutsideRow(int first, int last, int h, int gateLength, int cellLength) =>
+        throw new ArgumentOutOfRangeException(nameof(last), $"units [{first}, {last}) do not fit a row of {h} units (gates {gateLength}, cell {cellLength}).");
 
     /// <summary>h' of units [j, j + 2·width) of one row from its o gate and c' (<see cref="LstmHidden2{TL, TV}"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -633,38 +662,25 @@ internal static class GateMath
         return (next, VectorMath.SigmoidTimesTanh<TL, TV>(output, next));
     }
 
-    /// <summary><see cref="Lstm{TL, TV}"/> for two pieces side by side, each step of the math issued for all the chains in
-    /// flight back to back (<see cref="VectorMath.LstmCell2"/>, <see cref="VectorMath.SigmoidTimesTanh2"/>): the same lane
-    /// arithmetic, so the same bits.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Lstm2<TL, TV>(
-        TV input1, TV forget1, TV candidate1, TV output1, TV cell1,
-        TV input2, TV forget2, TV candidate2, TV output2, TV cell2,
-        out TV nextCell1, out TV hidden1, out TV nextCell2, out TV hidden2)
-        where TL : struct, IFloatLanes<TV>
-        where TV : struct
-    {
-        LstmCell2<TL, TV>(input1, forget1, candidate1, cell1, input2, forget2, candidate2, cell2, out nextCell1, out nextCell2);
-        LstmHidden2<TL, TV>(output1, nextCell1, output2, nextCell2, out hidden1, out hidden2);
-    }
-
-    /// <summary>The first half of <see cref="Lstm2{TL, TV}"/>: c' = σ(f)·c + σ(i)·tanh(g) for two pieces side by side.
-    /// Run over a whole row (or block of units) before <see cref="LstmHidden2{TL, TV}"/>, each half is a shorter chain than
-    /// the cell's whole math, which lets the core overlap more pieces: the LSTM gate math ran 7–8 % faster on the CI
-    /// machine (2026-11-29, GateMath.LstmStep alone, best of runs; N = 64, H = 512: 1.88 → 1.73 ns a cell). Its six
-    /// exponentials run side by side (<see cref="VectorMath.LstmCell2"/>), as do the four of the second half: on the Zen
-    /// 3 machine (2026-11-30, two builds in one process, both slot orders) the LSTM gate math ran 1.23× as fast in rows
-    /// (N = 64, H = 256) and 1.16× in lanes than with two chains at a time (the σ(i)·tanh(g) pair, then σ(f)).</summary>
+    /// <summary>The first half of the LSTM cell for two pieces side by side: c' = σ(f)·c + σ(i)·tanh(g), read from memory
+    /// (<see cref="VectorMath.LstmCell2"/>). Run over a whole row (or block of units) before
+    /// <see cref="LstmHidden2{TL, TV}"/>, each half is a shorter chain than the cell's whole math, which lets the core
+    /// overlap more pieces: the LSTM gate math ran 7–8 % faster on the CI machine (2026-11-29, GateMath.LstmStep alone,
+    /// best of runs; N = 64, H = 512: 1.88 → 1.73 ns a cell). Its six exponentials run side by side, as do the four of the
+    /// second half: on the Zen 3 machine (2026-11-30, two builds in one process, both slot orders) the LSTM gate math ran
+    /// 1.23× as fast in rows (N = 64, H = 256) and 1.16× in lanes than with two chains at a time (the σ(i)·tanh(g) pair,
+    /// then σ(f)).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void LstmCell2<TL, TV>(
-        TV input1, TV forget1, TV candidate1, TV cell1, TV input2, TV forget2, TV candidate2, TV cell2, out TV nextCell1, out TV nextCell2)
+        ref float gates, nint gateStride, nint at1, nint at2, ref float cell, nint cellAt1, nint cellAt2, out TV nextCell1, out TV nextCell2)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        VectorMath.LstmCell2<TL, TV>(input1, forget1, candidate1, cell1, input2, forget2, candidate2, cell2, out nextCell1, out nextCell2);
+        VectorMath.LstmCell2<TL, TV>(ref gates, gateStride, at1, at2, ref cell, cellAt1, cellAt2, out nextCell1, out nextCell2);
     }
 
-    /// <summary>The second half of <see cref="Lstm2{TL, TV}"/>: h' = σ(o)·tanh(c') for two pieces side by side.</summary>
+    /// <summary>The second half of the LSTM cell for two pieces side by side (after <see cref="LstmCell2{TL, TV}"/>):
+    /// h' = σ(o)·tanh(c').</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void LstmHidden2<TL, TV>(TV output1, TV nextCell1, TV output2, TV nextCell2, out TV hidden1, out TV hidden2)
         where TL : struct, IFloatLanes<TV>
@@ -687,7 +703,7 @@ internal static class GateMath
 
     /// <summary>Units [j, j + 2·width) of one GRU row as two vectors side by side (<see cref="Gru2{TL, TV}"/>); each lane as
     /// <see cref="Gru{TL, TV}"/>. Reads all of its h before writing h' (which may be h itself). A call of its own, as
-    /// <see cref="LstmCellPair{TL, TV}"/>.</summary>
+    /// <see cref="LstmCellPairs{TL, TV}"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void GruPair<TL, TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> hh, ReadOnlySpan<float> previous, Span<float> destination, int h, int j)
         where TL : struct, IFloatLanes<TV>
@@ -731,5 +747,12 @@ internal static class GateMath
         TV update = VectorMath.Sigmoid<TL, TV>(TL.Add(xUpdate, hUpdate));
         TV candidate = VectorMath.Tanh<TL, TV>(TL.FusedMultiplyAdd(reset, hNew, xNew));
         return TL.FusedMultiplyAdd(TL.Subtract(previous, candidate), update, candidate);
+    }
+
+    /// <summary>Room for eight vectors of up to 16 floats, on the stack (<see cref="LstmWholeRowsPair{TL, TV}"/>).</summary>
+    [InlineArray(8 * 16)]
+    private struct StagedVectors
+    {
+        private float _element;
     }
 }

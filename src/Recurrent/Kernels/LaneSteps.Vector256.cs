@@ -254,12 +254,7 @@ internal static partial class LaneSteps
             for (int v = 0; v < chunks; v++)
             {
                 nint o = at + (v * Lanes), o2 = o + HalfLanes;
-                GateMath.LstmCell2<Lanes256, Vector256<float>>(
-                    Vector256.LoadUnsafe(ref g, (nuint)o), Vector256.LoadUnsafe(ref g, (nuint)(chunk + o)),
-                    Vector256.LoadUnsafe(ref g, (nuint)((2 * chunk) + o)), Vector256.LoadUnsafe(ref c, (nuint)o),
-                    Vector256.LoadUnsafe(ref g, (nuint)o2), Vector256.LoadUnsafe(ref g, (nuint)(chunk + o2)),
-                    Vector256.LoadUnsafe(ref g, (nuint)((2 * chunk) + o2)), Vector256.LoadUnsafe(ref c, (nuint)o2),
-                    out Vector256<float> c1, out Vector256<float> c2);
+                GateMath.LstmCell2<Lanes256, Vector256<float>>(ref g, chunk, o, o2, ref c, o, o2, out Vector256<float> c1, out Vector256<float> c2);
                 StoreRunning256(c1, ref c, ref c, o, rows - (v * Lanes));
                 StoreRunning256(c2, ref c, ref c, o2, rows - (v * Lanes) - HalfLanes);
             }

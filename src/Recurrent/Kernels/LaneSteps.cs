@@ -22,7 +22,7 @@ namespace Recurrent.Kernels;
 /// Same bits as the row-major path (input product, recurrent product, <see cref="GateMath"/>) on the FMA paths: each
 /// gate element is the chain bias, then x's terms in increasing kk, then h's, one fused multiply-add per term (the
 /// product A[n, kk]·W[j, kk] is the same whichever operand is broadcast); the gate math is the same lane arithmetic
-/// (<see cref="GateMath.Lstm2"/>, <see cref="VectorMath"/>) applied to other lanes. Lanes of sequences not running at a
+/// (<see cref="GateMath.LstmCell2"/>, <see cref="VectorMath"/>) applied to other lanes. Lanes of sequences not running at a
 /// step (past <c>rows</c>) are computed on whatever the buffers hold and never stored: their state is kept.
 /// </para>
 /// </remarks>
@@ -249,12 +249,7 @@ internal static partial class LaneSteps
             for (int v = 0; v < pairs; v += 2)
             {
                 nint o = at + (v * Lanes), o2 = o + Lanes;
-                GateMath.LstmCell2<Lanes512, Vector512<float>>(
-                    Vector512.LoadUnsafe(ref g, (nuint)o), Vector512.LoadUnsafe(ref g, (nuint)(chunk + o)),
-                    Vector512.LoadUnsafe(ref g, (nuint)((2 * chunk) + o)), Vector512.LoadUnsafe(ref c, (nuint)o),
-                    Vector512.LoadUnsafe(ref g, (nuint)o2), Vector512.LoadUnsafe(ref g, (nuint)(chunk + o2)),
-                    Vector512.LoadUnsafe(ref g, (nuint)((2 * chunk) + o2)), Vector512.LoadUnsafe(ref c, (nuint)o2),
-                    out Vector512<float> c1, out Vector512<float> c2);
+                GateMath.LstmCell2<Lanes512, Vector512<float>>(ref g, chunk, o, o2, ref c, o, o2, out Vector512<float> c1, out Vector512<float> c2);
                 StoreRunning(c1, ref c, o, rows - (v * Lanes));
                 StoreRunning(c2, ref c, o2, rows - ((v + 1) * Lanes));
             }

@@ -264,10 +264,24 @@ public class GateMathTests
         var rng = new Random(31);
         float[] all = ProductSweep(rng);
         float[][] operands = [.. Enumerable.Range(0, 4).Select(_ => all.OrderBy(_ => rng.Next()).ToArray())]; // i, f, g, c
+        // LstmCell2 reads the gates as a kernel lays them out: i, f, g a gate stride apart, the two vectors apart within
+        // each (here 40 floats between gates, the second vector 20 floats after the first), c in a buffer of its own.
+        const int gateStride = 40, second = 20;
+        float[] gates = new float[3 * gateStride], cell = new float[gateStride];
         for (int n = 0; n + 32 <= all.Length; n += 32)
         {
             Vector512<float> At(int operand, int half) => Vector512.Create(operands[operand].AsSpan(n + (16 * half), 16));
-            VectorMath.LstmCell2<Lanes512, Vector512<float>>(At(0, 0), At(1, 0), At(2, 0), At(3, 0), At(0, 1), At(1, 1), At(2, 1), At(3, 1), out var c1, out var c2);
+            for (int half = 0; half < 2; half++)
+            {
+                for (int gate = 0; gate < 3; gate++)
+                {
+                    operands[gate].AsSpan(n + (16 * half), 16).CopyTo(gates.AsSpan((gate * gateStride) + (half * second)));
+                }
+
+                operands[3].AsSpan(n + (16 * half), 16).CopyTo(cell.AsSpan(half * second));
+            }
+
+            VectorMath.LstmCell2<Lanes512, Vector512<float>>(ref gates[0], gateStride, 0, second, ref cell[0], 0, second, out var c1, out var c2);
             Vector512<float>[] actual = [c1, c2];
             for (int half = 0; half < 2; half++)
             {

@@ -8,8 +8,10 @@ namespace Recurrent.Tests.Kernels;
 /// run their first hundreds of calls as unoptimized code, every lane operation a call. The hot methods carry
 /// <see cref="MethodImplOptions.AggressiveOptimization"/>; the helpers they inline carry AggressiveInlining. A kernel kept
 /// out of line on purpose (<see cref="MethodImplOptions.NoInlining"/>) is compiled on its own, so it must carry
-/// AggressiveOptimization too: <c>VectorMath.LstmCell2</c>, too large for the JIT to inline, ran T1's calls 2 to ~100 at
-/// 0.7 ms each (30× the steady time) while it lacked it (2026-11-30).
+/// AggressiveOptimization too: <c>VectorMath.LstmCell2</c>, then kept out of line, ran T1's calls 2 to ~100 at 0.7 ms
+/// each (30× the steady time) while it lacked it (2026-11-30). And a helper meant to be inlined must be one the JIT can
+/// inline: it declines any method with more than 32 IL locals, AggressiveInlining or not (MAX_INL_LCLS in the JIT's
+/// inline.h), and the declined helper is then compiled on its own, through the unoptimized first tier.
 /// </summary>
 public class KernelAttributesTests
 {
@@ -22,10 +24,30 @@ public class KernelAttributesTests
             .SelectMany(type => type.GetMethods(all))
             .Where(method => method.MethodImplementationFlags.HasFlag(MethodImplAttributes.NoInlining))];
 
-        Assert.Contains(outOfLine, method => method.DeclaringType == typeof(VectorMath) && method.Name == nameof(VectorMath.LstmCell2));
+        Assert.Contains(outOfLine, method => method.DeclaringType == typeof(GateMath) && method.Name == "LstmCellPairs");
         string[] unoptimized = [.. outOfLine
             .Where(method => !method.MethodImplementationFlags.HasFlag(MethodImplAttributes.AggressiveOptimization))
             .Select(method => $"{method.DeclaringType!.Name}.{method.Name}")];
         Assert.True(unoptimized.Length == 0, $"kept out of line without AggressiveOptimization: {string.Join(", ", unoptimized)}");
+    }
+
+    /// <summary>The JIT's limit on an inlinee's IL locals (MAX_INL_LCLS, src/coreclr/jit/inline.h).</summary>
+    private const int MaxInlineeLocals = 32;
+
+    [Fact]
+    public void KernelsMeantToBeInlined_HaveFewEnoughLocalsForTheJit()
+    {
+        const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
+        MethodInfo[] inlined = [.. typeof(GateMath).Assembly.GetTypes()
+            .Where(type => type.Namespace == typeof(GateMath).Namespace)
+            .SelectMany(type => type.GetMethods(all))
+            .Where(method => method.MethodImplementationFlags.HasFlag(MethodImplAttributes.AggressiveInlining))];
+
+        // The largest of them, the LSTM cell's c' of two vectors, is among those checked (30 locals on 2026-11-30).
+        Assert.Contains(inlined, method => method.DeclaringType == typeof(VectorMath) && method.Name == nameof(VectorMath.LstmCell2));
+        string[] tooMany = [.. inlined
+            .Where(method => method.GetMethodBody()!.LocalVariables.Count > MaxInlineeLocals)
+            .Select(method => $"{method.DeclaringType!.Name}.{method.Name} ({method.GetMethodBody()!.LocalVariables.Count} locals)")];
+        Assert.True(tooMany.Length == 0, $"more IL locals than the JIT inlines ({MaxInlineeLocals}): {string.Join(", ", tooMany)}");
     }
 }
