@@ -77,9 +77,9 @@ internal static class GateMath
                 LstmCellPairs<TL, TV>(row, c, h, firstUnit, j);
             }
 
-            for (int k = firstUnit; k < j; k += 2 * w)
+            if (j > firstUnit)
             {
-                LstmHiddenPair<TL, TV>(row, c, destination, h, k);
+                LstmHiddenPairs<TL, TV>(row, c, destination, h, firstUnit, j);
             }
 
             // At most one whole vector is left after the pairs; its math out of line keeps the pairs' inlined.
@@ -552,9 +552,13 @@ internal static class GateMath
         TL.Store(cOld1, staged[(6 * w)..]);
         TL.Store(cOld2, staged[(7 * w)..]);
         LstmCell2<TL, TV>(ref MemoryMarshal.GetReference(staged), 2 * w, 0, w, ref staged[6 * w], 0, w, out TV c1, out TV c2);
-        LstmHidden2<TL, TV>(
-            RowsOfGate<TL, TV>(gates, gateStart + (3 * h), h, r, index), c1, RowsOfGate<TL, TV>(gates, gateStart2 + (3 * h), h, r, index), c2,
-            out TV h1, out TV h2);
+
+        // Then their o gates over i and c' over c, for LstmHidden2.
+        TL.Store(RowsOfGate<TL, TV>(gates, gateStart + (3 * h), h, r, index), staged);
+        TL.Store(RowsOfGate<TL, TV>(gates, gateStart2 + (3 * h), h, r, index), staged[w..]);
+        TL.Store(c1, staged[(6 * w)..]);
+        TL.Store(c2, staged[(7 * w)..]);
+        LstmHidden2<TL, TV>(ref MemoryMarshal.GetReference(staged), 0, w, ref staged[6 * w], 0, w, out TV h1, out TV h2);
         TL.Store(TL.ConditionalSelect(usedLanes, c1, cOld1), cell[cellStart..]);
         TL.Store(TL.ConditionalSelect(usedLanes, c2, TL.Load(cell[cellStart2..])), cell[cellStart2..]);
         StoreWholeRows<TL, TV>(h1, hidden, hiddenStride, h, n, used, usedLanes, hiddenLanes);
@@ -639,16 +643,29 @@ internal static class GateMath
     private static void ThrowUnitsOutsideRow(int first, int last, int h, int gateLength, int cellLength) =>
         throw new ArgumentOutOfRangeException(nameof(last), $"units [{first}, {last}) do not fit a row of {h} units (gates {gateLength}, cell {cellLength}).");
 
-    /// <summary>h' of units [j, j + 2·width) of one row from its o gate and c' (<see cref="LstmHidden2{TL, TV}"/>).</summary>
+    /// <summary>h' of units [first, last) of one row from its o gate and c' (last − first a multiple of 2·width), two
+    /// vectors at a time (<see cref="LstmHidden2{TL, TV}"/>, inlined). A call of its own, as
+    /// <see cref="LstmCellPairs{TL, TV}"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void LstmHiddenPair<TL, TV>(ReadOnlySpan<float> row, ReadOnlySpan<float> c, Span<float> destination, int h, int j)
+    private static void LstmHiddenPairs<TL, TV>(ReadOnlySpan<float> row, ReadOnlySpan<float> c, Span<float> destination, int h, int first, int last)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        int k = j + TL.Count;
-        LstmHidden2<TL, TV>(TL.Load(row[((3 * h) + j)..]), TL.Load(c[j..]), TL.Load(row[((3 * h) + k)..]), TL.Load(c[k..]), out TV h1, out TV h2);
-        TL.Store(h1, destination[j..]);
-        TL.Store(h2, destination[k..]);
+        // LstmHidden2 reads unchecked up to gate o's unit last − 1 (3h + last − 1) and c's unit last − 1.
+        if (first < 0 || last > h || row.Length < 4 * h || c.Length < h)
+        {
+            ThrowUnitsOutsideRow(first, last, h, row.Length, c.Length);
+        }
+
+        ref float gates = ref MemoryMarshal.GetReference(row);
+        ref float cell = ref MemoryMarshal.GetReference(c);
+        for (int j = first; j < last; j += 2 * TL.Count)
+        {
+            int k = j + TL.Count;
+            LstmHidden2<TL, TV>(ref gates, (3 * h) + j, (3 * h) + k, ref cell, j, k, out TV h1, out TV h2);
+            TL.Store(h1, destination[j..]);
+            TL.Store(h2, destination[k..]);
+        }
     }
 
     /// <summary>One piece of LSTM units: (c', h') from the four pre-activations and c: c' = σ(f)·c + σ(i)·tanh(g) (one
@@ -680,12 +697,13 @@ internal static class GateMath
     }
 
     /// <summary>The second half of the LSTM cell for two pieces side by side (after <see cref="LstmCell2{TL, TV}"/>):
-    /// h' = σ(o)·tanh(c').</summary>
+    /// h' = σ(o)·tanh(c'), o of vector k at <paramref name="gates"/> + at(k), c' at <paramref name="cell"/> + cellAt(k)
+    /// (unchecked, <see cref="VectorMath.SigmoidTimesTanh2"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void LstmHidden2<TL, TV>(TV output1, TV nextCell1, TV output2, TV nextCell2, out TV hidden1, out TV hidden2)
+    internal static void LstmHidden2<TL, TV>(ref float gates, nint at1, nint at2, ref float cell, nint cellAt1, nint cellAt2, out TV hidden1, out TV hidden2)
         where TL : struct, IFloatLanes<TV>
         where TV : struct =>
-        VectorMath.SigmoidTimesTanh2<TL, TV>(output1, nextCell1, output2, nextCell2, out hidden1, out hidden2);
+        VectorMath.SigmoidTimesTanh2<TL, TV>(ref gates, at1, at2, ref cell, cellAt1, cellAt2, out hidden1, out hidden2);
 
     /// <summary><see cref="Lstm{TL, TV}"/> as a call, for the pieces of a row after its pairs (one vector, then the last
     /// partial one): inlining every copy of the gate math into one method exhausts the JIT's inlining budget, which then

@@ -266,10 +266,7 @@ internal static partial class LaneSteps
             for (int v = 0; v < chunks; v++)
             {
                 nint o = at + (v * Lanes), o2 = o + HalfLanes;
-                GateMath.LstmHidden2<Lanes256, Vector256<float>>(
-                    Vector256.LoadUnsafe(ref g, (nuint)((3 * chunk) + o)), Vector256.LoadUnsafe(ref c, (nuint)o),
-                    Vector256.LoadUnsafe(ref g, (nuint)((3 * chunk) + o2)), Vector256.LoadUnsafe(ref c, (nuint)o2),
-                    out Vector256<float> h1, out Vector256<float> h2);
+                GateMath.LstmHidden2<Lanes256, Vector256<float>>(ref g, (3 * chunk) + o, (3 * chunk) + o2, ref c, o, o2, out Vector256<float> h1, out Vector256<float> h2);
                 StoreRunning256(h1, ref h, ref hn, o, rows - (v * Lanes));
                 StoreRunning256(h2, ref h, ref hn, o2, rows - (v * Lanes) - HalfLanes);
             }

@@ -271,10 +271,7 @@ internal static partial class LaneSteps
             for (int v = 0; v < pairs; v += 2)
             {
                 nint o = at + (v * Lanes), o2 = o + Lanes;
-                GateMath.LstmHidden2<Lanes512, Vector512<float>>(
-                    Vector512.LoadUnsafe(ref g, (nuint)((3 * chunk) + o)), Vector512.LoadUnsafe(ref c, (nuint)o),
-                    Vector512.LoadUnsafe(ref g, (nuint)((3 * chunk) + o2)), Vector512.LoadUnsafe(ref c, (nuint)o2),
-                    out Vector512<float> h1, out Vector512<float> h2);
+                GateMath.LstmHidden2<Lanes512, Vector512<float>>(ref g, (3 * chunk) + o, (3 * chunk) + o2, ref c, o, o2, out Vector512<float> h1, out Vector512<float> h2);
                 StoreRunning(h1, ref h, ref hn, o, rows - (v * Lanes));
                 StoreRunning(h2, ref h, ref hn, o2, rows - ((v + 1) * Lanes));
             }

@@ -231,25 +231,25 @@ internal static class VectorMath
 
     /// <summary><see cref="SigmoidTimesTanh{TL, TV}"/> of two pairs of vectors: the four exponentials (1 + e^−a and
     /// (e^2|c| − 1)/2 of each pair) step by step side by side, four independent chains in flight. Lane results are
-    /// exactly SigmoidTimesTanh's.</summary>
+    /// exactly SigmoidTimesTanh's. Read from memory, unchecked, as <see cref="LstmCell2"/>: vector k's a at
+    /// <paramref name="a"/> + aAt(k), its c at <paramref name="c"/> + cAt(k).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void SigmoidTimesTanh2<TL, TV>(TV a1, TV c1, TV a2, TV c2, out TV y1, out TV y2)
+    public static void SigmoidTimesTanh2<TL, TV>(ref float a, nint aAt1, nint aAt2, ref float c, nint cAt1, nint cAt2, out TV y1, out TV y2)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        TV from = TL.Create(ClampedExpFrom), to = TL.Create(ClampedExpTo), limit = TL.Create(ProductSaturatesFrom), one = TL.Create(1f);
-        TV x1 = TL.MinNative(to, TL.MaxNative(from, TL.Negate(a1))), x2 = TL.MinNative(to, TL.MaxNative(from, TL.Negate(a2)));
-        TV ac1 = TL.Abs(c1), ac2 = TL.Abs(c2);
-        TV z1 = TL.MinNative(limit, TL.Add(ac1, ac1)), z2 = TL.MinNative(limit, TL.Add(ac2, ac2));
-        Reduce4<TL, TV>(x1, x2, z1, z2, out TV sx1, out TV sx2, out TV sz1, out TV sz2, out TV rx1, out TV rx2, out TV rz1, out TV rz2);
+        TV limit = TL.Create(ProductSaturatesFrom), one = TL.Create(1f);
+        TV ac1 = TL.Abs(TL.LoadUnsafe(ref c, cAt1)), ac2 = TL.Abs(TL.LoadUnsafe(ref c, cAt2));
+        Reduce4<TL, TV>(
+            ClampedNegation<TL, TV>(TL.LoadUnsafe(ref a, aAt1)), ClampedNegation<TL, TV>(TL.LoadUnsafe(ref a, aAt2)),
+            TL.MinNative(limit, TL.Add(ac1, ac1)), TL.MinNative(limit, TL.Add(ac2, ac2)),
+            out TV sx1, out TV sx2, out TV sz1, out TV sz2, out TV rx1, out TV rx2, out TV rz1, out TV rz2);
         ExpPolynomial4<TL, TV>(rx1, rx2, rz1, rz2, out TV px1, out TV px2, out TV pz1, out TV pz2);
         TV onePlus1 = OnePlusExpFinish<TL, TV>(px1, rx1, sx1), onePlus2 = OnePlusExpFinish<TL, TV>(px2, rx2, sx2);
         TV f1 = HalfExpM1Finish<TL, TV>(pz1, rz1, sz1), f2 = HalfExpM1Finish<TL, TV>(pz2, rz2, sz2);
-        TV t1 = TL.Divide(f1, TL.Multiply(onePlus1, TL.Add(f1, one)));
-        TV t2 = TL.Divide(f2, TL.Multiply(onePlus2, TL.Add(f2, one)));
         TV signBit = TL.Create(-0f);
-        y1 = TL.ConditionalSelect(signBit, c1, t1);
-        y2 = TL.ConditionalSelect(signBit, c2, t2);
+        y1 = TL.ConditionalSelect(signBit, TL.LoadUnsafe(ref c, cAt1), TL.Divide(f1, TL.Multiply(onePlus1, TL.Add(f1, one))));
+        y2 = TL.ConditionalSelect(signBit, TL.LoadUnsafe(ref c, cAt2), TL.Divide(f2, TL.Multiply(onePlus2, TL.Add(f2, one))));
     }
 
     /// <summary>

@@ -238,7 +238,7 @@ public class GateMathTests
             var a2 = Vector512.Create(all.AsSpan(i + 16, 16));
             var c1 = Vector512.Create(shuffled.AsSpan(i, 16));
             var c2 = Vector512.Create(shuffled.AsSpan(i + 16, 16));
-            VectorMath.SigmoidTimesTanh2<Lanes512, Vector512<float>>(a1, c1, a2, c2, out var y1, out var y2);
+            VectorMath.SigmoidTimesTanh2<Lanes512, Vector512<float>>(ref all[0], i, i + 16, ref shuffled[0], i, i + 16, out var y1, out var y2);
             Vector512<float> single1 = VectorMath.SigmoidTimesTanh<Lanes512, Vector512<float>>(a1, c1);
             Assert.True(Vector512.EqualsAll(single1.AsInt32(), y1.AsInt32()), $"paired {y1} differs from single {single1}");
             Vector512<float> single2 = VectorMath.SigmoidTimesTanh<Lanes512, Vector512<float>>(a2, c2);
