@@ -279,12 +279,10 @@ internal static class GateMath
             ReadOnlySpan<float> pre = gates.Slice(n * h, h);
             Span<float> destination = hidden.Slice(n * hiddenStride, h);
             int j = firstUnit;
-            if (tanh)
+            if (tanh && end - firstUnit >= 4 * w)
             {
-                for (; j <= end - (4 * w); j += 4 * w)
-                {
-                    TanhQuad<TL, TV>(pre, destination, j);
-                }
+                j += (end - firstUnit) / (4 * w) * 4 * w;
+                TanhQuads<TL, TV>(pre, destination, firstUnit, j);
             }
 
             for (; j <= end - w; j += w)
@@ -304,22 +302,31 @@ internal static class GateMath
         }
     }
 
-    /// <summary>tanh of four vectors of <paramref name="pre"/> from <paramref name="j"/> into <paramref name="destination"/>,
-    /// four chains in flight (<see cref="VectorMath.Tanh4"/>): the RNN row path took one vector at a time, one chain of
-    /// ~10 dependent steps. A call of its own, as <see cref="LstmCellPairs"/>.</summary>
+    /// <summary>tanh of units [first, last) of <paramref name="pre"/> (last − first a multiple of 4·width) into
+    /// <paramref name="destination"/>, four vectors at a time, four chains in flight (<see cref="VectorMath.Tanh4"/>,
+    /// inlined): the RNN row path took one vector at a time, one chain of ~10 dependent steps. A call of its own, as
+    /// <see cref="LstmCellPairs"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void TanhQuad<TL, TV>(ReadOnlySpan<float> pre, Span<float> destination, int j)
+    private static void TanhQuads<TL, TV>(ReadOnlySpan<float> pre, Span<float> destination, int first, int last)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
+        // Tanh4 reads unchecked up to unit last − 1.
+        if (first < 0 || last > pre.Length)
+        {
+            ThrowUnitsOutsideRow(first, last, pre.Length, pre.Length, destination.Length);
+        }
+
         int w = TL.Count;
-        VectorMath.Tanh4<TL, TV>(
-            TL.Load(pre[j..]), TL.Load(pre[(j + w)..]), TL.Load(pre[(j + (2 * w))..]), TL.Load(pre[(j + (3 * w))..]),
-            out TV y1, out TV y2, out TV y3, out TV y4);
-        TL.Store(y1, destination[j..]);
-        TL.Store(y2, destination[(j + w)..]);
-        TL.Store(y3, destination[(j + (2 * w))..]);
-        TL.Store(y4, destination[(j + (3 * w))..]);
+        ref float x = ref MemoryMarshal.GetReference(pre);
+        for (int j = first; j < last; j += 4 * w)
+        {
+            VectorMath.Tanh4<TL, TV>(ref x, j, out TV y1, out TV y2, out TV y3, out TV y4);
+            TL.Store(y1, destination[j..]);
+            TL.Store(y2, destination[(j + w)..]);
+            TL.Store(y3, destination[(j + (2 * w))..]);
+            TL.Store(y4, destination[(j + (3 * w))..]);
+        }
     }
 
     /// <summary>
@@ -640,8 +647,8 @@ internal static class GateMath
     }
 
     [DoesNotReturn]
-    private static void ThrowUnitsOutsideRow(int first, int last, int h, int gateLength, int cellLength) =>
-        throw new ArgumentOutOfRangeException(nameof(last), $"units [{first}, {last}) do not fit a row of {h} units (gates {gateLength}, cell {cellLength}).");
+    private static void ThrowUnitsOutsideRow(int first, int last, int h, int readLength, int otherLength) =>
+        throw new ArgumentOutOfRangeException(nameof(last), $"units [{first}, {last}) do not fit a row of {h} units (spans of {readLength} and {otherLength} floats).");
 
     /// <summary>h' of units [first, last) of one row from its o gate and c' (last − first a multiple of 2·width), two
     /// vectors at a time (<see cref="LstmHidden2{TL, TV}"/>, inlined). A call of its own, as

@@ -315,10 +315,7 @@ internal static partial class LaneSteps
                 for (; v + 2 <= chunks; v += 2)
                 {
                     nint o = at + (v * Lanes), o2 = o + HalfLanes, o3 = o + Lanes, o4 = o3 + HalfLanes;
-                    VectorMath.Tanh4<Lanes256, Vector256<float>>(
-                        Vector256.LoadUnsafe(ref g, (nuint)o), Vector256.LoadUnsafe(ref g, (nuint)o2),
-                        Vector256.LoadUnsafe(ref g, (nuint)o3), Vector256.LoadUnsafe(ref g, (nuint)o4),
-                        out Vector256<float> t1, out Vector256<float> t2, out Vector256<float> t3, out Vector256<float> t4);
+                    VectorMath.Tanh4<Lanes256, Vector256<float>>(ref g, o, out Vector256<float> t1, out Vector256<float> t2, out Vector256<float> t3, out Vector256<float> t4);
                     StoreRunning256(t1, ref h, ref hn, o, rows - (v * Lanes));
                     StoreRunning256(t2, ref h, ref hn, o2, rows - (v * Lanes) - HalfLanes);
                     StoreRunning256(t3, ref h, ref hn, o3, rows - ((v + 1) * Lanes));

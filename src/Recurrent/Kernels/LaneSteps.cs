@@ -373,10 +373,7 @@ internal static partial class LaneSteps
                 for (; v + 4 <= chunks; v += 4)
                 {
                     nint o = at + (v * Lanes);
-                    VectorMath.Tanh4<Lanes512, Vector512<float>>(
-                        Vector512.LoadUnsafe(ref g, (nuint)o), Vector512.LoadUnsafe(ref g, (nuint)(o + Lanes)),
-                        Vector512.LoadUnsafe(ref g, (nuint)(o + (2 * Lanes))), Vector512.LoadUnsafe(ref g, (nuint)(o + (3 * Lanes))),
-                        out var t1, out var t2, out var t3, out var t4);
+                    VectorMath.Tanh4<Lanes512, Vector512<float>>(ref g, o, out var t1, out var t2, out var t3, out var t4);
                     StoreRunning(t1, ref h, ref hn, o, rows - (v * Lanes));
                     StoreRunning(t2, ref h, ref hn, o + Lanes, rows - ((v + 1) * Lanes));
                     StoreRunning(t3, ref h, ref hn, o + (2 * Lanes), rows - ((v + 2) * Lanes));

@@ -306,14 +306,17 @@ internal static class VectorMath
         TL.MinNative(TL.Create(ClampedExpTo), TL.MaxNative(TL.Create(ClampedExpFrom), TL.Negate(x)));
 
     /// <summary><see cref="Tanh{TL, TV}"/> of four vectors, the four exponentials step by step side by side (see
-    /// <see cref="LstmCell2"/>). Lane results are exactly Tanh's.</summary>
+    /// <see cref="LstmCell2"/>). Lane results are exactly Tanh's. Read from memory, unchecked, as LstmCell2: the four
+    /// vectors back to back from <paramref name="x"/> + <paramref name="at"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Tanh4<TL, TV>(TV x1, TV x2, TV x3, TV x4, out TV y1, out TV y2, out TV y3, out TV y4)
+    public static void Tanh4<TL, TV>(ref float x, nint at, out TV y1, out TV y2, out TV y3, out TV y4)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
+        nint w = TL.Count;
         TV limit = TL.Create(TanhSaturatesFrom), one = TL.Create(1f);
-        TV a1 = TL.Abs(x1), a2 = TL.Abs(x2), a3 = TL.Abs(x3), a4 = TL.Abs(x4);
+        TV a1 = TL.Abs(TL.LoadUnsafe(ref x, at)), a2 = TL.Abs(TL.LoadUnsafe(ref x, at + w));
+        TV a3 = TL.Abs(TL.LoadUnsafe(ref x, at + (2 * w))), a4 = TL.Abs(TL.LoadUnsafe(ref x, at + (3 * w)));
         Reduce4<TL, TV>(
             TL.MinNative(limit, TL.Add(a1, a1)), TL.MinNative(limit, TL.Add(a2, a2)), TL.MinNative(limit, TL.Add(a3, a3)), TL.MinNative(limit, TL.Add(a4, a4)),
             out TV t1, out TV t2, out TV t3, out TV t4, out TV r1, out TV r2, out TV r3, out TV r4);
@@ -321,10 +324,10 @@ internal static class VectorMath
         TV f1 = HalfExpM1Finish<TL, TV>(p1, r1, t1), f2 = HalfExpM1Finish<TL, TV>(p2, r2, t2);
         TV f3 = HalfExpM1Finish<TL, TV>(p3, r3, t3), f4 = HalfExpM1Finish<TL, TV>(p4, r4, t4);
         TV signBit = TL.Create(-0f);
-        y1 = TL.ConditionalSelect(signBit, x1, TL.Divide(f1, TL.Add(f1, one)));
-        y2 = TL.ConditionalSelect(signBit, x2, TL.Divide(f2, TL.Add(f2, one)));
-        y3 = TL.ConditionalSelect(signBit, x3, TL.Divide(f3, TL.Add(f3, one)));
-        y4 = TL.ConditionalSelect(signBit, x4, TL.Divide(f4, TL.Add(f4, one)));
+        y1 = TL.ConditionalSelect(signBit, TL.LoadUnsafe(ref x, at), TL.Divide(f1, TL.Add(f1, one)));
+        y2 = TL.ConditionalSelect(signBit, TL.LoadUnsafe(ref x, at + w), TL.Divide(f2, TL.Add(f2, one)));
+        y3 = TL.ConditionalSelect(signBit, TL.LoadUnsafe(ref x, at + (2 * w)), TL.Divide(f3, TL.Add(f3, one)));
+        y4 = TL.ConditionalSelect(signBit, TL.LoadUnsafe(ref x, at + (3 * w)), TL.Divide(f4, TL.Add(f4, one)));
     }
 
     /// <summary><see cref="Sigmoid{TL, TV}"/> of four vectors, the four exponentials step by step side by side. Lane

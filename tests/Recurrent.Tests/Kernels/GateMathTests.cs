@@ -136,7 +136,7 @@ public class GateMathTests
         {
             Vector512<float>[] x = [.. Enumerable.Range(0, 4).Select(q => Vector512.Create(all.AsSpan(i + (16 * q), 16)))];
             VectorMath.Sigmoid4<Lanes512, Vector512<float>>(x[0], x[1], x[2], x[3], out var s0, out var s1, out var s2, out var s3);
-            VectorMath.Tanh4<Lanes512, Vector512<float>>(x[0], x[1], x[2], x[3], out var t0, out var t1, out var t2, out var t3);
+            VectorMath.Tanh4<Lanes512, Vector512<float>>(ref all[0], i, out var t0, out var t1, out var t2, out var t3);
             Vector512<float>[] sigmoids = [s0, s1, s2, s3], tanhs = [t0, t1, t2, t3];
             for (int q = 0; q < 4; q++)
             {
