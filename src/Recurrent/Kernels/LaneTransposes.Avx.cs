@@ -4,14 +4,18 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Recurrent.Kernels;
 
-// Rows to lanes and back where AVX (256-bit) is there but AVX-512 is not: 8 × 8 blocks transposed in registers, the
-// block's edges (fewer rows or columns than 8) read and written through masks. The element-by-element forms cost about
-// 1.5 ns an element on the Zen 3 CI machine (2026-11-29: 64 rows of 10 to lanes 0.95 µs, 64 rows of 5 back 0.42 µs, a
-// step of T1 being ~2.3 µs in all).
+// Rows to lanes and back where AVX (256-bit) is there but AVX-512 is not: 8 × 8 blocks transposed in registers. Whole
+// blocks, narrow column tails (≤ 4 columns) and blocks stored as whole rows take straight-line forms without a branch;
+// the other edges (fewer rows or columns than 8) are read and written through masks (TransposeBlock8), whose branches
+// cost whole blocks 2–3 times their straight-line time. The element-by-element forms cost about 1.5 ns an element on the
+// Zen 3 CI machine (2026-11-29: 64 rows of 10 to lanes 0.95 µs, 64 rows of 5 back 0.42 µs, a step of T1 being ~2.3 µs in
+// all); the block forms, 2026-11-30: 64 rows of 10 to lanes 170–185 ns (250–400 with every edge through masks), 64 rows
+// of 5 back 80–145 ns (160–270).
 internal static partial class LaneTransposes
 {
-    /// <summary><see cref="ToLanes"/> in 8 × 8 blocks (<see cref="TransposeBlock8"/>); unchecked: <see cref="ToLanes"/> checked the
-    /// spans.</summary>
+    /// <summary><see cref="ToLanes"/> in 8 × 8 blocks: whole ones straight (<see cref="TransposeWholeBlock8"/>), a tail of
+    /// at most 4 columns by halves (<see cref="TransposeNarrowBlock8"/>) where 4 floats of each row can be read, the rest
+    /// through masks (<see cref="TransposeBlock8"/>); unchecked: <see cref="ToLanes"/> checked the spans.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void ToLanes256(ReadOnlySpan<float> rows, int rowStride, int count, int width, Span<float> lanes, int laneStride)
     {
@@ -20,16 +24,34 @@ internal static partial class LaneTransposes
         {
             for (int n0 = 0; n0 < count; n0 += 8)
             {
-                for (int k0 = 0; k0 < width; k0 += 8)
+                int k0 = 0;
+                if (count - n0 >= 8)
                 {
-                    int rowsHere = Math.Min(8, count - n0);
-                    TransposeBlock8(from + ((long)n0 * rowStride) + k0, rowStride, rowsHere, Math.Min(8, width - k0), to + ((long)k0 * laneStride) + n0, laneStride, rowsHere == 8 ? 8 : 0);
+                    for (; k0 <= width - 8; k0 += 8)
+                    {
+                        TransposeWholeBlock8(from + ((long)n0 * rowStride) + k0, rowStride, to + ((long)k0 * laneStride) + n0, laneStride);
+                    }
+                }
+
+                for (; k0 < width; k0 += 8)
+                {
+                    int rowsHere = Math.Min(8, count - n0), columns = Math.Min(8, width - k0);
+                    float* block = from + ((long)n0 * rowStride) + k0;
+                    if (rowsHere == 8 && columns <= 4 && ((long)(n0 + 7) * rowStride) + k0 + 4 <= rows.Length)
+                    {
+                        TransposeNarrowBlock8(block, rowStride, columns, to + ((long)k0 * laneStride) + n0, laneStride);
+                        continue;
+                    }
+
+                    TransposeBlock8(block, rowStride, rowsHere, columns, to + ((long)k0 * laneStride) + n0, laneStride, rowsHere == 8 ? 8 : 0);
                 }
             }
         }
     }
 
-    /// <summary><see cref="FromLanes"/> in 8 × 8 blocks (<see cref="TransposeBlock8"/>); unchecked, as <see cref="ToLanes256"/>.</summary>
+    /// <summary><see cref="FromLanes"/> in 8 × 8 blocks: those of 8 sequences stored as whole rows straight
+    /// (<see cref="TransposeWholeStores8"/>), the rest through masks (<see cref="TransposeBlock8"/>); unchecked, as
+    /// <see cref="ToLanes256"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void FromLanes256(ReadOnlySpan<float> lanes, int laneStride, int count, int width, Span<float> rows, int rowStride)
     {
@@ -42,16 +64,98 @@ internal static partial class LaneTransposes
             // block is touched.
             bool spill = width < 8 && rowStride == width;
             int lastWhole = spill && count * width >= 8 ? ((count * width) - 8) / width : -1;
-            for (int n0 = 0; n0 < count; n0 += 8)
+            for (int k0 = 0; k0 < width; k0 += 8)
             {
-                int sequences = Math.Min(8, count - n0);
-                int whole = Math.Clamp(lastWhole - n0 + 1, 0, sequences);
-                for (int k0 = 0; k0 < width; k0 += 8)
+                // The block's lane rows as offsets from its first; rows past kks point at the first again (their lanes
+                // of the transpose land past each row's kks floats, which whole stores leave to later stores).
+                int kks = Math.Min(8, width - k0);
+                nint o1 = kks > 1 ? laneStride : 0, o2 = kks > 2 ? 2 * laneStride : 0, o3 = kks > 3 ? 3 * laneStride : 0;
+                nint o4 = kks > 4 ? 4 * laneStride : 0, o5 = kks > 5 ? 5 * laneStride : 0, o6 = kks > 6 ? 6 * laneStride : 0, o7 = kks > 7 ? 7 * laneStride : 0;
+                for (int n0 = 0; n0 < count; n0 += 8)
                 {
-                    int kks = Math.Min(8, width - k0);
-                    TransposeBlock8(from + ((long)k0 * laneStride) + n0, laneStride, kks, sequences, to + ((long)n0 * rowStride) + k0, rowStride, kks == 8 ? 8 : whole);
+                    int sequences = Math.Min(8, count - n0);
+                    int wholeRows = kks == 8 ? 8 : Math.Clamp(lastWhole - n0 + 1, 0, sequences);
+                    float* block = from + ((long)k0 * laneStride) + n0, target = to + ((long)n0 * rowStride) + k0;
+                    if (sequences == 8 && wholeRows == 8)
+                    {
+                        TransposeWholeStores8(block, o1, o2, o3, o4, o5, o6, o7, target, rowStride);
+                        continue;
+                    }
+
+                    TransposeBlock8(block, laneStride, kks, sequences, target, rowStride, wholeRows);
                 }
             }
+        }
+    }
+
+    /// <summary>dst[c, i] = src[i, c] for a whole 8 × 8 block: eight loads, 24 shuffles, eight stores, no branch (the
+    /// general <see cref="TransposeBlock8"/>, branching on the block's edges, took 2–3 times as long on the Zen 3 machine,
+    /// 2026-11-30: 64 rows of 8 to lanes in 130–180 ns against 65–76).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void TransposeWholeBlock8(float* src, nint srcStride, float* dst, nint dstStride) =>
+        TransposeWholeStores8(src, srcStride, 2 * srcStride, 3 * srcStride, 4 * srcStride, 5 * srcStride, 6 * srcStride, 7 * srcStride, dst, dstStride);
+
+    /// <summary>
+    /// dst[c, i] = src + o(i) [c] for i, c &lt; 8 (o0 = 0): eight whole loads at those offsets, 24 shuffles (by 32 and 64
+    /// bits within 128-bit lanes, then 128-bit lanes across vectors), eight whole stores; no branch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void TransposeWholeStores8(float* src, nint o1, nint o2, nint o3, nint o4, nint o5, nint o6, nint o7, float* dst, nint dstStride)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + o1);
+        Vector256<float> r2 = Avx.LoadVector256(src + o2), r3 = Avx.LoadVector256(src + o3);
+        Vector256<float> r4 = Avx.LoadVector256(src + o4), r5 = Avx.LoadVector256(src + o5);
+        Vector256<float> r6 = Avx.LoadVector256(src + o6), r7 = Avx.LoadVector256(src + o7);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        r0 = Avx.Shuffle(t0, t2, 0x44);
+        r1 = Avx.Shuffle(t0, t2, 0xEE);
+        r2 = Avx.Shuffle(t1, t3, 0x44);
+        r3 = Avx.Shuffle(t1, t3, 0xEE);
+        r4 = Avx.Shuffle(t4, t6, 0x44);
+        r5 = Avx.Shuffle(t4, t6, 0xEE);
+        r6 = Avx.Shuffle(t5, t7, 0x44);
+        r7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(r0, r4, 0x20));
+        Avx.Store(dst + dstStride, Avx.Permute2x128(r1, r5, 0x20));
+        Avx.Store(dst + (2 * dstStride), Avx.Permute2x128(r2, r6, 0x20));
+        Avx.Store(dst + (3 * dstStride), Avx.Permute2x128(r3, r7, 0x20));
+        Avx.Store(dst + (4 * dstStride), Avx.Permute2x128(r0, r4, 0x31));
+        Avx.Store(dst + (5 * dstStride), Avx.Permute2x128(r1, r5, 0x31));
+        Avx.Store(dst + (6 * dstStride), Avx.Permute2x128(r2, r6, 0x31));
+        Avx.Store(dst + (7 * dstStride), Avx.Permute2x128(r3, r7, 0x31));
+    }
+
+    /// <summary>
+    /// dst[c, i] = src[i, c] for 8 rows and <paramref name="srcCols"/> ≤ 4 columns, from 4-float reads (the caller has
+    /// checked that 4 floats from each row lie in its buffer): rows i and i + 4 side by side in one vector, 8 shuffles
+    /// within 128-bit lanes, srcCols whole stores.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void TransposeNarrowBlock8(float* src, nint srcStride, int srcCols, float* dst, nint dstStride)
+    {
+        Vector256<float> a0 = Vector256.Create(Sse.LoadVector128(src), Sse.LoadVector128(src + (4 * srcStride)));
+        Vector256<float> a1 = Vector256.Create(Sse.LoadVector128(src + srcStride), Sse.LoadVector128(src + (5 * srcStride)));
+        Vector256<float> a2 = Vector256.Create(Sse.LoadVector128(src + (2 * srcStride)), Sse.LoadVector128(src + (6 * srcStride)));
+        Vector256<float> a3 = Vector256.Create(Sse.LoadVector128(src + (3 * srcStride)), Sse.LoadVector128(src + (7 * srcStride)));
+        Vector256<float> t0 = Avx.UnpackLow(a0, a1), t1 = Avx.UnpackHigh(a0, a1);
+        Vector256<float> t2 = Avx.UnpackLow(a2, a3), t3 = Avx.UnpackHigh(a2, a3);
+        Avx.Store(dst, Avx.Shuffle(t0, t2, 0x44));
+        if (srcCols > 1)
+        {
+            Avx.Store(dst + dstStride, Avx.Shuffle(t0, t2, 0xEE));
+        }
+
+        if (srcCols > 2)
+        {
+            Avx.Store(dst + (2 * dstStride), Avx.Shuffle(t1, t3, 0x44));
+        }
+
+        if (srcCols > 3)
+        {
+            Avx.Store(dst + (3 * dstStride), Avx.Shuffle(t1, t3, 0xEE));
         }
     }
 
