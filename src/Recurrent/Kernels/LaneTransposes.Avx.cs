@@ -50,8 +50,8 @@ internal static partial class LaneTransposes
     }
 
     /// <summary><see cref="FromLanes"/> in 8 × 8 blocks: those of 8 sequences stored as whole rows straight
-    /// (<see cref="TransposeWholeStores8"/>), the rest through masks (<see cref="TransposeBlock8"/>); unchecked, as
-    /// <see cref="ToLanes256"/>.</summary>
+    /// (<see cref="TransposeWholeStores8"/>), or, at most 4 units wide, by halves (<see cref="TransposeToNarrowRows8"/>);
+    /// the rest through masks (<see cref="TransposeBlock8"/>); unchecked, as <see cref="ToLanes256"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void FromLanes256(ReadOnlySpan<float> lanes, int laneStride, int count, int width, Span<float> rows, int rowStride)
     {
@@ -79,6 +79,12 @@ internal static partial class LaneTransposes
                     if (sequences == 8 && wholeRows == 8)
                     {
                         TransposeWholeStores8(block, o1, o2, o3, o4, o5, o6, o7, target, rowStride);
+                        continue;
+                    }
+
+                    if (sequences == 8 && kks <= 4)
+                    {
+                        TransposeToNarrowRows8(block, o1, o2, o3, kks, target, rowStride);
                         continue;
                     }
 
@@ -126,6 +132,54 @@ internal static partial class LaneTransposes
         Avx.Store(dst + (5 * dstStride), Avx.Permute2x128(r1, r5, 0x31));
         Avx.Store(dst + (6 * dstStride), Avx.Permute2x128(r2, r6, 0x31));
         Avx.Store(dst + (7 * dstStride), Avx.Permute2x128(r3, r7, 0x31));
+    }
+
+    /// <summary>
+    /// dst[c, i] = src + o(i) [c] for i &lt; <paramref name="srcRows"/> ≤ 4 and c &lt; 8 (o0 = 0; offsets past srcRows
+    /// may repeat a row): four whole loads, 8 shuffles within 128-bit lanes, each of the 8 destination rows stored as its
+    /// first srcRows floats exactly (neighbouring columns, such as the other direction's, are not touched).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void TransposeToNarrowRows8(float* src, nint o1, nint o2, nint o3, int srcRows, float* dst, nint dstStride)
+    {
+        Vector256<float> a0 = Avx.LoadVector256(src), a1 = Avx.LoadVector256(src + o1);
+        Vector256<float> a2 = Avx.LoadVector256(src + o2), a3 = Avx.LoadVector256(src + o3);
+        Vector256<float> t0 = Avx.UnpackLow(a0, a1), t1 = Avx.UnpackHigh(a0, a1);
+        Vector256<float> t2 = Avx.UnpackLow(a2, a3), t3 = Avx.UnpackHigh(a2, a3);
+
+        // Column c of the block for sequences c (low half) and c + 4 (high half).
+        Vector256<float> c0 = Avx.Shuffle(t0, t2, 0x44), c1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> c2 = Avx.Shuffle(t1, t3, 0x44), c3 = Avx.Shuffle(t1, t3, 0xEE);
+        StoreFirst(dst, c0.GetLower(), srcRows);
+        StoreFirst(dst + dstStride, c1.GetLower(), srcRows);
+        StoreFirst(dst + (2 * dstStride), c2.GetLower(), srcRows);
+        StoreFirst(dst + (3 * dstStride), c3.GetLower(), srcRows);
+        StoreFirst(dst + (4 * dstStride), c0.GetUpper(), srcRows);
+        StoreFirst(dst + (5 * dstStride), c1.GetUpper(), srcRows);
+        StoreFirst(dst + (6 * dstStride), c2.GetUpper(), srcRows);
+        StoreFirst(dst + (7 * dstStride), c3.GetUpper(), srcRows);
+    }
+
+    /// <summary>The first <paramref name="count"/> (1 to 4) floats of <paramref name="value"/> to <paramref name="at"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreFirst(float* at, Vector128<float> value, int count)
+    {
+        if (count == 4)
+        {
+            Sse.Store(at, value);
+        }
+        else if (count >= 2)
+        {
+            Sse.StoreLow(at, value);
+            if (count == 3)
+            {
+                Sse.StoreScalar(at + 2, Sse.MoveHighToLow(value, value));
+            }
+        }
+        else
+        {
+            Sse.StoreScalar(at, value);
+        }
     }
 
     /// <summary>
