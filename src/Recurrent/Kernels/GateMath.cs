@@ -172,10 +172,10 @@ internal static class GateMath
             ReadOnlySpan<float> hh = hiddenGates.Slice(n * 3 * h, 3 * h);
             ReadOnlySpan<float> hPrev = previous.Slice(n * previousStride, h);
             Span<float> destination = hidden.Slice(n * hiddenStride, h);
-            int j = firstUnit;
-            for (; j <= end - (2 * w); j += 2 * w)
+            int j = firstUnit + ((end - firstUnit) / (2 * w) * 2 * w);
+            if (j > firstUnit)
             {
-                GruPair<TL, TV>(x, hh, hPrev, destination, h, j);
+                GruPairs<TL, TV>(x, hh, hPrev, destination, h, firstUnit, j);
             }
 
             for (; j <= end - w; j += w)
@@ -726,40 +726,54 @@ internal static class GateMath
         where TL : struct, IFloatLanes<TV>
         where TV : struct => Gru<TL, TV>(xReset, xUpdate, xNew, hReset, hUpdate, hNew, previous);
 
-    /// <summary>Units [j, j + 2·width) of one GRU row as two vectors side by side (<see cref="Gru2{TL, TV}"/>); each lane as
-    /// <see cref="Gru{TL, TV}"/>. Reads all of its h before writing h' (which may be h itself). A call of its own, as
-    /// <see cref="LstmCellPairs{TL, TV}"/>.</summary>
+    /// <summary>Units [first, last) of one GRU row (last − first a multiple of 2·width), two vectors at a time
+    /// (<see cref="Gru2{TL, TV}"/>, inlined); each lane as <see cref="Gru{TL, TV}"/>. Each pair reads its units of h before
+    /// writing their h' (which may be h itself). A call of its own, as <see cref="LstmCellPairs{TL, TV}"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void GruPair<TL, TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> hh, ReadOnlySpan<float> previous, Span<float> destination, int h, int j)
+    private static void GruPairs<TL, TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> hh, ReadOnlySpan<float> previous, Span<float> destination, int h, int first, int last)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
-        int k = j + TL.Count;
-        Gru2<TL, TV>(
-            TL.Load(x[j..]), TL.Load(x[(h + j)..]), TL.Load(x[((2 * h) + j)..]), TL.Load(hh[j..]), TL.Load(hh[(h + j)..]), TL.Load(hh[((2 * h) + j)..]), TL.Load(previous[j..]),
-            TL.Load(x[k..]), TL.Load(x[(h + k)..]), TL.Load(x[((2 * h) + k)..]), TL.Load(hh[k..]), TL.Load(hh[(h + k)..]), TL.Load(hh[((2 * h) + k)..]), TL.Load(previous[k..]),
-            out TV next1, out TV next2);
-        TL.Store(next1, destination[j..]);
-        TL.Store(next2, destination[k..]);
+        // Gru2 reads unchecked up to the n parts' unit last − 1 (2h + last − 1) and h's unit last − 1.
+        if (first < 0 || last > h || x.Length < 3 * h || hh.Length < 3 * h || previous.Length < last)
+        {
+            ThrowUnitsOutsideRow(first, last, h, Math.Min(x.Length, hh.Length), previous.Length);
+        }
+
+        ref float input = ref MemoryMarshal.GetReference(x);
+        ref float hidden = ref MemoryMarshal.GetReference(hh);
+        ref float before = ref MemoryMarshal.GetReference(previous);
+        for (int j = first; j < last; j += 2 * TL.Count)
+        {
+            int k = j + TL.Count;
+            Gru2<TL, TV>(ref input, ref hidden, h, j, k, ref before, j, k, out TV next1, out TV next2);
+            TL.Store(next1, destination[j..]);
+            TL.Store(next2, destination[k..]);
+        }
     }
 
     /// <summary><see cref="Gru{TL, TV}"/> for two pieces side by side, each step of the math issued for all chains in
     /// flight back to back (both pieces' r and z: <see cref="VectorMath.Sigmoid4"/>; then n: <see cref="VectorMath.Tanh2"/>):
-    /// the same lane arithmetic, so the same bits.</summary>
+    /// the same lane arithmetic, so the same bits. Read from memory, unchecked, as <see cref="LstmCell2{TL, TV}"/>: piece
+    /// k's r, z and n parts at <paramref name="x"/> (input) and <paramref name="hh"/> (hidden) + at(k), + gateStride + at(k)
+    /// and + 2·gateStride + at(k), its h at <paramref name="previous"/> + previousAt(k).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Gru2<TL, TV>(
-        TV xReset1, TV xUpdate1, TV xNew1, TV hReset1, TV hUpdate1, TV hNew1, TV previous1,
-        TV xReset2, TV xUpdate2, TV xNew2, TV hReset2, TV hUpdate2, TV hNew2, TV previous2,
-        out TV next1, out TV next2)
+        ref float x, ref float hh, nint gateStride, nint at1, nint at2, ref float previous, nint previousAt1, nint previousAt2, out TV next1, out TV next2)
         where TL : struct, IFloatLanes<TV>
         where TV : struct
     {
+        nint update = gateStride, candidate = 2 * gateStride;
         VectorMath.Sigmoid4<TL, TV>(
-            TL.Add(xReset1, hReset1), TL.Add(xReset2, hReset2), TL.Add(xUpdate1, hUpdate1), TL.Add(xUpdate2, hUpdate2),
+            TL.Add(TL.LoadUnsafe(ref x, at1), TL.LoadUnsafe(ref hh, at1)), TL.Add(TL.LoadUnsafe(ref x, at2), TL.LoadUnsafe(ref hh, at2)),
+            TL.Add(TL.LoadUnsafe(ref x, update + at1), TL.LoadUnsafe(ref hh, update + at1)), TL.Add(TL.LoadUnsafe(ref x, update + at2), TL.LoadUnsafe(ref hh, update + at2)),
             out TV reset1, out TV reset2, out TV update1, out TV update2);
-        VectorMath.Tanh2<TL, TV>(TL.FusedMultiplyAdd(reset1, hNew1, xNew1), TL.FusedMultiplyAdd(reset2, hNew2, xNew2), out TV candidate1, out TV candidate2);
-        next1 = TL.FusedMultiplyAdd(TL.Subtract(previous1, candidate1), update1, candidate1);
-        next2 = TL.FusedMultiplyAdd(TL.Subtract(previous2, candidate2), update2, candidate2);
+        VectorMath.Tanh2<TL, TV>(
+            TL.FusedMultiplyAdd(reset1, TL.LoadUnsafe(ref hh, candidate + at1), TL.LoadUnsafe(ref x, candidate + at1)),
+            TL.FusedMultiplyAdd(reset2, TL.LoadUnsafe(ref hh, candidate + at2), TL.LoadUnsafe(ref x, candidate + at2)),
+            out TV candidate1, out TV candidate2);
+        next1 = TL.FusedMultiplyAdd(TL.Subtract(TL.LoadUnsafe(ref previous, previousAt1), candidate1), update1, candidate1);
+        next2 = TL.FusedMultiplyAdd(TL.Subtract(TL.LoadUnsafe(ref previous, previousAt2), candidate2), update2, candidate2);
     }
 
     /// <summary>One piece of GRU units: h' from the x-part (r, z, n), the h-part (r, z, n) and h.</summary>

@@ -285,14 +285,7 @@ internal static partial class LaneSteps
             for (int v = 0; v < chunks; v++)
             {
                 nint o = at + (v * Lanes), o2 = o + HalfLanes;
-                GateMath.Gru2<Lanes256, Vector256<float>>(
-                    Vector256.LoadUnsafe(ref x, (nuint)o), Vector256.LoadUnsafe(ref x, (nuint)(chunk + o)), Vector256.LoadUnsafe(ref x, (nuint)((2 * chunk) + o)),
-                    Vector256.LoadUnsafe(ref r, (nuint)o), Vector256.LoadUnsafe(ref r, (nuint)(chunk + o)), Vector256.LoadUnsafe(ref r, (nuint)((2 * chunk) + o)),
-                    Vector256.LoadUnsafe(ref h, (nuint)o),
-                    Vector256.LoadUnsafe(ref x, (nuint)o2), Vector256.LoadUnsafe(ref x, (nuint)(chunk + o2)), Vector256.LoadUnsafe(ref x, (nuint)((2 * chunk) + o2)),
-                    Vector256.LoadUnsafe(ref r, (nuint)o2), Vector256.LoadUnsafe(ref r, (nuint)(chunk + o2)), Vector256.LoadUnsafe(ref r, (nuint)((2 * chunk) + o2)),
-                    Vector256.LoadUnsafe(ref h, (nuint)o2),
-                    out Vector256<float> next1, out Vector256<float> next2);
+                GateMath.Gru2<Lanes256, Vector256<float>>(ref x, ref r, chunk, o, o2, ref h, o, o2, out Vector256<float> next1, out Vector256<float> next2);
                 StoreRunning256(next1, ref h, ref hn, o, rows - (v * Lanes));
                 StoreRunning256(next2, ref h, ref hn, o2, rows - (v * Lanes) - HalfLanes);
             }

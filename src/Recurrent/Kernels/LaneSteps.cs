@@ -314,14 +314,7 @@ internal static partial class LaneSteps
             for (; v + 2 <= chunks; v += 2)
             {
                 nint o = at + (v * Lanes), o2 = o + Lanes;
-                GateMath.Gru2<Lanes512, Vector512<float>>(
-                    Vector512.LoadUnsafe(ref x, (nuint)o), Vector512.LoadUnsafe(ref x, (nuint)(chunk + o)), Vector512.LoadUnsafe(ref x, (nuint)((2 * chunk) + o)),
-                    Vector512.LoadUnsafe(ref r, (nuint)o), Vector512.LoadUnsafe(ref r, (nuint)(chunk + o)), Vector512.LoadUnsafe(ref r, (nuint)((2 * chunk) + o)),
-                    Vector512.LoadUnsafe(ref h, (nuint)o),
-                    Vector512.LoadUnsafe(ref x, (nuint)o2), Vector512.LoadUnsafe(ref x, (nuint)(chunk + o2)), Vector512.LoadUnsafe(ref x, (nuint)((2 * chunk) + o2)),
-                    Vector512.LoadUnsafe(ref r, (nuint)o2), Vector512.LoadUnsafe(ref r, (nuint)(chunk + o2)), Vector512.LoadUnsafe(ref r, (nuint)((2 * chunk) + o2)),
-                    Vector512.LoadUnsafe(ref h, (nuint)o2),
-                    out Vector512<float> next1, out Vector512<float> next2);
+                GateMath.Gru2<Lanes512, Vector512<float>>(ref x, ref r, chunk, o, o2, ref h, o, o2, out Vector512<float> next1, out Vector512<float> next2);
                 StoreRunning(next1, ref h, ref hn, o, rows - (v * Lanes));
                 StoreRunning(next2, ref h, ref hn, o2, rows - ((v + 1) * Lanes));
             }
