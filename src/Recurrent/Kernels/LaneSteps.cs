@@ -56,6 +56,7 @@ internal static partial class LaneSteps
     /// G·H floats, or empty for none.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
     public static void Product(
         PackedMatrix weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> inputs, int inputWidth, ReadOnlySpan<float> hidden, int hiddenWidth,
         int stride, int rows, Span<float> gates, bool? wide = null)
@@ -84,10 +85,11 @@ internal static partial class LaneSteps
         ref float h = ref MemoryMarshal.GetReference(hidden);
         ref float g = ref MemoryMarshal.GetReference(gates);
 
-        // Each gate row's starting value: its bias, 0 past the gates (the padding rows of the last pass): stackalloc
-        // zeroes them, SkipLocalsInit being off.
+        // Each gate row's starting value: its bias (0 without one), 0 past the gates (the padding rows of the last pass):
+        // the rows the passes read are written here (the method skips stackalloc's zeroing of all MaxGateWidth).
         Span<float> starts = stackalloc float[MaxGateWidth];
         bias.CopyTo(starts);
+        starts[bias.Length..gateRows].Clear();
         ref float st = ref MemoryMarshal.GetReference(starts);
         if (!(wide ?? Wide))
         {
