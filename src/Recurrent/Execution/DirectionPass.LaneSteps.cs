@@ -230,7 +230,9 @@ internal sealed unsafe partial class DirectionPass
             }
             else
             {
-                LaneTransposes.ToLanes(input.Slice(offset * inputWidth, rows * inputWidth), inputWidth, rows, inputWidth, inputs, stride);
+                // The input from this step's rows to its end: past this step's rows the transposes may read (not use) whole
+                // vectors, which lets a narrow last block run straight (LaneTransposes.ToLanes256).
+                LaneTransposes.ToLanes(input[(offset * inputWidth)..], inputWidth, rows, inputWidth, inputs, stride);
             }
 
             if (_outputInLanes)

@@ -88,6 +88,13 @@ internal static partial class LaneTransposes
                         continue;
                     }
 
+                    if (sequences == 8)
+                    {
+                        // Dense rows' last block: its last rows may not spill past the call's rows.
+                        TransposeStoresRows8(block, o1, o2, o3, o4, o5, o6, o7, target, rowStride, wholeRows, kks);
+                        continue;
+                    }
+
                     TransposeBlock8(block, laneStride, kks, sequences, target, rowStride, wholeRows);
                 }
             }
@@ -108,6 +115,42 @@ internal static partial class LaneTransposes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void TransposeWholeStores8(float* src, nint o1, nint o2, nint o3, nint o4, nint o5, nint o6, nint o7, float* dst, nint dstStride)
     {
+        Transpose8(src, o1, o2, o3, o4, o5, o6, o7, out var c0, out var c1, out var c2, out var c3, out var c4, out var c5, out var c6, out var c7);
+        Avx.Store(dst, c0);
+        Avx.Store(dst + dstStride, c1);
+        Avx.Store(dst + (2 * dstStride), c2);
+        Avx.Store(dst + (3 * dstStride), c3);
+        Avx.Store(dst + (4 * dstStride), c4);
+        Avx.Store(dst + (5 * dstStride), c5);
+        Avx.Store(dst + (6 * dstStride), c6);
+        Avx.Store(dst + (7 * dstStride), c7);
+    }
+
+    /// <summary><see cref="TransposeWholeStores8"/>'s loads and shuffles, each destination row stored whole below
+    /// <paramref name="wholeRows"/>, else as its first <paramref name="count"/> floats (<see cref="StoreRow"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void TransposeStoresRows8(
+        float* src, nint o1, nint o2, nint o3, nint o4, nint o5, nint o6, nint o7, float* dst, nint dstStride, int wholeRows, int count)
+    {
+        Transpose8(src, o1, o2, o3, o4, o5, o6, o7, out var c0, out var c1, out var c2, out var c3, out var c4, out var c5, out var c6, out var c7);
+        StoreRow(dst, c0, 0, wholeRows, count);
+        StoreRow(dst + dstStride, c1, 1, wholeRows, count);
+        StoreRow(dst + (2 * dstStride), c2, 2, wholeRows, count);
+        StoreRow(dst + (3 * dstStride), c3, 3, wholeRows, count);
+        StoreRow(dst + (4 * dstStride), c4, 4, wholeRows, count);
+        StoreRow(dst + (5 * dstStride), c5, 5, wholeRows, count);
+        StoreRow(dst + (6 * dstStride), c6, 6, wholeRows, count);
+        StoreRow(dst + (7 * dstStride), c7, 7, wholeRows, count);
+    }
+
+    /// <summary>Row c of the transpose of the eight rows at src + o(i) (o0 = 0) as <paramref name="c0"/> ..
+    /// <paramref name="c7"/>: eight whole loads, 24 shuffles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Transpose8(
+        float* src, nint o1, nint o2, nint o3, nint o4, nint o5, nint o6, nint o7,
+        out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3,
+        out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
+    {
         Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + o1);
         Vector256<float> r2 = Avx.LoadVector256(src + o2), r3 = Avx.LoadVector256(src + o3);
         Vector256<float> r4 = Avx.LoadVector256(src + o4), r5 = Avx.LoadVector256(src + o5);
@@ -124,14 +167,14 @@ internal static partial class LaneTransposes
         r5 = Avx.Shuffle(t4, t6, 0xEE);
         r6 = Avx.Shuffle(t5, t7, 0x44);
         r7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(dst, Avx.Permute2x128(r0, r4, 0x20));
-        Avx.Store(dst + dstStride, Avx.Permute2x128(r1, r5, 0x20));
-        Avx.Store(dst + (2 * dstStride), Avx.Permute2x128(r2, r6, 0x20));
-        Avx.Store(dst + (3 * dstStride), Avx.Permute2x128(r3, r7, 0x20));
-        Avx.Store(dst + (4 * dstStride), Avx.Permute2x128(r0, r4, 0x31));
-        Avx.Store(dst + (5 * dstStride), Avx.Permute2x128(r1, r5, 0x31));
-        Avx.Store(dst + (6 * dstStride), Avx.Permute2x128(r2, r6, 0x31));
-        Avx.Store(dst + (7 * dstStride), Avx.Permute2x128(r3, r7, 0x31));
+        c0 = Avx.Permute2x128(r0, r4, 0x20);
+        c1 = Avx.Permute2x128(r1, r5, 0x20);
+        c2 = Avx.Permute2x128(r2, r6, 0x20);
+        c3 = Avx.Permute2x128(r3, r7, 0x20);
+        c4 = Avx.Permute2x128(r0, r4, 0x31);
+        c5 = Avx.Permute2x128(r1, r5, 0x31);
+        c6 = Avx.Permute2x128(r2, r6, 0x31);
+        c7 = Avx.Permute2x128(r3, r7, 0x31);
     }
 
     /// <summary>
