@@ -630,10 +630,7 @@ internal static class GateMath
         where TV : struct
     {
         // LstmCell2 reads unchecked up to gate g's unit last − 1 (2h + last − 1) and c's unit last − 1.
-        if (first < 0 || last > h || row.Length < 4 * h || c.Length < h)
-        {
-            ThrowUnitsOutsideRow(first, last, h, row.Length, c.Length);
-        }
+        CheckLstmRowUnits(first, last, h, row.Length, c.Length);
 
         ref float gates = ref MemoryMarshal.GetReference(row);
         ref float cell = ref MemoryMarshal.GetReference(c);
@@ -643,6 +640,17 @@ internal static class GateMath
             LstmCell2<TL, TV>(ref gates, h, j, k, ref cell, j, k, out TV c1, out TV c2);
             TL.Store(c1, c[j..]);
             TL.Store(c2, c[k..]);
+        }
+    }
+
+    /// <summary>Units [first, last) lie in an LSTM row of <paramref name="h"/> units: its four gates
+    /// (<paramref name="gateLength"/> floats) and its c (<paramref name="cellLength"/>), which the pair loops read
+    /// unchecked.</summary>
+    private static void CheckLstmRowUnits(int first, int last, int h, int gateLength, int cellLength)
+    {
+        if (first < 0 || last > h || gateLength < 4 * h || cellLength < h)
+        {
+            ThrowUnitsOutsideRow(first, last, h, gateLength, cellLength);
         }
     }
 
@@ -659,10 +667,7 @@ internal static class GateMath
         where TV : struct
     {
         // LstmHidden2 reads unchecked up to gate o's unit last − 1 (3h + last − 1) and c's unit last − 1.
-        if (first < 0 || last > h || row.Length < 4 * h || c.Length < h)
-        {
-            ThrowUnitsOutsideRow(first, last, h, row.Length, c.Length);
-        }
+        CheckLstmRowUnits(first, last, h, row.Length, c.Length);
 
         ref float gates = ref MemoryMarshal.GetReference(row);
         ref float cell = ref MemoryMarshal.GetReference(c);

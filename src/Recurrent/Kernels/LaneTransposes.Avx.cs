@@ -144,7 +144,7 @@ internal static partial class LaneTransposes
     }
 
     /// <summary>Row c of the transpose of the eight rows at src + o(i) (o0 = 0) as <paramref name="c0"/> ..
-    /// <paramref name="c7"/>: eight whole loads, 24 shuffles.</summary>
+    /// <paramref name="c7"/>: eight whole loads, then <see cref="Shuffle8"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe void Transpose8(
         float* src, nint o1, nint o2, nint o3, nint o4, nint o5, nint o6, nint o7,
@@ -155,6 +155,20 @@ internal static partial class LaneTransposes
         Vector256<float> r2 = Avx.LoadVector256(src + o2), r3 = Avx.LoadVector256(src + o3);
         Vector256<float> r4 = Avx.LoadVector256(src + o4), r5 = Avx.LoadVector256(src + o5);
         Vector256<float> r6 = Avx.LoadVector256(src + o6), r7 = Avx.LoadVector256(src + o7);
+        Shuffle8(r0, r1, r2, r3, r4, r5, r6, r7, out c0, out c1, out c2, out c3, out c4, out c5, out c6, out c7);
+    }
+
+    /// <summary>Row c of the transpose of the 8 × 8 block whose rows are <paramref name="r0"/> .. <paramref name="r7"/>, as
+    /// <paramref name="c0"/> .. <paramref name="c7"/>: 24 shuffles, by 32 and 64 bits within 128-bit lanes, then 128-bit
+    /// lanes across vectors (column c is the low 128 bits of r(c) and r(c + 4) for c &lt; 4, their high 128 bits for
+    /// c ≥ 4).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Shuffle8(
+        Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
+        out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3,
+        out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
+    {
         Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
         Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
         Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
@@ -295,24 +309,7 @@ internal static partial class LaneTransposes
             r7 = Avx.MaskLoad(src + (7 * srcStride), 7 < srcRows ? columns : none);
         }
 
-        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
-        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
-        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
-        Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
-        r0 = Avx.Shuffle(t0, t2, 0x44);
-        r1 = Avx.Shuffle(t0, t2, 0xEE);
-        r2 = Avx.Shuffle(t1, t3, 0x44);
-        r3 = Avx.Shuffle(t1, t3, 0xEE);
-        r4 = Avx.Shuffle(t4, t6, 0x44);
-        r5 = Avx.Shuffle(t4, t6, 0xEE);
-        r6 = Avx.Shuffle(t5, t7, 0x44);
-        r7 = Avx.Shuffle(t5, t7, 0xEE);
-
-        // Column c of the block: the low 128 bits of r(c) and r(c + 4) for c < 4, their high 128 bits for c ≥ 4.
-        Vector256<float> c0 = Avx.Permute2x128(r0, r4, 0x20), c1 = Avx.Permute2x128(r1, r5, 0x20);
-        Vector256<float> c2 = Avx.Permute2x128(r2, r6, 0x20), c3 = Avx.Permute2x128(r3, r7, 0x20);
-        Vector256<float> c4 = Avx.Permute2x128(r0, r4, 0x31), c5 = Avx.Permute2x128(r1, r5, 0x31);
-        Vector256<float> c6 = Avx.Permute2x128(r2, r6, 0x31), c7 = Avx.Permute2x128(r3, r7, 0x31);
+        Shuffle8(r0, r1, r2, r3, r4, r5, r6, r7, out var c0, out var c1, out var c2, out var c3, out var c4, out var c5, out var c6, out var c7);
         StoreRow(dst, c0, 0, wholeRows, srcRows);
         if (srcCols > 1) StoreRow(dst + dstStride, c1, 1, wholeRows, srcRows);
         if (srcCols > 2) StoreRow(dst + (2 * dstStride), c2, 2, wholeRows, srcRows);

@@ -18,11 +18,7 @@ public class KernelAttributesTests
     [Fact]
     public void KernelsKeptOutOfLine_AreCompiledOptimizedFromTheFirstCall()
     {
-        const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
-        MethodInfo[] outOfLine = [.. typeof(GateMath).Assembly.GetTypes()
-            .Where(type => type.Namespace == typeof(GateMath).Namespace)
-            .SelectMany(type => type.GetMethods(all))
-            .Where(method => method.MethodImplementationFlags.HasFlag(MethodImplAttributes.NoInlining))];
+        MethodInfo[] outOfLine = KernelMethods(MethodImplAttributes.NoInlining);
 
         Assert.Contains(outOfLine, method => method.DeclaringType == typeof(GateMath) && method.Name == "LstmCellPairs");
         string[] unoptimized = [.. outOfLine
@@ -37,11 +33,7 @@ public class KernelAttributesTests
     [Fact]
     public void KernelsMeantToBeInlined_HaveFewEnoughLocalsForTheJit()
     {
-        const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
-        MethodInfo[] inlined = [.. typeof(GateMath).Assembly.GetTypes()
-            .Where(type => type.Namespace == typeof(GateMath).Namespace)
-            .SelectMany(type => type.GetMethods(all))
-            .Where(method => method.MethodImplementationFlags.HasFlag(MethodImplAttributes.AggressiveInlining))];
+        MethodInfo[] inlined = KernelMethods(MethodImplAttributes.AggressiveInlining);
 
         // The largest of them, the LSTM cell's c' of two vectors, is among those checked (30 locals on 2026-11-30).
         Assert.Contains(inlined, method => method.DeclaringType == typeof(VectorMath) && method.Name == nameof(VectorMath.LstmCell2));
@@ -49,5 +41,15 @@ public class KernelAttributesTests
             .Where(method => method.GetMethodBody()!.LocalVariables.Count > MaxInlineeLocals)
             .Select(method => $"{method.DeclaringType!.Name}.{method.Name} ({method.GetMethodBody()!.LocalVariables.Count} locals)")];
         Assert.True(tooMany.Length == 0, $"more IL locals than the JIT inlines ({MaxInlineeLocals}): {string.Join(", ", tooMany)}");
+    }
+
+    /// <summary>The methods of the kernels' namespace that carry <paramref name="flag"/>.</summary>
+    private static MethodInfo[] KernelMethods(MethodImplAttributes flag)
+    {
+        const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
+        return [.. typeof(GateMath).Assembly.GetTypes()
+            .Where(type => type.Namespace == typeof(GateMath).Namespace)
+            .SelectMany(type => type.GetMethods(all))
+            .Where(method => method.MethodImplementationFlags.HasFlag(flag))];
     }
 }
