@@ -158,6 +158,18 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
         Debug.Assert(!(_inputInLanes || _outputInLanes) || _workspace.LaneStride > 0, "only a layer that runs in lanes reads or writes lanes");
         _parts = Math.Min(parts, _splits.Length - 1);
         _stepParts = SplitBatch(schedule, _parts);
+
+        // The rows of a step's recurrent products: the batch, or about a sequence split's part (a split by units keeps them
+        // all); their weights get column vectors if the products read them (Gemm.PrepareSmallProducts).
+        int batch = schedule.Batch, stepRows = batch < UnitSplitBelowBatch || _parts == 1 ? batch : (batch + _parts - 1) / _parts;
+        if (_workspace.LaneStride == 0)
+        {
+            Gemm.PrepareSmallProducts(weights.HiddenWeights, stepRows);
+            if (weights.ProjectionWeights is { } projection)
+            {
+                Gemm.PrepareSmallProducts(projection, stepRows);
+            }
+        }
     }
 
     /// <summary>The order in which the block's step <paramref name="k"/> (0 = its first) streams its weights.</summary>

@@ -30,6 +30,8 @@ namespace Recurrent.Kernels;
 // Two-row kernel (m = 2, the same limit): 3 panels at once in passes of 48 columns, each step column by column, 12
 // chains where the blocked loops' 2-row tile has 8. Measured the same way: 2 × 512 × 2048 1.12×, 2 × 256 × 256 1.07×,
 // 2 × 256 × 1024 0.98× (W from L3 bounds both there), LSTM 512 at batch 2 1.10×, LSTM 256 1.02×, GRU 256 1.03×.
+// Both are the fallback now: a layer run at batch 2 to 4 gives W_hh column vectors first (Gemm.PrepareSmallProducts),
+// and products of 2, 3 and 4 rows read those instead, at any size of W (Gemm.Vector256.ColumnVectors.cs).
 //
 // Exactness. Each accumulator lane is one C element: bias / 0 / C, then one fused multiply-add per kk in increasing
 // order — the scalar definition with one rounding per step, identical in tile and row kernel. Works (emulated) when
@@ -46,9 +48,9 @@ internal static partial class Gemm
     internal const int Vector256BlockNBytes = 128 * 1024;
 
     /// <summary>
-    /// The most float W (in the product's panel range) that a 2- or 4-row product runs through <see cref="RowTileTwoRows256"/>
-    /// or <see cref="RowTileFourRows256"/>; larger W goes through the blocked loops, whose tiles prefetch each next block of
-    /// W. Their passes read W in strips of separate panels, which the hardware prefetchers follow poorly once W leaves L2
+    /// The most float W (in the product's panel range) that a 2- or 4-row product without column vectors runs through
+    /// <see cref="RowTileTwoRows256"/> or <see cref="RowTileFourRows256"/>; larger W goes through the blocked loops, whose
+    /// tiles prefetch each next block of W (with column vectors, every size runs through Gemm.Vector256.ColumnVectors.cs). Their passes read W in strips of separate panels, which the hardware prefetchers follow poorly once W leaves L2
     /// and the near L3: on the Zen 3 machine (2026-11-30) 4 × 1024 × 2048 and 4 × 512 × 4096 (8 MiB) ran at 0.50–0.58×
     /// the blocked loops, 4 × 1024 × 4096 (16 MiB) at 0.61×, while 4 MiB gained; 2 × 1024 × 2048 and 2 × 1024 × 4096 at
     /// 0.85× and 0.84× (both slot orders). Prefetching the next K chunk from the four-row kernel won back part of it at
@@ -64,6 +66,29 @@ internal static partial class Gemm
 
         public static int RowKernelPanels(int rows, long weightBytes)
             => rows == 1 ? 2 : rows is 2 or 4 && weightBytes <= MultiRowMaxWeightBytes ? 3 : 0;
+
+        public static bool ReadsColumnVectors(int rows) => rows is >= 2 and <= 4;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void ColumnVectorTile(
+            int rows, ref float a, nint lda, ref float vectors, nint vectorStride, int vectorCount, int k, ref float src, nint srcStride, bool srcAdvances,
+            ref float dst, nint ldc, PanelOrder order)
+        {
+            switch (rows)
+            {
+                case 2:
+                    ColumnVectorsPanelPasses256<R2>(ref a, lda, ref vectors, vectorStride, vectorCount, k, ref src, srcStride, srcAdvances, ref dst, ldc, order);
+                    break;
+                case 3:
+                    ColumnVectorsPanelPasses256<R3>(ref a, lda, ref vectors, vectorStride, vectorCount, k, ref src, srcStride, srcAdvances, ref dst, ldc, order);
+                    break;
+                case 4:
+                    ColumnVectorsFourRows256(ref a, lda, ref vectors, vectorStride, vectorCount, k, ref src, srcStride, srcAdvances, ref dst, ldc, order);
+                    break;
+                default:
+                    throw new UnreachableException();
+            }
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
@@ -302,14 +327,16 @@ internal static partial class Gemm
                 FourRowsThreeVectors256(
                     ref Unsafe.Add(ref a, k0), lda,
                     ref GroupVector(ref w, panelStride, v), ref GroupVector(ref w, panelStride, v + 1), ref GroupVector(ref w, panelStride, v + 2),
-                    kc, ref Unsafe.Add(ref s, 8 * v), sStride, ref Unsafe.Add(ref dst, 8 * v), ldc);
+                    PackedMatrix.PanelWidth, kc, ref Unsafe.Add(ref s, 8 * v), sStride, ref Unsafe.Add(ref dst, 8 * v), ldc);
             }
         }
     }
 
-    /// <summary>4 rows × 3 vectors of W (each its own panel column of 8, 32 floats per kk): accumulators r{row}{vector}.</summary>
+    /// <summary>4 rows × 3 vectors of W (panel columns of 8, <paramref name="step"/> = 32 floats per kk, or column vectors,
+    /// 8 per kk): accumulators r{row}{vector}.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FourRowsThreeVectors256(ref float a, nint lda, ref float wa, ref float wb, ref float wc, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
+    private static void FourRowsThreeVectors256(
+        ref float a, nint lda, ref float wa, ref float wb, ref float wc, nuint step, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
     {
         ref float a0 = ref a;
         ref float a1 = ref Unsafe.Add(ref a, lda);
@@ -344,7 +371,7 @@ internal static partial class Gemm
             r3a = Vector256.FusedMultiplyAdd(b, va, r3a);
             r3b = Vector256.FusedMultiplyAdd(b, vb, r3b);
             r3c = Vector256.FusedMultiplyAdd(b, vc, r3c);
-            offset += PackedMatrix.PanelWidth;
+            offset += step;
         }
 
         ref float d1 = ref Unsafe.Add(ref dst, ldc);

@@ -56,7 +56,10 @@ namespace Recurrent.Kernels;
 /// (Vector512, Vector256) therefore have a "row" kernel that reads A unpacked and covers several panels at once
 /// (on Vector512: 4 panels = 8 zmm chains per row for m ≤ 2, 2 panels for m = 3..4), over the whole k in one go.
 /// It computes exactly the same chains.
-/// Remaining panels (fewer than a group, or the partial last one) go through the blocked loops. The caller chooses the
+/// Remaining panels (fewer than a group, or the partial last one) go through the blocked loops. On Vector256 a matrix
+/// with column vectors (<see cref="PackedMatrix.EnsureColumnVectors"/>: each 8 columns of its full panels a stream of
+/// their own, built by <see cref="PrepareSmallProducts"/> for layers run at batch 2 to 4) has its full panels multiplied
+/// from those instead, 2, 3 or 4 rows at a time, over the whole k. The caller chooses the
 /// order in which the groups stream W (<see cref="PanelOrder"/>): a time loop alternates it step by step, so that the
 /// lines of W_hh one step read last, still in L2, are the first the next step reads.
 /// </para>
@@ -118,6 +121,21 @@ internal static partial class Gemm
         : Vector256.IsHardwareAccelerated ? KernelPath.Vector256
         : Vector128.IsHardwareAccelerated ? KernelPath.Vector128
         : KernelPath.Scalar;
+
+    /// <summary>
+    /// Builds the column vectors of <paramref name="w"/> (<see cref="PackedMatrix.EnsureColumnVectors"/>, a second copy of W)
+    /// if the products of <paramref name="rows"/> rows that a caller is about to run on <see cref="BestPath"/> read them:
+    /// 2 to 4 rows of a float matrix on Vector256, whatever its size (from W in L2 to W in memory, they run 1.1 to 2 times
+    /// as fast as from the panels; see Gemm.Vector256.ColumnVectors.cs). Allocates once per matrix; call before a loop of
+    /// products, not in it.
+    /// </summary>
+    internal static void PrepareSmallProducts(PackedMatrix w, int rows)
+    {
+        if (BestPath == KernelPath.Vector256 && rows is >= 2 and <= 4 && !w.IsCompact)
+        {
+            w.EnsureColumnVectors();
+        }
+    }
 
     /// <summary>Zeros used as the initial tile when there is no bias (read with stride 0, up to 4 panels wide).</summary>
     private static readonly float[] s_zeros = new float[4 * PackedMatrix.PanelWidth];
@@ -181,15 +199,23 @@ internal static partial class Gemm
         }
         else
         {
-            Run<TKernel>(a, lda, m, new Panels(ref w.DataReference, w.PanelStride, w.Rows, w.Cols), bias, c, ldc, accumulate, firstPanel, panelCount, order);
+            var panels = w.HasColumnVectors
+                ? new Panels(ref w.DataReference, w.PanelStride, w.Rows, w.Cols, ref w.ColumnVectorsReference, w.ColumnVectorStride)
+                : new Panels(ref w.DataReference, w.PanelStride, w.Rows, w.Cols);
+            Run<TKernel>(a, lda, m, panels, bias, c, ldc, accumulate, firstPanel, panelCount, order);
         }
     }
 
     /// <summary>The float panels a product reads (the layout of <see cref="PackedMatrix"/>): a packed matrix's own, or a
-    /// slice of a compact one widened to floats. Panel p starts <c>p·Stride</c> floats from <see cref="Data"/>.</summary>
+    /// slice of a compact one widened to floats. Panel p starts <c>p·Stride</c> floats from <see cref="Data"/>. With the
+    /// matrix's column vectors too when it has them (<see cref="PackedMatrix.EnsureColumnVectors"/>).</summary>
     private readonly ref struct Panels
     {
         public readonly ref float Data;
+
+        /// <summary>Column vector 0 of the matrix (<see cref="PackedMatrix.ColumnVectorsReference"/>) when
+        /// <see cref="HasColumnVectors"/>, else a null reference.</summary>
+        public readonly ref float ColumnVectors;
 
         public Panels(ref float data, nint stride, int rows, int cols)
         {
@@ -198,6 +224,20 @@ internal static partial class Gemm
             Rows = rows;
             Cols = cols;
         }
+
+        public Panels(ref float data, nint stride, int rows, int cols, ref float columnVectors, nint columnVectorStride)
+            : this(ref data, stride, rows, cols)
+        {
+            ColumnVectors = ref columnVectors;
+            ColumnVectorStride = columnVectorStride;
+            HasColumnVectors = true;
+        }
+
+        /// <summary>Whether <see cref="ColumnVectors"/> holds the full panels' column vectors.</summary>
+        public bool HasColumnVectors { get; }
+
+        /// <summary>Floats from one column vector's start to the next.</summary>
+        public nint ColumnVectorStride { get; }
 
         /// <summary>Floats from one panel's start to the next.</summary>
         public nint Stride { get; }
@@ -287,6 +327,20 @@ internal static partial class Gemm
         /// </summary>
         static abstract void RowTile(int rows, ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc);
 
+        /// <summary>Whether a product of <paramref name="rows"/> rows reads the full panels' column vectors when the
+        /// matrix has them (<see cref="ColumnVectorTile"/>).</summary>
+        static virtual bool ReadsColumnVectors(int rows) => false;
+
+        /// <summary>
+        /// All <paramref name="rows"/> rows times <paramref name="vectorCount"/> column vectors (a multiple of 4: whole
+        /// panels) from <paramref name="vectors"/>, <paramref name="vectorStride"/> floats apart, over the whole k, in
+        /// <paramref name="order"/>; C columns 8v onwards for vector v. Start as <see cref="RowTile"/>, except that
+        /// <paramref name="srcAdvances"/> false means src is zeros that do not run on with the columns (read it at 0).
+        /// </summary>
+        static virtual void ColumnVectorTile(
+            int rows, ref float a, nint lda, ref float vectors, nint vectorStride, int vectorCount, int k, ref float src, nint srcStride, bool srcAdvances,
+            ref float dst, nint ldc, PanelOrder order) => throw new UnreachableException();
+
         /// <summary>Whether the path has <see cref="CompactRowTile"/>; otherwise compact products widen every slice of the
         /// weights to floats first (<see cref="RunCompact"/>).</summary>
         static virtual bool HasCompactRowTile => false;
@@ -367,6 +421,16 @@ internal static partial class Gemm
             return;
         }
 
+        // Small m: all the full panels through the column-vector kernel when W has column vectors, else groups of full
+        // panels through the multi-panel row kernel (unpacked A, whole k); the panels left over (fewer than a group, or
+        // the partial last one) through the blocked loops. Descending runs the same pieces back to front.
+        int fullEnd = Math.Min(endPanel, n / PackedMatrix.PanelWidth);
+        if (w.HasColumnVectors && TKernel.ReadsColumnVectors(m))
+        {
+            RunColumnVectors<TKernel>(ref aRef, lda, m, w, ref biasRef, hasBias, ref cRef, ldc, accumulate, firstPanel, fullEnd, endPanel, order);
+            return;
+        }
+
         int group = TKernel.RowKernelPanels(m, WeightBytesOf(k, panelCount));
         if (group == 0)
         {
@@ -374,10 +438,6 @@ internal static partial class Gemm
             return;
         }
 
-        // Small m: groups of full panels through the multi-panel row kernel (unpacked A, whole k); the panels left
-        // over (fewer than a group, or the partial last one) through the blocked loops. Descending runs the same
-        // pieces back to front.
-        int fullEnd = Math.Min(endPanel, n / PackedMatrix.PanelWidth);
         int groupsEnd = firstPanel + ((fullEnd - firstPanel) / group * group);
         if (order == PanelOrder.Descending)
         {
@@ -402,6 +462,36 @@ internal static partial class Gemm
         if (groupsEnd < endPanel)
         {
             RunBlocked<TKernel>(ref aRef, lda, m, w, ref biasRef, hasBias, ref cRef, ldc, accumulate, groupsEnd, endPanel);
+        }
+    }
+
+    /// <summary>The full panels [firstPanel, fullEnd) through the column-vector kernel, the rest up to endPanel (the partial
+    /// last panel) through the blocked loops; descending, the blocked part first.</summary>
+    private static void RunColumnVectors<TKernel>(
+        ref float a, nint lda, int m, Panels w, ref float bias, bool hasBias, ref float c, nint ldc, bool accumulate, int firstPanel, int fullEnd, int endPanel,
+        PanelOrder order)
+        where TKernel : struct, IGemmKernel
+    {
+        const int vectorsPerPanel = PackedMatrix.PanelWidth / PackedMatrix.ColumnVectorWidth;
+        bool descending = order == PanelOrder.Descending;
+        if (descending && fullEnd < endPanel)
+        {
+            RunBlocked<TKernel>(ref a, lda, m, w, ref bias, hasBias, ref c, ldc, accumulate, Math.Max(firstPanel, fullEnd), endPanel);
+        }
+
+        if (firstPanel < fullEnd)
+        {
+            int col = firstPanel * PackedMatrix.PanelWidth;
+            ref float dst = ref Unsafe.Add(ref c, col);
+            ref float src = ref accumulate ? ref dst : ref hasBias ? ref Unsafe.Add(ref bias, col) : ref s_zeros[0];
+            TKernel.ColumnVectorTile(
+                m, ref a, lda, ref Unsafe.Add(ref w.ColumnVectors, firstPanel * vectorsPerPanel * w.ColumnVectorStride), w.ColumnVectorStride,
+                (fullEnd - firstPanel) * vectorsPerPanel, w.Cols, ref src, accumulate ? ldc : 0, accumulate || hasBias, ref dst, ldc, order);
+        }
+
+        if (!descending && fullEnd < endPanel)
+        {
+            RunBlocked<TKernel>(ref a, lda, m, w, ref bias, hasBias, ref c, ldc, accumulate, Math.Max(firstPanel, fullEnd), endPanel);
         }
     }
 

@@ -37,9 +37,14 @@ namespace Recurrent.Kernels;
 /// floats in place (<see cref="Gemm"/>'s Vector512 row kernels do so as they read; its other products widen slices of
 /// it into a float buffer first).
 /// </para>
-/// <para>The object is immutable after packing and may be shared between threads.</para>
+/// <para>
+/// Column vectors. <see cref="EnsureColumnVectors"/> adds a second copy of the full panels, 8 columns to a contiguous
+/// stream (PackedMatrix.ColumnVectors.cs), for the products of 2 to 4 rows on Vector256.
+/// </para>
+/// <para>The object is immutable after packing and may be shared between threads (the column vectors, derived from the
+/// panels, are published once).</para>
 /// </remarks>
-internal sealed class PackedMatrix
+internal sealed partial class PackedMatrix
 {
     /// <summary>NR: output columns (= rows of W) per panel. The same for every <see cref="KernelPath"/>.</summary>
     public const int PanelWidth = 32;

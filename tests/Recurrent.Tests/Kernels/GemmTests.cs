@@ -300,6 +300,78 @@ public class GemmTests
         }
     }
 
+    /// <summary>
+    /// Column vectors (<see cref="PackedMatrix.EnsureColumnVectors"/>) give the panels' bits for every row count, panel
+    /// range (whole, from panel 1, without the partial last panel, a unit split's 4 panels, one panel, the partial one
+    /// alone, none), order, start (bias, zeros, C), and k (one kk to several K blocks); they write nothing outside the
+    /// range (C's gaps hold NaN). Vector counts cover passes of 3 only, 3s and one 2, and 3s and two 2s (4 rows).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void ColumnVectors_BitIdenticalToPanels(string pathName)
+    {
+        KernelPath path = Enum.Parse<KernelPath>(pathName);
+        var rng = new Random(41 + (int)path);
+        foreach ((int m, int n, int k) in new[] { (4, 32, 1), (2, 64, 5), (4, 97, 33), (4, 160, 129), (2, 300, 40), (4, 300, KC + 1), (4, 416, 17), (1, 300, 40), (3, 97, 33), (5, 130, 17) })
+        {
+            int panels = (n + 31) / 32, ldc = n + 3;
+            float[] a = RandomArray(rng, m * k), w = RandomArray(rng, n * k), bias = RandomArray(rng, n);
+            PackedMatrix plain = PackedMatrix.Pack(w, n, k), withVectors = PackedMatrix.Pack(w, n, k);
+            withVectors.EnsureColumnVectors();
+            Assert.True(withVectors.HasColumnVectors);
+            Assert.Equal(n / 32 * 4, withVectors.ColumnVectorCount);
+            float[] start = new float[(m * ldc) + 3];
+            Array.Fill(start, float.NaN);
+            for (int i = 0; i < m; i++)
+            {
+                RandomArray(rng, n).CopyTo(start, i * ldc);
+            }
+
+            var ranges = new[] { (0, panels), (1, panels - 1), (0, n / 32), (1, Math.Min(4, panels - 1)), (panels - 1, 1), (0, 1), (Math.Min(2, panels), 0) };
+            foreach ((int first, int count) in ranges.Distinct())
+            {
+                foreach ((bool accumulate, bool hasBias) in new[] { (false, true), (false, false), (true, false) })
+                {
+                    foreach (PanelOrder order in new[] { PanelOrder.Ascending, PanelOrder.Descending })
+                    {
+                        float[] expected = (float[])start.Clone(), actual = (float[])start.Clone();
+                        Gemm.Multiply(path, a, k, m, plain, hasBias ? bias : default, expected, ldc, accumulate, first, count, order);
+                        Gemm.Multiply(path, a, k, m, withVectors, hasBias ? bias : default, actual, ldc, accumulate, first, count, order);
+                        AssertBitsEqual(expected, actual, $"{path} m={m} n={n} k={k} panels [{first}, {first + count}) accumulate={accumulate} bias={hasBias} {order}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>A side-by-side view's column vectors are its own columns' (W_hh of [W_ih | W_hh]): the same bits as that
+    /// matrix packed alone, with or without them; a compact matrix and one without a full panel build none.</summary>
+    [Fact]
+    public void ColumnVectors_OfViews_AndWhereNoneAreBuilt()
+    {
+        var rng = new Random(43);
+        const int n = 200, ka = 24, kb = 40;
+        float[] wa = RandomArray(rng, n * ka), wb = RandomArray(rng, n * kb), h = RandomArray(rng, 4 * kb);
+        (PackedMatrix joined, _, PackedMatrix right) = PackedMatrix.PackSideBySide(wa, ka, wb, kb, n);
+        right.EnsureColumnVectors();
+        Assert.True(right.HasColumnVectors);
+        Assert.False(joined.HasColumnVectors);
+        foreach (KernelPath path in AllPaths)
+        {
+            float[] expected = new float[4 * n], actual = new float[4 * n];
+            Gemm.Multiply(path, h, kb, 4, PackedMatrix.Pack(wb, n, kb), default, expected, n, false, 0, right.PanelCount);
+            Gemm.Multiply(path, h, kb, 4, right, default, actual, n, false, 0, right.PanelCount);
+            AssertBitsEqual(expected, actual, $"{path} right view");
+        }
+
+        PackedMatrix compact = joined.ToCompact(ka).Right, narrow = PackedMatrix.Pack(RandomArray(rng, 31 * kb), 31, kb);
+        compact.EnsureColumnVectors();
+        narrow.EnsureColumnVectors();
+        Assert.False(compact.HasColumnVectors);
+        Assert.False(narrow.HasColumnVectors);
+        Assert.Throws<InvalidOperationException>(() => narrow.ColumnVectorsReference);
+    }
+
     [Theory]
     [MemberData(nameof(Paths))]
     public void ResultDoesNotDependOnM_IsBitIdentical(string pathName)
@@ -466,6 +538,17 @@ public class GemmTests
         float[] before = (float[])c.Clone();
         Gemm.Multiply(path, a, lda, m, PackedMatrix.Pack(w, n, k), bias, c, ldc, o.Accumulate, first, count);
         double[] expected = ReferenceGemm.Multiply(a, lda, m, w, n, k, init, bias, out double[] magnitude);
+
+        // The same product from a matrix with column vectors (read by Vector256's products of 2 to 4 rows) gives the
+        // same bits everywhere, in C's gaps and tail too.
+        if (m is >= 2 and <= 4)
+        {
+            var withVectors = PackedMatrix.Pack(w, n, k);
+            withVectors.EnsureColumnVectors();
+            float[] viaVectors = (float[])before.Clone();
+            Gemm.Multiply(path, a, lda, m, withVectors, bias, viaVectors, ldc, o.Accumulate, first, count);
+            AssertBitsEqual(c, viaVectors, $"{path} m={m} n={n} k={k} {o} with column vectors");
+        }
 
         string where = $"{path} m={m} n={n} k={k} {o}";
         for (int idx = 0; idx < c.Length; idx++)

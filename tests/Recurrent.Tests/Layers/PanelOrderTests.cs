@@ -63,4 +63,21 @@ public class PanelOrderTests
         Assert.True(first[0].SequenceEqual(streamed), "one-step calls differ from the whole-sequence call");
         Assert.True(first[1].SequenceEqual(ToArray(state.Hidden)), "h after one-step calls differs");
     }
+
+    /// <summary>A layer run with a batch of 2 to 4 on Vector256 gives its recurrent weights column vectors before the time
+    /// loop (Gemm.PrepareSmallProducts; the products of 2–4 rows read them); batch 1 and larger batches, and other paths,
+    /// build none (a second copy of W_hh is memory they would not use).</summary>
+    [Fact]
+    public void SmallBatches_GiveTheRecurrentWeightsColumnVectors_OnVector256()
+    {
+        foreach (int batch in new[] { 1, 2, 3, 4, 5, 16 })
+        {
+            var layer = new Lstm(36, 64, seed: 5).Eval();
+            layer.Forward(Randn(1, 6, batch, 36));
+            var weights = layer.Parameters.Directions[0];
+            bool expected = Recurrent.Kernels.Gemm.BestPath == Recurrent.Kernels.KernelPath.Vector256 && batch is >= 2 and <= 4;
+            Assert.Equal(expected, weights.HiddenWeights.HasColumnVectors);
+            Assert.False(weights.InputWeights.HasColumnVectors);
+        }
+    }
 }
