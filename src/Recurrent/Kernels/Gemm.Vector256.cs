@@ -30,8 +30,9 @@ namespace Recurrent.Kernels;
 // Two-row kernel (m = 2, the same limit): 3 panels at once in passes of 48 columns, each step column by column, 12
 // chains where the blocked loops' 2-row tile has 8. Measured the same way: 2 × 512 × 2048 1.12×, 2 × 256 × 256 1.07×,
 // 2 × 256 × 1024 0.98× (W from L3 bounds both there), LSTM 512 at batch 2 1.10×, LSTM 256 1.02×, GRU 256 1.03×.
-// Both are the fallback now: a layer run at batch 2 to 4 gives W_hh column vectors first (Gemm.PrepareSmallProducts),
-// and products of 2, 3 and 4 rows read those instead, at any size of W (Gemm.Vector256.ColumnVectors.cs).
+// Both are the fallback now: a layer run at batch 2 or more gives W_hh column vectors first (Gemm.PrepareColumnVectors),
+// and products of 2, 3 and 4 rows read those instead, at any size of W, as do larger ones 4 rows at a time up to
+// Gemm.ColumnVectorGroupsMaxWeightBytes (Gemm.Vector256.ColumnVectors.cs).
 //
 // Exactness. Each accumulator lane is one C element: bias / 0 / C, then one fused multiply-add per kk in increasing
 // order — the scalar definition with one rounding per step, identical in tile and row kernel. Works (emulated) when
@@ -67,13 +68,14 @@ internal static partial class Gemm
         public static int RowKernelPanels(int rows, long weightBytes)
             => rows == 1 ? 2 : rows is 2 or 4 && weightBytes <= MultiRowMaxWeightBytes ? 3 : 0;
 
-        public static bool ReadsColumnVectors(int rows) => rows is >= 2 and <= 4;
+        public static bool ReadsColumnVectors(int rows) => rows >= 2;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void ColumnVectorTile(
             int rows, ref float a, nint lda, ref float vectors, nint vectorStride, int vectorCount, int k, ref float src, nint srcStride, bool srcAdvances,
             ref float dst, nint ldc, PanelOrder order)
         {
+            Debug.Assert(rows is >= 2 and <= 4, "Gemm.RunColumnVectors hands over groups of 2 to 4 rows");
             switch (rows)
             {
                 case 2:

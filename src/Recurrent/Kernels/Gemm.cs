@@ -58,8 +58,9 @@ namespace Recurrent.Kernels;
 /// It computes exactly the same chains.
 /// Remaining panels (fewer than a group, or the partial last one) go through the blocked loops. On Vector256 a matrix
 /// with column vectors (<see cref="PackedMatrix.EnsureColumnVectors"/>: each 8 columns of its full panels a stream of
-/// their own, built by <see cref="PrepareSmallProducts"/> for layers run at batch 2 to 4) has its full panels multiplied
-/// from those instead, 2, 3 or 4 rows at a time, over the whole k. The caller chooses the
+/// their own, built by <see cref="PrepareColumnVectors"/> for the recurrent weights of layers run at batch 2 or more) has
+/// its full panels multiplied from those instead, over the whole k, 2 to 4 rows at a time (more rows in groups of 4, 3
+/// and 2, each streaming W, up to <see cref="ColumnVectorGroupsMaxWeightBytes"/>). The caller chooses the
 /// order in which the groups stream W (<see cref="PanelOrder"/>): a time loop alternates it step by step, so that the
 /// lines of W_hh one step read last, still in L2, are the first the next step reads.
 /// </para>
@@ -115,6 +116,18 @@ internal static partial class Gemm
     /// </summary>
     internal const long PrefetchWeightsFromBytes = 2L << 20;
 
+    /// <summary>
+    /// The most float W (in the product's panel range) that a product of more than 4 rows runs from its column vectors, 4
+    /// rows at a time, each group streaming the whole range, rather than through the blocked loops. Measured on the Zen 3
+    /// machine (2026-11-30, one process, the two in alternate calls, median of the pairs' ratios): 8 × 256 × 1024 1.13×,
+    /// 32 × 128 × 512 1.11×, 32 × 256 × 1024 1.15×, 64 × 256 × 1024 1.17×, 64 × 512 × 2048 (4 MiB) 1.15× as fast in
+    /// groups; 64 × 1760 × 1760 (12 MiB) 0.69×, 64 × 1024 × 4096 (16 MiB) 0.50× (W from memory for every group). Layers, two
+    /// builds in one process, both slot orders (old/new, new/old): L3 (LSTM 256, batch 64) 1.068 / 0.992 on one thread,
+    /// 1.080 / 0.978 on two; L1 (LSTM 512, batch 64) 1.099 / 0.965 and 1.068 / 0.968; L4 (GRU 512) 1.083 / 0.965; F1 1.054
+    /// / 0.974 and 1.067 / 0.988; LSTM 256 at batch 8 1.074 / 0.915.
+    /// </summary>
+    internal const long ColumnVectorGroupsMaxWeightBytes = 4L << 20;
+
     /// <summary>The widest path the hardware accelerates.</summary>
     public static KernelPath BestPath { get; } =
         Vector512.IsHardwareAccelerated ? KernelPath.Vector512
@@ -125,13 +138,14 @@ internal static partial class Gemm
     /// <summary>
     /// Builds the column vectors of <paramref name="w"/> (<see cref="PackedMatrix.EnsureColumnVectors"/>, a second copy of W)
     /// if the products of <paramref name="rows"/> rows that a caller is about to run on <see cref="BestPath"/> read them:
-    /// 2 to 4 rows of a float matrix on Vector256, whatever its size (from W in L2 to W in memory, they run 1.1 to 2 times
-    /// as fast as from the panels; see Gemm.Vector256.ColumnVectors.cs). Allocates once per matrix; call before a loop of
-    /// products, not in it.
+    /// on Vector256, a float matrix times 2 to 4 rows whatever its size (from W in L2 to W in memory, 1.1 to 2 times as
+    /// fast as from the panels; see Gemm.Vector256.ColumnVectors.cs), or more rows up to
+    /// <see cref="ColumnVectorGroupsMaxWeightBytes"/>. Allocates once per matrix; call before a loop of products, not in it.
     /// </summary>
-    internal static void PrepareSmallProducts(PackedMatrix w, int rows)
+    internal static void PrepareColumnVectors(PackedMatrix w, int rows)
     {
-        if (BestPath == KernelPath.Vector256 && rows is >= 2 and <= 4 && !w.IsCompact)
+        if (BestPath == KernelPath.Vector256 && rows >= 2 && !w.IsCompact
+            && (rows <= 4 || WeightBytesOf(w.Cols, w.PanelCount) <= ColumnVectorGroupsMaxWeightBytes))
         {
             w.EnsureColumnVectors();
         }
@@ -425,7 +439,7 @@ internal static partial class Gemm
         // panels through the multi-panel row kernel (unpacked A, whole k); the panels left over (fewer than a group, or
         // the partial last one) through the blocked loops. Descending runs the same pieces back to front.
         int fullEnd = Math.Min(endPanel, n / PackedMatrix.PanelWidth);
-        if (w.HasColumnVectors && TKernel.ReadsColumnVectors(m))
+        if (w.HasColumnVectors && TKernel.ReadsColumnVectors(m) && (m <= 4 || WeightBytesOf(k, panelCount) <= ColumnVectorGroupsMaxWeightBytes))
         {
             RunColumnVectors<TKernel>(ref aRef, lda, m, w, ref biasRef, hasBias, ref cRef, ldc, accumulate, firstPanel, fullEnd, endPanel, order);
             return;
@@ -479,14 +493,17 @@ internal static partial class Gemm
             RunBlocked<TKernel>(ref a, lda, m, w, ref bias, hasBias, ref c, ldc, accumulate, Math.Max(firstPanel, fullEnd), endPanel);
         }
 
-        if (firstPanel < fullEnd)
+        // Rows in groups of 4 (the last ones 3 + 2 or 2 or 3, never 1), each streaming the range's column vectors.
+        int col = firstPanel * PackedMatrix.PanelWidth;
+        for (int r0 = 0, rows; firstPanel < fullEnd && r0 < m; r0 += rows)
         {
-            int col = firstPanel * PackedMatrix.PanelWidth;
-            ref float dst = ref Unsafe.Add(ref c, col);
+            int left = m - r0;
+            rows = left <= 4 ? left : left == 5 ? 3 : 4;
+            ref float dst = ref Unsafe.Add(ref c, (r0 * ldc) + col);
             ref float src = ref accumulate ? ref dst : ref hasBias ? ref Unsafe.Add(ref bias, col) : ref s_zeros[0];
             TKernel.ColumnVectorTile(
-                m, ref a, lda, ref Unsafe.Add(ref w.ColumnVectors, firstPanel * vectorsPerPanel * w.ColumnVectorStride), w.ColumnVectorStride,
-                (fullEnd - firstPanel) * vectorsPerPanel, w.Cols, ref src, accumulate ? ldc : 0, accumulate || hasBias, ref dst, ldc, order);
+                rows, ref Unsafe.Add(ref a, r0 * lda), lda, ref Unsafe.Add(ref w.ColumnVectors, firstPanel * vectorsPerPanel * w.ColumnVectorStride),
+                w.ColumnVectorStride, (fullEnd - firstPanel) * vectorsPerPanel, w.Cols, ref src, accumulate ? ldc : 0, accumulate || hasBias, ref dst, ldc, order);
         }
 
         if (!descending && fullEnd < endPanel)

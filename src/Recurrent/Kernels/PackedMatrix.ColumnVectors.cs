@@ -8,7 +8,8 @@ namespace Recurrent.Kernels;
 /// <code>
 ///   columnVectors[v * Cols * 8 + kk * 8 + l] == W[8v + l, kk]      (0 ≤ v &lt; 4·full panels, 0 ≤ kk &lt; Cols, 0 ≤ l &lt; 8)
 /// </code>
-/// A product of 2 to 4 rows on Vector256 holds 12 accumulators for 3 to 6 vectors of W at a time; from the panels
+/// A product of 2 to 4 rows on Vector256 (or of more, 4 rows at a time) holds 8 or 12 accumulators for 2 to 4 vectors
+/// of W at a time; from the panels
 /// (32 columns, 128 bytes a kk) those vectors are strided runs through part-used lines, which the prefetchers follow
 /// poorly once W lies beyond L1, while here each is a sequential stream of 32 bytes a kk (see
 /// Gemm.Vector256.ColumnVectors.cs for the measurements: 1.1 to 2 times as fast).

@@ -39,7 +39,7 @@ namespace Recurrent.Kernels;
 /// </para>
 /// <para>
 /// Column vectors. <see cref="EnsureColumnVectors"/> adds a second copy of the full panels, 8 columns to a contiguous
-/// stream (PackedMatrix.ColumnVectors.cs), for the products of 2 to 4 rows on Vector256.
+/// stream (PackedMatrix.ColumnVectors.cs), for the recurrent products of 2 or more rows on Vector256.
 /// </para>
 /// <para>The object is immutable after packing and may be shared between threads (the column vectors, derived from the
 /// panels, are published once).</para>

@@ -64,18 +64,24 @@ public class PanelOrderTests
         Assert.True(first[1].SequenceEqual(ToArray(state.Hidden)), "h after one-step calls differs");
     }
 
-    /// <summary>A layer run with a batch of 2 to 4 on Vector256 gives its recurrent weights column vectors before the time
-    /// loop (Gemm.PrepareSmallProducts; the products of 2–4 rows read them); batch 1 and larger batches, and other paths,
-    /// build none (a second copy of W_hh is memory they would not use).</summary>
+    /// <summary>A layer run with a batch of 2 or more on Vector256 gives its recurrent weights column vectors before the
+    /// time loop (Gemm.PrepareColumnVectors; its products read them), above a batch of 4 only if W_hh is at most
+    /// Gemm.ColumnVectorGroupsMaxWeightBytes; batch 1 and other paths build none (a second copy of W_hh is memory they
+    /// would not use).</summary>
     [Fact]
-    public void SmallBatches_GiveTheRecurrentWeightsColumnVectors_OnVector256()
+    public void Batches_GiveTheRecurrentWeightsColumnVectors_OnVector256()
     {
-        foreach (int batch in new[] { 1, 2, 3, 4, 5, 16 })
+        bool vector256 = Recurrent.Kernels.Gemm.BestPath == Recurrent.Kernels.KernelPath.Vector256;
+        foreach ((int hidden, int batch, bool expected) in new[]
         {
-            var layer = new Lstm(36, 64, seed: 5).Eval();
-            layer.Forward(Randn(1, 6, batch, 36));
+            (64, 1, false), (64, 2, vector256), (64, 3, vector256), (64, 4, vector256), (64, 5, vector256), (64, 16, vector256),
+            (1056, 4, vector256), (1056, 5, false),
+        })
+        {
+            var layer = new Lstm(36, hidden, seed: 5).Eval();
+            Assert.True((hidden == 1056) == (4L * hidden * hidden * sizeof(float) > Recurrent.Kernels.Gemm.ColumnVectorGroupsMaxWeightBytes));
+            layer.Forward(Randn(1, 2, batch, 36));
             var weights = layer.Parameters.Directions[0];
-            bool expected = Recurrent.Kernels.Gemm.BestPath == Recurrent.Kernels.KernelPath.Vector256 && batch is >= 2 and <= 4;
             Assert.Equal(expected, weights.HiddenWeights.HasColumnVectors);
             Assert.False(weights.InputWeights.HasColumnVectors);
         }
