@@ -128,6 +128,21 @@ internal static partial class Gemm
     /// </summary>
     internal const long ColumnVectorGroupsMaxWeightBytes = 4L << 20;
 
+    /// <summary>
+    /// The shortest k for which a product of more than 4 rows runs from column vectors in groups (with at most
+    /// <see cref="ColumnVectorGroupsMaxWeightBytes"/>): below it each group's passes are too short to pay for their setup.
+    /// Measured on the Zen 3 machine (2026-11-30, two builds in one process, both slot orders, old/new / new/old): LSTM
+    /// 20 → 20, GRU 24 → 24 and RNN 40 → 40 at batch 16 0.984 / 1.024, 0.981 / 1.011, 0.965 / 1.049 (slower in groups);
+    /// LSTM 48 → 48 at batch 12, RNN 64 at 32, GRU 100 at 8 1.023 / 0.988, 1.047 / 0.949, 1.026 / 0.959 (faster).
+    /// </summary>
+    internal const int ColumnVectorGroupsMinK = 48;
+
+    /// <summary>Whether a product of <paramref name="rows"/> rows over k = <paramref name="k"/> and
+    /// <paramref name="weightBytes"/> of W runs from column vectors where W has them and the path reads them: 2 to 4 rows
+    /// always, more within <see cref="ColumnVectorGroupsMaxWeightBytes"/> and from <see cref="ColumnVectorGroupsMinK"/>.</summary>
+    private static bool ColumnVectorsPay(int rows, int k, long weightBytes) =>
+        rows is >= 2 and <= 4 || (rows > 4 && k >= ColumnVectorGroupsMinK && weightBytes <= ColumnVectorGroupsMaxWeightBytes);
+
     /// <summary>The widest path the hardware accelerates.</summary>
     public static KernelPath BestPath { get; } =
         Vector512.IsHardwareAccelerated ? KernelPath.Vector512
@@ -139,13 +154,12 @@ internal static partial class Gemm
     /// Builds the column vectors of <paramref name="w"/> (<see cref="PackedMatrix.EnsureColumnVectors"/>, a second copy of W)
     /// if the products of <paramref name="rows"/> rows that a caller is about to run on <see cref="BestPath"/> read them:
     /// on Vector256, a float matrix times 2 to 4 rows whatever its size (from W in L2 to W in memory, 1.1 to 2 times as
-    /// fast as from the panels; see Gemm.Vector256.ColumnVectors.cs), or more rows up to
-    /// <see cref="ColumnVectorGroupsMaxWeightBytes"/>. Allocates once per matrix; call before a loop of products, not in it.
+    /// fast as from the panels; see Gemm.Vector256.ColumnVectors.cs), or more rows (<see cref="ColumnVectorsPay"/>).
+    /// Allocates once per matrix; call before a loop of products, not in it.
     /// </summary>
     internal static void PrepareColumnVectors(PackedMatrix w, int rows)
     {
-        if (BestPath == KernelPath.Vector256 && rows >= 2 && !w.IsCompact
-            && (rows <= 4 || WeightBytesOf(w.Cols, w.PanelCount) <= ColumnVectorGroupsMaxWeightBytes))
+        if (BestPath == KernelPath.Vector256 && !w.IsCompact && ColumnVectorsPay(rows, w.Cols, WeightBytesOf(w.Cols, w.PanelCount)))
         {
             w.EnsureColumnVectors();
         }
@@ -439,7 +453,7 @@ internal static partial class Gemm
         // panels through the multi-panel row kernel (unpacked A, whole k); the panels left over (fewer than a group, or
         // the partial last one) through the blocked loops. Descending runs the same pieces back to front.
         int fullEnd = Math.Min(endPanel, n / PackedMatrix.PanelWidth);
-        if (w.HasColumnVectors && TKernel.ReadsColumnVectors(m) && (m <= 4 || WeightBytesOf(k, panelCount) <= ColumnVectorGroupsMaxWeightBytes))
+        if (w.HasColumnVectors && TKernel.ReadsColumnVectors(m) && ColumnVectorsPay(m, k, WeightBytesOf(k, panelCount)))
         {
             RunColumnVectors<TKernel>(ref aRef, lda, m, w, ref biasRef, hasBias, ref cRef, ldc, accumulate, firstPanel, fullEnd, endPanel, order);
             return;

@@ -66,8 +66,8 @@ public class PanelOrderTests
 
     /// <summary>A layer run with a batch of 2 or more on Vector256 gives its recurrent weights column vectors before the
     /// time loop (Gemm.PrepareColumnVectors; its products read them), above a batch of 4 only if W_hh is at most
-    /// Gemm.ColumnVectorGroupsMaxWeightBytes; batch 1 and other paths build none (a second copy of W_hh is memory they
-    /// would not use).</summary>
+    /// Gemm.ColumnVectorGroupsMaxWeightBytes and H at least Gemm.ColumnVectorGroupsMinK; batch 1 and other paths build
+    /// none (a second copy of W_hh is memory they would not use).</summary>
     [Fact]
     public void Batches_GiveTheRecurrentWeightsColumnVectors_OnVector256()
     {
@@ -75,11 +75,12 @@ public class PanelOrderTests
         foreach ((int hidden, int batch, bool expected) in new[]
         {
             (64, 1, false), (64, 2, vector256), (64, 3, vector256), (64, 4, vector256), (64, 5, vector256), (64, 16, vector256),
-            (1056, 4, vector256), (1056, 5, false),
+            (1056, 4, vector256), (1056, 5, false), (40, 4, vector256), (40, 16, false),
         })
         {
             var layer = new Lstm(36, hidden, seed: 5).Eval();
             Assert.True((hidden == 1056) == (4L * hidden * hidden * sizeof(float) > Recurrent.Kernels.Gemm.ColumnVectorGroupsMaxWeightBytes));
+            Assert.True((hidden == 40) == (hidden < Recurrent.Kernels.Gemm.ColumnVectorGroupsMinK));
             layer.Forward(Randn(1, 2, batch, 36));
             var weights = layer.Parameters.Directions[0];
             Assert.Equal(expected, weights.HiddenWeights.HasColumnVectors);
