@@ -160,10 +160,12 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
         _stepParts = SplitBatch(schedule, _parts);
 
         // The rows of a step's recurrent products: the batch, or about a sequence split's part (a split by units keeps them
-        // all); their weights get column vectors if the products read them (Gemm.PrepareColumnVectors).
+        // all); their weights, and the input weights (their products have up to all the rows), get column vectors if the
+        // products read them (Gemm.PrepareColumnVectors).
         int batch = schedule.Batch, stepRows = batch < UnitSplitBelowBatch || _parts == 1 ? batch : (batch + _parts - 1) / _parts;
         if (_workspace.LaneStride == 0)
         {
+            Gemm.PrepareInputColumnVectors(weights.InputWeights, schedule.TotalRows);
             Gemm.PrepareColumnVectors(weights.HiddenWeights, stepRows);
             if (weights.ProjectionWeights is { } projection)
             {

@@ -165,6 +165,28 @@ internal static partial class Gemm
         }
     }
 
+    /// <summary>
+    /// The most float W whose input products (a block's rows times W_ih, before its time loop) read column vectors:
+    /// <see cref="PrepareInputColumnVectors"/> builds none above it. Measured on the Zen 3 machine (2026-11-30, products
+    /// alone, the blocked loops and the groups in alternate calls of one process, median of the pairs' ratios): W of 1 MiB
+    /// 600 × 256 × 1024 1.09–1.13, 9600 × 256 × 1024 1.08, 150 × 256 × 1024 1.07 and 25 × 256 × 1024 1.02, 512 KiB
+    /// 1600 × 256 × 512 1.07, 256 KiB 1600 × 128 × 512 1.00 as fast in groups; but 3–4 MiB 1600 × 512 × 1536 1.09,
+    /// 1600 × 512 × 2048 1.02–1.06, 25 × 512 × 2048 0.75–0.83, 25 × 512 × 1536 0.81 (few rows, each group streaming W
+    /// from L3). Layers, two builds in one process, both slot orders (old/new, new/old): S2 1.010 / 0.946 on one thread and
+    /// 1.041 / 0.971 on two, L3 1.022 / 0.954 and 1.026 / 0.975, F1 1.009 / 0.988, S6 1.044 / 0.959, S1 1.000 / 0.997.
+    /// </summary>
+    internal const long InputColumnVectorsMaxWeightBytes = 2L << 20;
+
+    /// <summary>As <see cref="PrepareColumnVectors"/>, for the input weights of a layer whose input products have
+    /// <paramref name="rows"/> rows: only up to <see cref="InputColumnVectorsMaxWeightBytes"/>.</summary>
+    internal static void PrepareInputColumnVectors(PackedMatrix w, int rows)
+    {
+        if (WeightBytesOf(w.Cols, w.PanelCount) <= InputColumnVectorsMaxWeightBytes)
+        {
+            PrepareColumnVectors(w, rows);
+        }
+    }
+
     /// <summary>Zeros used as the initial tile when there is no bias (read with stride 0, up to 4 panels wide).</summary>
     private static readonly float[] s_zeros = new float[4 * PackedMatrix.PanelWidth];
 

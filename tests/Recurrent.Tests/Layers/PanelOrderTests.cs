@@ -67,7 +67,8 @@ public class PanelOrderTests
     /// <summary>A layer run with a batch of 2 or more on Vector256 gives its recurrent weights column vectors before the
     /// time loop (Gemm.PrepareColumnVectors; its products read them), above a batch of 4 only if W_hh is at most
     /// Gemm.ColumnVectorGroupsMaxWeightBytes and H at least Gemm.ColumnVectorGroupsMinK; batch 1 and other paths build
-    /// none (a second copy of W_hh is memory they would not use).</summary>
+    /// none (a second copy of W_hh is memory they would not use). Its input weights get them too, up to
+    /// Gemm.InputColumnVectorsMaxWeightBytes, for input products of 2 rows or more (any batch here: 2 steps).</summary>
     [Fact]
     public void Batches_GiveTheRecurrentWeightsColumnVectors_OnVector256()
     {
@@ -78,13 +79,16 @@ public class PanelOrderTests
             (1056, 4, vector256), (1056, 5, false), (40, 4, vector256), (40, 16, false),
         })
         {
-            var layer = new Lstm(36, hidden, seed: 5).Eval();
+            var layer = new Lstm(48, hidden, seed: 5).Eval();
             Assert.True((hidden == 1056) == (4L * hidden * hidden * sizeof(float) > Recurrent.Kernels.Gemm.ColumnVectorGroupsMaxWeightBytes));
             Assert.True((hidden == 40) == (hidden < Recurrent.Kernels.Gemm.ColumnVectorGroupsMinK));
-            layer.Forward(Randn(1, 2, batch, 36));
+            layer.Forward(Randn(1, 2, batch, 48));
             var weights = layer.Parameters.Directions[0];
             Assert.Equal(expected, weights.HiddenWeights.HasColumnVectors);
-            Assert.False(weights.InputWeights.HasColumnVectors);
+
+            // The input product has 2 steps' rows (at least 2), k = 48 and W_ih within InputColumnVectorsMaxWeightBytes.
+            Assert.True(4L * hidden * 48 * sizeof(float) <= Recurrent.Kernels.Gemm.InputColumnVectorsMaxWeightBytes);
+            Assert.Equal(vector256, weights.InputWeights.HasColumnVectors);
         }
     }
 }
