@@ -137,11 +137,19 @@ internal static partial class Gemm
     /// </summary>
     internal const int ColumnVectorGroupsMinK = 48;
 
+    /// <summary>
+    /// The most float W that gets column vectors at all: they double its memory, and the largest measured (products of 2
+    /// to 4 rows, 1.3–2× as fast as from the panels) held 16 MiB.
+    /// </summary>
+    internal const long ColumnVectorsMaxWeightBytes = 16L << 20;
+
     /// <summary>Whether a product of <paramref name="rows"/> rows over k = <paramref name="k"/> and
-    /// <paramref name="weightBytes"/> of W runs from column vectors where W has them and the path reads them: 2 to 4 rows
-    /// always, more within <see cref="ColumnVectorGroupsMaxWeightBytes"/> and from <see cref="ColumnVectorGroupsMinK"/>.</summary>
+    /// <paramref name="weightBytes"/> of W runs from column vectors where W has them and the path reads them: up to
+    /// <see cref="ColumnVectorsMaxWeightBytes"/>, 2 to 4 rows always, more within
+    /// <see cref="ColumnVectorGroupsMaxWeightBytes"/> and from <see cref="ColumnVectorGroupsMinK"/>.</summary>
     private static bool ColumnVectorsPay(int rows, int k, long weightBytes) =>
-        rows is >= 2 and <= 4 || (rows > 4 && k >= ColumnVectorGroupsMinK && weightBytes <= ColumnVectorGroupsMaxWeightBytes);
+        weightBytes <= ColumnVectorsMaxWeightBytes
+        && (rows is >= 2 and <= 4 || (rows > 4 && k >= ColumnVectorGroupsMinK && weightBytes <= ColumnVectorGroupsMaxWeightBytes));
 
     /// <summary>The widest path the hardware accelerates.</summary>
     public static KernelPath BestPath { get; } =
