@@ -31,8 +31,8 @@ namespace Recurrent.Kernels;
 // chains where the blocked loops' 2-row tile has 8. Measured the same way: 2 × 512 × 2048 1.12×, 2 × 256 × 256 1.07×,
 // 2 × 256 × 1024 0.98× (W from L3 bounds both there), LSTM 512 at batch 2 1.10×, LSTM 256 1.02×, GRU 256 1.03×.
 // Both are the fallback now: a layer run at batch 2 or more gives W_hh column vectors first (Gemm.PrepareColumnVectors),
-// and products of 2, 3 and 4 rows read those instead, at any size of W, as do larger ones 4 rows at a time up to
-// Gemm.ColumnVectorGroupsMaxWeightBytes (Gemm.Vector256.ColumnVectors.cs).
+// and products of 2, 3 and 4 rows read those instead (up to Gemm.ColumnVectorsMaxWeightBytes of W), as do larger ones
+// 4 rows at a time up to Gemm.ColumnVectorGroupsMaxWeightBytes (Gemm.Vector256.ColumnVectors.cs).
 //
 // Exactness. Each accumulator lane is one C element: bias / 0 / C, then one fused multiply-add per kk in increasing
 // order — the scalar definition with one rounding per step, identical in tile and row kernel. Works (emulated) when
@@ -50,12 +50,14 @@ internal static partial class Gemm
 
     /// <summary>
     /// The most float W (in the product's panel range) that a 2- or 4-row product without column vectors runs through
-    /// <see cref="RowTileTwoRows256"/> or <see cref="RowTileFourRows256"/>; larger W goes through the blocked loops, whose
-    /// tiles prefetch each next block of W (with column vectors, every size runs through Gemm.Vector256.ColumnVectors.cs). Their passes read W in strips of separate panels, which the hardware prefetchers follow poorly once W leaves L2
-    /// and the near L3: on the Zen 3 machine (2026-11-30) 4 × 1024 × 2048 and 4 × 512 × 4096 (8 MiB) ran at 0.50–0.58×
-    /// the blocked loops, 4 × 1024 × 4096 (16 MiB) at 0.61×, while 4 MiB gained; 2 × 1024 × 2048 and 2 × 1024 × 4096 at
-    /// 0.85× and 0.84× (both slot orders). Prefetching the next K chunk from the four-row kernel won back part of it at
-    /// 16 MiB (still 0.84×) and cost 1 MiB 5–15 %.
+    /// <see cref="RowTileTwoRows256"/> or <see cref="RowTileFourRows256"/>; larger W goes through the blocked loops,
+    /// whose tiles prefetch each next block of W (with column vectors, W up to
+    /// <see cref="ColumnVectorsMaxWeightBytes"/> runs through Gemm.Vector256.ColumnVectors.cs). Their passes read W in
+    /// strips of separate panels, which the hardware prefetchers follow poorly once W leaves L2 and the near L3: on the
+    /// Zen 3 machine (2026-11-30) 4 × 1024 × 2048 and 4 × 512 × 4096 (8 MiB) ran at 0.50–0.58× the blocked loops, 4 ×
+    /// 1024 × 4096 (16 MiB) at 0.61×, while 4 MiB gained; 2 × 1024 × 2048 and 2 × 1024 × 4096 at 0.85× and 0.84× (both
+    /// slot orders). Prefetching the next K chunk from the four-row kernel won back part of it at 16 MiB (still 0.84×)
+    /// and cost 1 MiB 5–15 %.
     /// </summary>
     internal const long MultiRowMaxWeightBytes = 4L << 20;
 
