@@ -19,7 +19,7 @@ namespace Recurrent.Kernels;
 // in one process, both slot orders (old/new, new/old): LSTM 256 at batch 4 (S2) 1.134, 1.122 / 0.932, 0.923; the same
 // on 2 threads 1.119, 1.102 / 0.910, 0.914; GRU 512 at batch 4 1.159, 1.153 / 0.893, 0.898; LSTM 1024 at batch 4 1.155
 // / 0.899; LSTM 512 at batch 2 1.098 / 0.913; LSTM 256 at batch 3 1.057 / 0.973; batch 1 and 64 unchanged.
-// More rows, 4 at a time against the blocked loops: see Gemm.ColumnVectorGroupsMaxWeightBytes.
+// More rows, 4 at a time against the blocked loops: see Gemm.ColumnVectorBlocksFromBytes.
 internal static partial class Gemm
 {
     /// <summary>

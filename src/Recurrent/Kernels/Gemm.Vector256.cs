@@ -32,7 +32,7 @@ namespace Recurrent.Kernels;
 // 2 × 256 × 1024 0.98× (W from L3 bounds both there), LSTM 512 at batch 2 1.10×, LSTM 256 1.02×, GRU 256 1.03×.
 // Both are the fallback now: a layer run at batch 2 or more gives W_hh column vectors first (Gemm.PrepareColumnVectors),
 // and products of 2, 3 and 4 rows read those instead (up to Gemm.ColumnVectorsMaxWeightBytes of W), as do larger ones
-// 4 rows at a time up to Gemm.ColumnVectorGroupsMaxWeightBytes (Gemm.Vector256.ColumnVectors.cs).
+// 4 rows at a time (Gemm.ColumnVectorBlocksFromBytes; Gemm.Vector256.ColumnVectors.cs).
 //
 // Exactness. Each accumulator lane is one C element: bias / 0 / C, then one fused multiply-add per kk in increasing
 // order — the scalar definition with one rounding per step, identical in tile and row kernel. Works (emulated) when

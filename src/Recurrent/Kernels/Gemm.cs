@@ -60,9 +60,9 @@ namespace Recurrent.Kernels;
 /// with column vectors (<see cref="PackedMatrix.EnsureColumnVectors"/>: each 8 columns of its full panels a stream of
 /// their own, built by <see cref="PrepareColumnVectors"/> for the recurrent weights of layers run at batch 2 or more) has
 /// its full panels multiplied from those instead, over the whole k, 2 to 4 rows at a time (more rows in groups of 4, 3
-/// and 2, each streaming W, up to <see cref="ColumnVectorGroupsMaxWeightBytes"/>). The caller chooses the
-/// order in which the groups stream W (<see cref="PanelOrder"/>): a time loop alternates it step by step, so that the
-/// lines of W_hh one step read last, still in L2, are the first the next step reads.
+/// and 2, each streaming W, or above <see cref="ColumnVectorBlocksFromBytes"/> a block of 3 panels at a time). The
+/// caller chooses the order in which the groups stream W (<see cref="PanelOrder"/>): a time loop alternates it step by
+/// step, so that the lines of W_hh one step read last, still in L2, are the first the next step reads.
 /// </para>
 /// <para>
 /// Threads. Later callers split the panel range (<c>firstPanel</c>, <c>panelCount</c>) across threads; each call packs
@@ -117,20 +117,8 @@ internal static partial class Gemm
     internal const long PrefetchWeightsFromBytes = 2L << 20;
 
     /// <summary>
-    /// The most float W (in the product's panel range) that a product of more than 4 rows runs from its column vectors, 4
-    /// rows at a time, each group streaming the whole range, rather than through the blocked loops. Measured on the Zen 3
-    /// machine (2026-11-30, one process, the two in alternate calls, median of the pairs' ratios): 8 × 256 × 1024 1.13×,
-    /// 32 × 128 × 512 1.11×, 32 × 256 × 1024 1.15×, 64 × 256 × 1024 1.17×, 64 × 512 × 2048 (4 MiB) 1.15× as fast in
-    /// groups; 64 × 1760 × 1760 (12 MiB) 0.69×, 64 × 1024 × 4096 (16 MiB) 0.50× (W from memory for every group). Layers, two
-    /// builds in one process, both slot orders (old/new, new/old): L3 (LSTM 256, batch 64) 1.068 / 0.992 on one thread,
-    /// 1.080 / 0.978 on two; L1 (LSTM 512, batch 64) 1.099 / 0.965 and 1.068 / 0.968; L4 (GRU 512) 1.083 / 0.965; F1 1.054
-    /// / 0.974 and 1.067 / 0.988; LSTM 256 at batch 8 1.074 / 0.915.
-    /// </summary>
-    internal const long ColumnVectorGroupsMaxWeightBytes = 4L << 20;
-
-    /// <summary>
-    /// The shortest k for which a product of more than 4 rows runs from column vectors in groups (with at most
-    /// <see cref="ColumnVectorGroupsMaxWeightBytes"/>): below it each group's passes are too short to pay for their setup.
+    /// The shortest k for which a product of more than 4 rows runs from column vectors in groups of 4 rows (rather than
+    /// through the blocked loops): below it each group's passes are too short to pay for their setup.
     /// Measured on the Zen 3 machine (2026-11-30, two builds in one process, both slot orders, old/new / new/old): LSTM
     /// 20 → 20, GRU 24 → 24 and RNN 40 → 40 at batch 16 0.984 / 1.024, 0.981 / 1.011, 0.965 / 1.049 (slower in groups);
     /// LSTM 48 → 48 at batch 12, RNN 64 at 32, GRU 100 at 8 1.023 / 0.988, 1.047 / 0.949, 1.026 / 0.959 (faster).
@@ -143,13 +131,36 @@ internal static partial class Gemm
     /// </summary>
     internal const long ColumnVectorsMaxWeightBytes = 16L << 20;
 
+    /// <summary>
+    /// Up to this many bytes of W in the range, each group of rows of a product of more than 4 rows streams all the
+    /// range's column vectors; above it the range runs in blocks of <see cref="ColumnVectorBlockPanels"/> panels, each
+    /// block multiplied by every group while it sits in L2. Measured on the Zen 3 machine (2026-11-30, one process, the
+    /// two in alternate calls, median of the pairs' ratios), whole-range groups against the blocked loops: 8 × 256 × 1024
+    /// 1.13×, 32 × 128 × 512 1.11×, 32 × 256 × 1024 1.15×, 64 × 256 × 1024 1.17×, 64 × 512 × 2048 (4 MiB) 1.15× as fast;
+    /// but 64 × 1760 × 1760 (12 MiB) 0.69×, 64 × 1024 × 4096 (16 MiB) 0.50× (W from memory for every group). In 3-panel
+    /// blocks those two ran 1.04–1.08× and 1.06× as fast as the blocked loops (and 2.0× and 1.4× as whole-range groups);
+    /// at 4 MiB and below blocks gained nothing on whole-range groups (64 × 256 × 1024 1.00, 64 × 512 × 2048 1.02,
+    /// 64 × 128 × 512 0.96; layers L1, L3, L4 at 1 and 2 threads with blocks from 512 KiB within ±3 %). Layers, two
+    /// builds in one process, old time / new time, geometric mean over both slot orders: whole-range
+    /// groups up to 4 MiB, L3 (LSTM 256, batch 64) 1.04 on one thread, 1.05 on two; L1 (LSTM 512, batch 64) 1.07 and 1.05;
+    /// L4 (GRU 512) 1.06; F1 1.04 and 1.04; LSTM 256 at batch 8 1.08. Blocks above it: L2 (LSTM 1024, batch 64) 1.03 on
+    /// one thread, 1.04 on two; L5 (RNN 1760) 1.03 and 1.04; LSTM 1024 at batch 9, 16 and 25 1.03, 1.10, 1.07; RNN 1760
+    /// at batch 13 1.04.
+    /// </summary>
+    internal const long ColumnVectorBlocksFromBytes = 4L << 20;
+
+    /// <summary>
+    /// Panels per block of column vectors (<see cref="ColumnVectorBlocksFromBytes"/>): 12 vectors, the four-row kernel's
+    /// passes of 3 with none of 2 left over.
+    /// </summary>
+    internal const int ColumnVectorBlockPanels = 3;
+
     /// <summary>Whether a product of <paramref name="rows"/> rows over k = <paramref name="k"/> and
     /// <paramref name="weightBytes"/> of W runs from column vectors where W has them and the path reads them: up to
-    /// <see cref="ColumnVectorsMaxWeightBytes"/>, 2 to 4 rows always, more within
-    /// <see cref="ColumnVectorGroupsMaxWeightBytes"/> and from <see cref="ColumnVectorGroupsMinK"/>.</summary>
+    /// <see cref="ColumnVectorsMaxWeightBytes"/>, 2 to 4 rows always, more from <see cref="ColumnVectorGroupsMinK"/>.</summary>
     private static bool ColumnVectorsPay(int rows, int k, long weightBytes) =>
         weightBytes <= ColumnVectorsMaxWeightBytes
-        && (rows is >= 2 and <= 4 || (rows > 4 && k >= ColumnVectorGroupsMinK && weightBytes <= ColumnVectorGroupsMaxWeightBytes));
+        && (rows is >= 2 and <= 4 || (rows > 4 && k >= ColumnVectorGroupsMinK));
 
     /// <summary>The widest path the hardware accelerates.</summary>
     public static KernelPath BestPath { get; } =
@@ -537,17 +548,27 @@ internal static partial class Gemm
             RunBlocked<TKernel>(ref a, lda, m, w, ref bias, hasBias, ref c, ldc, accumulate, Math.Max(firstPanel, fullEnd), endPanel);
         }
 
-        // Rows in groups of 4 (the last ones 3 + 2 or 2 or 3, never 1), each streaming the range's column vectors.
-        int col = firstPanel * PackedMatrix.PanelWidth;
-        for (int r0 = 0, rows; firstPanel < fullEnd && r0 < m; r0 += rows)
+        // Rows in groups of 4 (the last ones 3 + 2 or 2 or 3, never 1). Up to ColumnVectorBlocksFromBytes of W each group
+        // streams the whole range; above it the range runs in blocks of ColumnVectorBlockPanels panels, every group over one
+        // block (read from L2 after the first) before the next. Either way each C element is one chain over the whole k.
+        int blockPanels = m > 4 && WeightBytesOf(w.Cols, fullEnd - firstPanel) > ColumnVectorBlocksFromBytes ? ColumnVectorBlockPanels : fullEnd - firstPanel;
+        int blocks = firstPanel < fullEnd ? (fullEnd - firstPanel + blockPanels - 1) / blockPanels : 0;
+        for (int b = 0; b < blocks; b++)
         {
-            int left = m - r0;
-            rows = left <= 4 ? left : left == 5 ? 3 : 4;
-            ref float dst = ref Unsafe.Add(ref c, (r0 * ldc) + col);
-            ref float src = ref accumulate ? ref dst : ref hasBias ? ref Unsafe.Add(ref bias, col) : ref s_zeros[0];
-            TKernel.ColumnVectorTile(
-                rows, ref Unsafe.Add(ref a, r0 * lda), lda, ref Unsafe.Add(ref w.ColumnVectors, firstPanel * vectorsPerPanel * w.ColumnVectorStride),
-                w.ColumnVectorStride, (fullEnd - firstPanel) * vectorsPerPanel, w.Cols, ref src, accumulate ? ldc : 0, accumulate || hasBias, ref dst, ldc, order);
+            int p0 = firstPanel + ((descending ? blocks - 1 - b : b) * blockPanels);
+            int p1 = Math.Min(fullEnd, p0 + blockPanels);
+            int col = p0 * PackedMatrix.PanelWidth;
+            ref float vectors = ref Unsafe.Add(ref w.ColumnVectors, p0 * vectorsPerPanel * w.ColumnVectorStride);
+            for (int r0 = 0, rows; r0 < m; r0 += rows)
+            {
+                int left = m - r0;
+                rows = left <= 4 ? left : left == 5 ? 3 : 4;
+                ref float dst = ref Unsafe.Add(ref c, (r0 * ldc) + col);
+                ref float src = ref accumulate ? ref dst : ref hasBias ? ref Unsafe.Add(ref bias, col) : ref s_zeros[0];
+                TKernel.ColumnVectorTile(
+                    rows, ref Unsafe.Add(ref a, r0 * lda), lda, ref vectors, w.ColumnVectorStride, (p1 - p0) * vectorsPerPanel, w.Cols, ref src,
+                    accumulate ? ldc : 0, accumulate || hasBias, ref dst, ldc, order);
+            }
         }
 
         if (!descending && fullEnd < endPanel)

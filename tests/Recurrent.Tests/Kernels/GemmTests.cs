@@ -313,10 +313,12 @@ public class GemmTests
     {
         KernelPath path = Enum.Parse<KernelPath>(pathName);
         var rng = new Random(41 + (int)path);
+        Assert.True(1100L * 31 * PackedMatrix.PanelWidth * sizeof(float) > Gemm.ColumnVectorBlocksFromBytes, "k = 1100 runs 31 panels or more in blocks");
         foreach ((int m, int n, int k) in new[]
         {
             (4, 32, 1), (2, 64, 5), (4, 97, 33), (4, 160, 129), (2, 300, 40), (4, 300, KC + 1), (4, 416, 17), (1, 300, 40), (3, 97, 33),
             (5, 130, 17), (6, 64, 9), (7, 97, 20), (9, 160, 3), (9, 160, Gemm.ColumnVectorGroupsMinK), (13, 300, 65), (64, 96, 49),
+            (9, 1040, 1100), // more than ColumnVectorBlocksFromBytes of W: blocks of 3 panels, the last of 2 (or 1)
         })
         {
             int panels = (n + 31) / 32, ldc = n + 3;

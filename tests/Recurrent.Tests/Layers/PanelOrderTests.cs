@@ -66,9 +66,10 @@ public class PanelOrderTests
 
     /// <summary>A layer run with a batch of 2 or more on Vector256 gives its recurrent weights column vectors before the
     /// time loop (Gemm.PrepareColumnVectors; its products read them) if W_hh is at most Gemm.ColumnVectorsMaxWeightBytes,
-    /// above a batch of 4 only if it is at most Gemm.ColumnVectorGroupsMaxWeightBytes and H at least
-    /// Gemm.ColumnVectorGroupsMinK; batch 1 and other paths build none (a second copy of W_hh is memory they would not use). Its input weights get them too, up to
-    /// Gemm.InputColumnVectorsMaxWeightBytes, for input products of 2 rows or more (any batch here: 2 steps).</summary>
+    /// above a batch of 4 only if H is at least Gemm.ColumnVectorGroupsMinK (600 runs its groups in blocks:
+    /// Gemm.ColumnVectorBlocksFromBytes); batch 1 and other paths build none (a second copy of W_hh is memory they would
+    /// not use). Its input weights get them too, up to Gemm.InputColumnVectorsMaxWeightBytes, for input products of 2 rows
+    /// or more (any batch here: 2 steps).</summary>
     [Fact]
     public void Batches_GiveTheRecurrentWeightsColumnVectors_OnVector256()
     {
@@ -76,12 +77,12 @@ public class PanelOrderTests
         foreach ((int hidden, int batch, bool expected) in new[]
         {
             (64, 1, false), (64, 2, vector256), (64, 3, vector256), (64, 4, vector256), (64, 5, vector256), (64, 16, vector256),
-            (600, 4, vector256), (600, 5, false), (1056, 4, false), (40, 4, vector256), (40, 16, false),
+            (600, 4, vector256), (600, 5, vector256), (600, 16, vector256), (1056, 5, false), (1056, 4, false), (40, 4, vector256), (40, 16, false),
         })
         {
             var layer = new Lstm(48, hidden, seed: 5).Eval();
             long hiddenBytes = 4L * hidden * hidden * sizeof(float);
-            Assert.True((hidden >= 600) == (hiddenBytes > Recurrent.Kernels.Gemm.ColumnVectorGroupsMaxWeightBytes));
+            Assert.True((hidden >= 600) == (hiddenBytes > Recurrent.Kernels.Gemm.ColumnVectorBlocksFromBytes));
             Assert.True((hidden == 1056) == (hiddenBytes > Recurrent.Kernels.Gemm.ColumnVectorsMaxWeightBytes));
             Assert.True((hidden == 40) == (hidden < Recurrent.Kernels.Gemm.ColumnVectorGroupsMinK));
             layer.Forward(Randn(1, 2, batch, 48));
