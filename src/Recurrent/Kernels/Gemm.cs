@@ -189,10 +189,13 @@ internal static partial class Gemm
     /// <see cref="PrepareInputColumnVectors"/> builds none above it. Measured on the Zen 3 machine (2026-11-30, products
     /// alone, the blocked loops and the groups in alternate calls of one process, median of the pairs' ratios): W of 1 MiB
     /// 600 × 256 × 1024 1.09–1.13, 9600 × 256 × 1024 1.08, 150 × 256 × 1024 1.07 and 25 × 256 × 1024 1.02, 512 KiB
-    /// 1600 × 256 × 512 1.07, 256 KiB 1600 × 128 × 512 1.00 as fast in groups; but 3–4 MiB 1600 × 512 × 1536 1.09,
-    /// 1600 × 512 × 2048 1.02–1.06, 25 × 512 × 2048 0.75–0.83, 25 × 512 × 1536 0.81 (few rows, each group streaming W
-    /// from L3). Layers, two builds in one process, both slot orders (old/new, new/old): S2 1.010 / 0.946 on one thread and
-    /// 1.041 / 0.971 on two, L3 1.022 / 0.954 and 1.026 / 0.975, F1 1.009 / 0.988, S6 1.044 / 0.959, S1 1.000 / 0.997.
+    /// 1600 × 256 × 512 1.07, 256 KiB 1600 × 128 × 512 1.00 as fast in groups. Layers, two builds in one process, both
+    /// slot orders (old/new, new/old): S2 1.010 / 0.946 on one thread and 1.041 / 0.971 on two, L3 1.022 / 0.954 and
+    /// 1.026 / 0.975, F1 1.009 / 0.988, S6 1.044 / 0.959, S1 1.000 / 0.997. Larger W_ih: products alone 25 × 512 × 2048
+    /// 1.02, 25 × 512 × 1536 1.12, 100 × 512 × 1536 1.00, 25 × 1024 × 4096 1.07, 1600 × 512 × 2048 1.03 (an earlier
+    /// 0.75–0.83 for 25 rows was the harness, which left the odd row to the one-row kernel over the whole of W); but layers
+    /// with this limit at 16 MiB (old time / new time, geometric mean over both slot orders): S3 0.94, S4 1.03, S5 1.00,
+    /// L1 1.01, L4 1.03, so it stays at 2 MiB (and S3 does not hold W_ih twice).
     /// </summary>
     internal const long InputColumnVectorsMaxWeightBytes = 2L << 20;
 
