@@ -28,7 +28,7 @@ public abstract class RecurrentModule
 
         // One stream, as torch.manual_seed gives: the initial weights first, then the dropout masks.
         _random = seed is int s ? new Random(s) : new Random();
-        _parameters = new ParameterSet(config, _specs, ParameterInitializer.Initialize(_specs, config, _random), WeightFormat.Float32);
+        _parameters = new ParameterSet(config, _specs, ParameterInitializer.Initialize(_specs, config, _random), WeightFormat.Float32, allowsCopies: true);
     }
 
     /// <summary>H_in: features of each input step.</summary>
@@ -71,7 +71,30 @@ public abstract class RecurrentModule
             {
                 if (_parameters.Format != value)
                 {
-                    _parameters = _parameters.WithFormat(Config, value);
+                    _parameters = _parameters.With(Config, value, _parameters.AllowsCopies);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether the kernels may keep a second copy of a weight matrix in another layout where their products read it
+    /// faster (true, the default). Today that is the AVX2 (Vector256) path: a layer run at a batch of 2 or more builds
+    /// column vectors of W_hh (and W_hr), up to 16 MiB of each, and of W_ih up to 2 MiB, on its first such forward: 5–15 %
+    /// faster for up to twice the weights' memory. False builds none and drops those built (the weights are packed anew,
+    /// as setting <see cref="WeightFormat"/> packs them; a concurrent forward finishes on the old packing). The outputs are
+    /// the same bits either way.
+    /// </summary>
+    public bool AllowWeightCopies
+    {
+        get => _parameters.AllowsCopies;
+        set
+        {
+            lock (_loadLock)
+            {
+                if (_parameters.AllowsCopies != value)
+                {
+                    _parameters = _parameters.With(Config, _parameters.Format, value);
                 }
             }
         }
@@ -175,7 +198,7 @@ public abstract class RecurrentModule
             }
 
             // Packing happens before the swap: readers see the old snapshot or the complete new one.
-            _parameters = new ParameterSet(Config, _specs, values, current.Format);
+            _parameters = new ParameterSet(Config, _specs, values, current.Format, current.AllowsCopies);
         }
 
         return new LoadStateDictResult(missing, unexpected);

@@ -161,9 +161,9 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
 
         // The rows of a step's recurrent products: the batch, or about a sequence split's part (a split by units keeps them
         // all); their weights, and the input weights (their products have up to all the rows), get column vectors if the
-        // products read them (Gemm.PrepareColumnVectors).
+        // products read them (Gemm.PrepareColumnVectors) and the module allows the copies.
         int batch = schedule.Batch, stepRows = batch < UnitSplitBelowBatch || _parts == 1 ? batch : (batch + _parts - 1) / _parts;
-        if (_workspace.LaneStride == 0)
+        if (_workspace.LaneStride == 0 && weights.AllowsCopies)
         {
             Gemm.PrepareInputColumnVectors(weights.InputWeights, schedule.TotalRows);
             Gemm.PrepareColumnVectors(weights.HiddenWeights, stepRows);

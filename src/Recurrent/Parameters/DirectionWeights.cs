@@ -25,6 +25,14 @@ namespace Recurrent.Parameters;
 /// </remarks>
 internal sealed class DirectionWeights
 {
+    /// <summary>
+    /// Whether a forward may give these matrices a second copy in another layout where its products read that faster
+    /// (column vectors: <see cref="Kernels.Gemm.PrepareColumnVectors"/>). Fixed for the snapshot: a module that stops
+    /// allowing copies packs new weights (<see cref="RecurrentModule.AllowWeightCopies"/>), so none is ever dropped
+    /// under a running forward.
+    /// </summary>
+    public bool AllowsCopies { get; init; } = true;
+
     public DirectionWeights(
         LayerConfig config, int layer, float[] inputWeights, float[] hiddenWeights, float[]? inputBias, float[]? hiddenBias, float[]? projectionWeights,
         WeightFormat format = WeightFormat.Float32)

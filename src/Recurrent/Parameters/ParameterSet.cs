@@ -11,11 +11,12 @@ internal sealed class ParameterSet
 {
     private readonly float[][] _values;
 
-    public ParameterSet(LayerConfig config, ParameterSpec[] specs, float[][] values, WeightFormat format)
+    public ParameterSet(LayerConfig config, ParameterSpec[] specs, float[][] values, WeightFormat format, bool allowsCopies)
     {
         _values = values;
         Specs = specs;
         Format = format;
+        AllowsCopies = allowsCopies;
         var directions = new DirectionWeights[config.StateCount];
         for (int p = 0; p < specs.Length;)
         {
@@ -35,7 +36,10 @@ internal sealed class ParameterSet
             }
 
             directions[first.Layer * config.Directions + first.Direction] =
-                new DirectionWeights(config, first.Layer, inputWeights!, hiddenWeights!, inputBias, hiddenBias, projection, format);
+                new DirectionWeights(config, first.Layer, inputWeights!, hiddenWeights!, inputBias, hiddenBias, projection, format)
+                {
+                    AllowsCopies = allowsCopies,
+                };
         }
 
         Directions = directions;
@@ -46,11 +50,15 @@ internal sealed class ParameterSet
     /// <summary>How the packed weights are stored (the values keep their floats whatever it is).</summary>
     public WeightFormat Format { get; }
 
+    /// <summary>Whether the kernels may keep second copies of the packed weights in other layouts
+    /// (<see cref="DirectionWeights.AllowsCopies"/>; <see cref="RecurrentModule.AllowWeightCopies"/>).</summary>
+    public bool AllowsCopies { get; }
+
     /// <summary>Packed weights indexed by layer * D + direction (the row of h_n they produce).</summary>
     public DirectionWeights[] Directions { get; }
 
-    /// <summary>The same values, packed in <paramref name="format"/>.</summary>
-    public ParameterSet WithFormat(LayerConfig config, WeightFormat format) => new(config, Specs, _values, format);
+    /// <summary>The same values, packed anew in <paramref name="format"/>, with or without copies.</summary>
+    public ParameterSet With(LayerConfig config, WeightFormat format, bool allowsCopies) => new(config, Specs, _values, format, allowsCopies);
 
     /// <summary>The values of parameter <paramref name="index"/> in PyTorch's layout. Never written after construction.</summary>
     public ReadOnlySpan<float> Values(int index) => _values[index];
