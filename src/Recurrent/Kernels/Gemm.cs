@@ -138,14 +138,14 @@ internal static partial class Gemm
     /// two in alternate calls, median of the pairs' ratios), whole-range groups against the blocked loops: 8 × 256 × 1024
     /// 1.13×, 32 × 128 × 512 1.11×, 32 × 256 × 1024 1.15×, 64 × 256 × 1024 1.17×, 64 × 512 × 2048 (4 MiB) 1.15× as fast;
     /// but 64 × 1760 × 1760 (12 MiB) 0.69×, 64 × 1024 × 4096 (16 MiB) 0.50× (W from memory for every group). In 3-panel
-    /// blocks those two ran 1.04–1.08× and 1.06× as fast as the blocked loops (and 2.0× and 1.4× as whole-range groups);
-    /// at 4 MiB and below blocks gained nothing on whole-range groups (64 × 256 × 1024 1.00, 64 × 512 × 2048 1.02,
-    /// 64 × 128 × 512 0.96; layers L1, L3, L4 at 1 and 2 threads with blocks from 512 KiB within ±3 %). Layers, two
-    /// builds in one process, old time / new time, geometric mean over both slot orders: whole-range
-    /// groups up to 4 MiB, L3 (LSTM 256, batch 64) 1.04 on one thread, 1.05 on two; L1 (LSTM 512, batch 64) 1.07 and 1.05;
-    /// L4 (GRU 512) 1.06; F1 1.04 and 1.04; LSTM 256 at batch 8 1.08. Blocks above it: L2 (LSTM 1024, batch 64) 1.03 on
-    /// one thread, 1.04 on two; L5 (RNN 1760) 1.03 and 1.04; LSTM 1024 at batch 9, 16 and 25 1.03, 1.10, 1.07; RNN 1760
-    /// at batch 13 1.04.
+    /// blocks those two ran 1.04–1.08× and 1.06× as fast as the blocked loops (1.4× and 2.0× as fast as whole-range
+    /// groups); at 4 MiB and below blocks gained nothing on whole-range groups (64 × 256 × 1024 1.00, 64 × 512 × 2048
+    /// 1.02, 64 × 128 × 512 0.96; layers L1, L3, L4 at 1 and 2 threads with blocks from 512 KiB within ±3 %), and many
+    /// rows lost (9600 × 256 × 1024 0.66: A is re-read for every block). Layers, two builds in one process, old time / new
+    /// time, geometric mean over both slot orders: whole-range groups up to 4 MiB, L3 (LSTM 256, batch 64) 1.04 on one
+    /// thread, 1.05 on two; L1 (LSTM 512, batch 64) 1.07 and 1.05; L4 (GRU 512) 1.06; F1 1.04 and 1.04; LSTM 256 at batch
+    /// 8 1.08. Blocks above it: L2 (LSTM 1024, batch 64) 1.03 on one thread, 1.04 on two; L5 (RNN 1760) 1.03 and 1.04;
+    /// LSTM 1024 at batch 9, 16 and 25 1.03, 1.10, 1.07; RNN 1760 at batch 13 1.04.
     /// </summary>
     internal const long ColumnVectorBlocksFromBytes = 4L << 20;
 
