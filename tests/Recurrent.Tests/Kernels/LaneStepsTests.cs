@@ -22,7 +22,7 @@ public class LaneStepsTests
         var data = new TheoryData<int, int>();
         foreach (int count in new[] { 1, 5, 16, 17, 33, 64 })
         {
-            foreach (int width in new[] { 1, 5, 10, 11, 16, 17, 20, 40 })
+            foreach (int width in new[] { 1, 5, 7, 10, 11, 14, 16, 17, 20, 40 })
             {
                 data.Add(count, width);
             }
