@@ -90,7 +90,23 @@ internal static partial class LaneTransposes
 
                     if (sequences == 8 && kks <= 4)
                     {
-                        TransposeToNarrowRows8(block, o1, o2, o3, kks, target, rowStride);
+                        // The width as a constant in each inlined copy: its stores then take no branch.
+                        switch (kks)
+                        {
+                            case 1:
+                                TransposeToNarrowRows8(block, o1, o2, o3, 1, target, rowStride);
+                                break;
+                            case 2:
+                                TransposeToNarrowRows8(block, o1, o2, o3, 2, target, rowStride);
+                                break;
+                            case 3:
+                                TransposeToNarrowRows8(block, o1, o2, o3, 3, target, rowStride);
+                                break;
+                            default:
+                                TransposeToNarrowRows8(block, o1, o2, o3, 4, target, rowStride);
+                                break;
+                        }
+
                         continue;
                     }
 
