@@ -5,8 +5,9 @@ using System.Runtime.Intrinsics.X86;
 namespace Recurrent.Kernels;
 
 // Rows to lanes and back where AVX (256-bit) is there but AVX-512 is not: 8 × 8 blocks transposed in registers. Whole
-// blocks, narrow column tails (≤ 4 columns) and blocks stored as whole rows take straight-line forms without a branch;
-// the other edges (fewer rows or columns than 8) are read and written through masks (TransposeBlock8), whose branches
+// blocks, column tails (read as halves up to 4 columns, as whole rows from 5 to 7, where the rows' buffer holds those
+// floats) and blocks stored as whole rows take straight-line forms without a branch; the other edges (fewer rows
+// than 8, or a tail at the buffer's end) are read and written through masks (TransposeBlock8), whose branches
 // cost whole blocks 2–3 times their straight-line time. The element-by-element forms cost about 1.5 ns an element on the
 // Zen 3 CI machine (2026-11-29: 64 rows of 10 to lanes 0.95 µs, 64 rows of 5 back 0.42 µs, a step of T1 being ~2.3 µs in
 // all); the block forms, 2026-11-30: 64 rows of 10 to lanes 170–185 ns (250–400 with every edge through masks), 64 rows
@@ -14,8 +15,9 @@ namespace Recurrent.Kernels;
 internal static partial class LaneTransposes
 {
     /// <summary><see cref="ToLanes"/> in 8 × 8 blocks: whole ones straight (<see cref="TransposeWholeBlock8"/>), a tail of
-    /// at most 4 columns by halves (<see cref="TransposeNarrowBlock8"/>) where 4 floats of each row can be read, the rest
-    /// through masks (<see cref="TransposeBlock8"/>); unchecked: <see cref="ToLanes"/> checked the spans.</summary>
+    /// at most 4 columns by halves (<see cref="TransposeNarrowBlock8"/>) where 4 floats of each row can be read, of 5 to 7
+    /// as whole rows (<see cref="TransposeFirstColumns8"/>) where 8 can, the rest through masks
+    /// (<see cref="TransposeBlock8"/>); unchecked: <see cref="ToLanes"/> checked the spans.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void ToLanes256(ReadOnlySpan<float> rows, int rowStride, int count, int width, Span<float> lanes, int laneStride)
     {
@@ -56,7 +58,8 @@ internal static partial class LaneTransposes
     }
 
     /// <summary><see cref="FromLanes"/> in 8 × 8 blocks: those of 8 sequences stored as whole rows straight
-    /// (<see cref="TransposeWholeStores8"/>), or, at most 4 units wide, by halves (<see cref="TransposeToNarrowRows8"/>);
+    /// (<see cref="TransposeWholeStores8"/>), or, at most 4 units wide, by halves (<see cref="TransposeToNarrowRows8"/>, a copy
+    /// per width);
     /// the rest through masks (<see cref="TransposeBlock8"/>); unchecked, as <see cref="ToLanes256"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void FromLanes256(ReadOnlySpan<float> lanes, int laneStride, int count, int width, Span<float> rows, int rowStride)
