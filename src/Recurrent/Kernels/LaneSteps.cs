@@ -235,12 +235,23 @@ internal static partial class LaneSteps
         ref float c = ref MemoryMarshal.GetReference(cell);
         ref float hn = ref MemoryMarshal.GetReference(hiddenNext);
         nint chunk = hiddenSize * stride;
-        if (!(wide ?? Wide))
+        // The Vector512 body is a method of its own: inlined here, its vectors (emulated where Vector512 is not
+        // accelerated) made this frame ~11 KB, probed and partly zeroed on every call of the Vector256 path.
+        if (wide ?? Wide)
+        {
+            Lstm512(ref g, ref h, ref c, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+        }
+        else
         {
             Lstm256(ref g, ref h, ref c, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
-            return;
         }
+    }
 
+    /// <summary><see cref="Lstm"/> on whole Vector512 chunks.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    private static void Lstm512(ref float g, ref float h, ref float c, ref float hn, nint chunk, nint stride, int hiddenSize, int rows, int chunks, int columns)
+    {
         int pairs = chunks / 2 * 2;
 
         // c' of every unit's pairs of vectors first, then their h' (see GateMath.LstmCell2); a last single vector of a
@@ -303,12 +314,22 @@ internal static partial class LaneSteps
         ref float h = ref MemoryMarshal.GetReference(hidden);
         ref float hn = ref MemoryMarshal.GetReference(hiddenNext);
         nint chunk = hiddenSize * stride;
-        if (!(wide ?? Wide))
+        // The Vector512 body apart, as in Lstm.
+        if (wide ?? Wide)
+        {
+            Gru512(ref x, ref r, ref h, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+        }
+        else
         {
             Gru256(ref x, ref r, ref h, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
-            return;
         }
+    }
 
+    /// <summary><see cref="Gru"/> on whole Vector512 chunks.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    private static void Gru512(ref float x, ref float r, ref float h, ref float hn, nint chunk, nint stride, int hiddenSize, int rows, int chunks, int columns)
+    {
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
@@ -352,12 +373,22 @@ internal static partial class LaneSteps
         ref float h = ref MemoryMarshal.GetReference(hidden);
         ref float hn = ref MemoryMarshal.GetReference(hiddenNext);
         bool tanh = nonlinearity == Nonlinearity.Tanh;
-        if (!(wide ?? Wide))
+        // The Vector512 body apart, as in Lstm.
+        if (wide ?? Wide)
+        {
+            Rnn512(ref g, ref h, ref hn, stride, hiddenSize, rows, chunks, columns, tanh);
+        }
+        else
         {
             Rnn256(ref g, ref h, ref hn, stride, hiddenSize, rows, chunks, columns, tanh);
-            return;
         }
+    }
 
+    /// <summary><see cref="Rnn"/> on whole Vector512 chunks.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    private static void Rnn512(ref float g, ref float h, ref float hn, nint stride, int hiddenSize, int rows, int chunks, int columns, bool tanh)
+    {
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
