@@ -13,7 +13,10 @@ namespace Recurrent.Kernels;
 // 32-wide scratch tile in the caller.
 //
 // Exactness. Each accumulator lane is one C element: bias / 0 / C, then one fused multiply-add per kk in increasing
-// order — the scalar definition with one rounding per step. Works (emulated) when Vector128 is not accelerated.
+// order — the scalar definition with one rounding per step. Where the hardware has no fused multiply-add (x64 before
+// AVX2, NativeAOT's default x64 target; FusedMultiplyAdds), a multiply then an add instead, as the scalar path: the
+// runtime's emulation of the fused one ran the layers 100–200 times slower. Works (emulated) when Vector128 is not
+// accelerated.
 // No bounds checks: Gemm.Run validated the spans.
 internal static partial class Gemm
 {
@@ -49,6 +52,11 @@ internal static partial class Gemm
             throw new UnreachableException(); // RowKernelPanels is 0 for every m: the blocked loops handle all.
         }
     }
+
+    /// <summary>acc + b·w: fused (one rounding) where the hardware fuses, else a multiply then an add.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> MultiplyAdd128(Vector128<float> b, Vector128<float> w, Vector128<float> acc) =>
+        FusedMultiplyAdds.InHardware ? Vector128.FusedMultiplyAdd(b, w, acc) : (b * w) + acc;
 
     /// <summary>Vector128 micro-kernel: a TRows × 32 tile of C in TRows × 8 accumulators (c{row}{vector}).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -96,25 +104,25 @@ internal static partial class Gemm
             Vector128<float> w6 = Vector128.LoadUnsafe(ref panel, 24);
             Vector128<float> w7 = Vector128.LoadUnsafe(ref panel, 28);
             Vector128<float> b = Vector128.Create(packedA);
-            c0a = Vector128.FusedMultiplyAdd(b, w0, c0a);
-            c0b = Vector128.FusedMultiplyAdd(b, w1, c0b);
-            c0c = Vector128.FusedMultiplyAdd(b, w2, c0c);
-            c0d = Vector128.FusedMultiplyAdd(b, w3, c0d);
-            c0e = Vector128.FusedMultiplyAdd(b, w4, c0e);
-            c0f = Vector128.FusedMultiplyAdd(b, w5, c0f);
-            c0g = Vector128.FusedMultiplyAdd(b, w6, c0g);
-            c0h = Vector128.FusedMultiplyAdd(b, w7, c0h);
+            c0a = MultiplyAdd128(b, w0, c0a);
+            c0b = MultiplyAdd128(b, w1, c0b);
+            c0c = MultiplyAdd128(b, w2, c0c);
+            c0d = MultiplyAdd128(b, w3, c0d);
+            c0e = MultiplyAdd128(b, w4, c0e);
+            c0f = MultiplyAdd128(b, w5, c0f);
+            c0g = MultiplyAdd128(b, w6, c0g);
+            c0h = MultiplyAdd128(b, w7, c0h);
             if (TRows.Value > 1)
             {
                 b = Vector128.Create(Unsafe.Add(ref packedA, PackedRowStride));
-                c1a = Vector128.FusedMultiplyAdd(b, w0, c1a);
-                c1b = Vector128.FusedMultiplyAdd(b, w1, c1b);
-                c1c = Vector128.FusedMultiplyAdd(b, w2, c1c);
-                c1d = Vector128.FusedMultiplyAdd(b, w3, c1d);
-                c1e = Vector128.FusedMultiplyAdd(b, w4, c1e);
-                c1f = Vector128.FusedMultiplyAdd(b, w5, c1f);
-                c1g = Vector128.FusedMultiplyAdd(b, w6, c1g);
-                c1h = Vector128.FusedMultiplyAdd(b, w7, c1h);
+                c1a = MultiplyAdd128(b, w0, c1a);
+                c1b = MultiplyAdd128(b, w1, c1b);
+                c1c = MultiplyAdd128(b, w2, c1c);
+                c1d = MultiplyAdd128(b, w3, c1d);
+                c1e = MultiplyAdd128(b, w4, c1e);
+                c1f = MultiplyAdd128(b, w5, c1f);
+                c1g = MultiplyAdd128(b, w6, c1g);
+                c1h = MultiplyAdd128(b, w7, c1h);
             }
 
             packedA = ref Unsafe.Add(ref packedA, 1);

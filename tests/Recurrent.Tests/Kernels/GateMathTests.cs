@@ -205,7 +205,16 @@ public class GateMathTests
     {
         foreach (bool wide in Widths)
         {
-            Assert.Equal(expected, SigmoidTimesTanhAt(wide, a, c));
+            float actual = SigmoidTimesTanhAt(wide, a, c);
+            if (!FusedMultiplyAdds.InHardware && float.IsFinite(expected) && Math.Abs(expected) is not (0f or 0.5f or 1f))
+            {
+                // Without hardware FMA the exponential's steps multiply, then add: tanh(0.5) lands 1 ulp away.
+                AssertUlps(expected, actual, 1, $"sigmoid({a:R})·tanh({c:R}), wide {wide}, without FMA");
+            }
+            else
+            {
+                Assert.Equal(expected, actual);
+            }
         }
     }
 
@@ -285,7 +294,7 @@ public class GateMathTests
             Vector512<float>[] actual = [c1, c2];
             for (int half = 0; half < 2; half++)
             {
-                Vector512<float> expected = Vector512.FusedMultiplyAdd(
+                Vector512<float> expected = Lanes512.FusedMultiplyAdd(
                     VectorMath.Sigmoid<Lanes512, Vector512<float>>(At(1, half)), At(3, half),
                     VectorMath.SigmoidTimesTanh<Lanes512, Vector512<float>>(At(0, half), At(2, half)));
                 Assert.True(Vector512.EqualsAll(expected.AsInt32(), actual[half].AsInt32()), $"interleaved {actual[half]} differs from separate {expected}");
@@ -593,13 +602,16 @@ public class GateMathTests
             $"{what}: expected {rounded:R}, got {actual:R} ({distance} ulp)");
     }
 
-    /// <summary>Composite formulas: each step is within a few ulp, so the whole within rtol 1e-6, atol 1e-7.</summary>
+    /// <summary>Composite formulas: each step is within a few ulp, so the whole within rtol 1e-6, atol 1e-7. Without
+    /// hardware FMA, GRU's h' = (h − n)·z + n rounds the product apart from the sum, and where h' is small beside its
+    /// terms (|n| up to 1) that is up to an ulp of 1 more: atol 3e-7 there.</summary>
     private static void AssertClose(double[] expected, float[] actual, string what)
     {
+        double absolute = FusedMultiplyAdds.InHardware ? 1e-7 : 3e-7;
         for (int i = 0; i < expected.Length; i++)
         {
             double error = Math.Abs(actual[i] - expected[i]);
-            Assert.True(error <= 1e-7 + (1e-6 * Math.Abs(expected[i])), $"{what} [{i}]: expected {expected[i]:R}, got {actual[i]:R}");
+            Assert.True(error <= absolute + (1e-6 * Math.Abs(expected[i])), $"{what} [{i}]: expected {expected[i]:R}, got {actual[i]:R}");
         }
     }
 }
