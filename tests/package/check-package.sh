@@ -105,7 +105,7 @@ dotnet "$app/bin/Release/net10.0/consumer.dll" >"$work/jit.txt"
 compare "consumer (JIT)" "$work/jit.txt"
 
 # The package's targets warn a NativeAOT publish for x64 that leaves IlcInstructionSet unset (its default has no AVX2
-# and no FMA, and the layers then run 15-30x slower): run that check alone, as such a publish would, and expect it.
+# and no FMA, and the layers then run 2-9x slower): run that check alone, as such a publish would, and expect it.
 step "RECURRENT001: a NativeAOT publish for linux-x64 without IlcInstructionSet is warned"
 if check=$(dotnet msbuild "$app" -t:RecurrentCheckInstructionSet -p:PublishAot=true -p:RuntimeIdentifier=linux-x64 \
     -p:RecurrentVersion="$version" -nologo 2>&1); then :; fi

@@ -9,11 +9,12 @@ namespace Recurrent.Kernels;
 /// (x64 CPUs before AVX2, a NativeAOT build for the default x64 target, hardware intrinsics turned off), the runtime
 /// emulates each fused multiply-add in software, element by element: the layers ran 100 to 200 times slower that way
 /// (Zen 3 with <c>DOTNET_EnableAVX=0</c>, 2026-11-30: T1 3.3 ms a call, S1 469 ms). There the Vector128 products and the
-/// gate math at every width multiply, then add (two roundings, as the scalar products always do): T1 0.14–0.15 ms, S1
-/// 13.7 ms. Their last bits differ from the fused results. The lane kernels' products always fuse: they run only where
+/// gate math at every width multiply, then add (two roundings, as the scalar products always do): T1 0.125 ms, S1
+/// 7.3 ms. Their last bits differ from the fused results. The lane kernels' products always fuse: they run only where
 /// Vector256 or Vector512 is accelerated, which on x64 comes with FMA.
 /// </summary>
-/// <remarks>A JIT-time constant: the branch on it disappears from the compiled kernels.</remarks>
+/// <remarks>A constant to the JIT, which removes the branch on it from the compiled kernels; not to NativeAOT, so the
+/// products ask once per tile (Gemm.Vector128.cs).</remarks>
 internal static class FusedMultiplyAdds
 {
     /// <summary>Whether fused multiply-adds run as instructions (and the kernels use them).</summary>
