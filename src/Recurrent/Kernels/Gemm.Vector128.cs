@@ -8,9 +8,11 @@ namespace Recurrent.Kernels;
 // Lane layout. A panel row (32 packed W floats for one kk) is eight 128-bit registers w0..w7 (4 columns each). The
 // micro-kernel keeps an MR × 32 tile of C as 8·MR accumulators (row i: c{i}a..c{i}h). MR = 2: 16 accumulators
 // + 8 W vectors + 1 broadcast = 25 registers, a fit for the 32 registers of AdvSimd (ARM64, the main user of this
-// path); on x64 without AVX the JIT folds W loads into memory operands. With 8 chains even for one row, no
-// separate row kernel is needed. Row tails use the same generic kernel for fewer rows; column tails go through a
-// 32-wide scratch tile in the caller.
+// path, which always fuses). x64 runs this path only without AVX2, so without fused multiply-adds, and has 16
+// registers: there two rows run as two 16-column halves (UnfusedHalfTile128) and one row with each W vector read
+// straight into its multiply (UnfusedOneRowTile128), neither spilling. With 8 chains even for one row, no separate
+// row kernel is needed. Row tails use the same generic kernel for fewer rows; column tails go through a 32-wide
+// scratch tile in the caller.
 //
 // Exactness. Each accumulator lane is one C element: bias / 0 / C, then one fused multiply-add per kk in increasing
 // order — the scalar definition with one rounding per step. Where the hardware has no fused multiply-add (x64 before
@@ -38,16 +40,17 @@ internal static partial class Gemm
                 // The hardware's answer taken once per tile, not per multiply-add: NativeAOT does not fold it to a
                 // constant as the JIT does, and asked in the loop it made NativeAOT's T1 2× and S1 6.5× slower.
                 case 1 when FusedMultiplyAdds.InHardware:
-                    Tile128<R1, Fused128>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile128<R1>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
                     break;
                 case 1:
-                    Tile128<R1, Unfused128>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    UnfusedOneRowTile128(ref packedA, ref panel, kc, ref src, ref dst);
                     break;
                 case 2 when FusedMultiplyAdds.InHardware:
-                    Tile128<R2, Fused128>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    Tile128<R2>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
                     break;
                 case 2:
-                    Tile128<R2, Unfused128>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    UnfusedTwoRowHalf128(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc);
+                    UnfusedTwoRowHalf128(ref packedA, ref Unsafe.Add(ref panel, 16), kc, ref Unsafe.Add(ref src, 16), srcStride, ref Unsafe.Add(ref dst, 16), ldc);
                     break;
                 default:
                     throw new UnreachableException();
@@ -61,33 +64,10 @@ internal static partial class Gemm
         }
     }
 
-    /// <summary>acc + b·w as the tile computes it.</summary>
-    private interface IMultiplyAdd128
-    {
-        static abstract Vector128<float> Apply(Vector128<float> b, Vector128<float> w, Vector128<float> acc);
-    }
-
-#pragma warning disable CA1812 // used only as generic type arguments
-    /// <summary>One rounding: where the hardware fuses (<see cref="FusedMultiplyAdds.InHardware"/>).</summary>
-    private readonly struct Fused128 : IMultiplyAdd128
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector128<float> Apply(Vector128<float> b, Vector128<float> w, Vector128<float> acc) => Vector128.FusedMultiplyAdd(b, w, acc);
-    }
-
-    /// <summary>A multiply, then an add: where the hardware does not fuse.</summary>
-    private readonly struct Unfused128 : IMultiplyAdd128
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector128<float> Apply(Vector128<float> b, Vector128<float> w, Vector128<float> acc) => (b * w) + acc;
-    }
-#pragma warning restore CA1812
-
-    /// <summary>Vector128 micro-kernel: a TRows × 32 tile of C in TRows × 8 accumulators (c{row}{vector}).</summary>
+    /// <summary>Vector128 micro-kernel where the hardware fuses: a TRows × 32 tile of C in TRows × 8 accumulators (c{row}{vector}).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile128<TRows, TMultiplyAdd>(ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
+    private static void Tile128<TRows>(ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
         where TRows : struct, IRowCount
-        where TMultiplyAdd : struct, IMultiplyAdd128
     {
         Vector128<float> c0a = default, c0b = default, c0c = default, c0d = default, c0e = default, c0f = default, c0g = default, c0h = default;
         Vector128<float> c1a = default, c1b = default, c1c = default, c1d = default, c1e = default, c1f = default, c1g = default, c1h = default;
@@ -130,25 +110,25 @@ internal static partial class Gemm
             Vector128<float> w6 = Vector128.LoadUnsafe(ref panel, 24);
             Vector128<float> w7 = Vector128.LoadUnsafe(ref panel, 28);
             Vector128<float> b = Vector128.Create(packedA);
-            c0a = TMultiplyAdd.Apply(b, w0, c0a);
-            c0b = TMultiplyAdd.Apply(b, w1, c0b);
-            c0c = TMultiplyAdd.Apply(b, w2, c0c);
-            c0d = TMultiplyAdd.Apply(b, w3, c0d);
-            c0e = TMultiplyAdd.Apply(b, w4, c0e);
-            c0f = TMultiplyAdd.Apply(b, w5, c0f);
-            c0g = TMultiplyAdd.Apply(b, w6, c0g);
-            c0h = TMultiplyAdd.Apply(b, w7, c0h);
+            c0a = Vector128.FusedMultiplyAdd(b, w0, c0a);
+            c0b = Vector128.FusedMultiplyAdd(b, w1, c0b);
+            c0c = Vector128.FusedMultiplyAdd(b, w2, c0c);
+            c0d = Vector128.FusedMultiplyAdd(b, w3, c0d);
+            c0e = Vector128.FusedMultiplyAdd(b, w4, c0e);
+            c0f = Vector128.FusedMultiplyAdd(b, w5, c0f);
+            c0g = Vector128.FusedMultiplyAdd(b, w6, c0g);
+            c0h = Vector128.FusedMultiplyAdd(b, w7, c0h);
             if (TRows.Value > 1)
             {
                 b = Vector128.Create(Unsafe.Add(ref packedA, PackedRowStride));
-                c1a = TMultiplyAdd.Apply(b, w0, c1a);
-                c1b = TMultiplyAdd.Apply(b, w1, c1b);
-                c1c = TMultiplyAdd.Apply(b, w2, c1c);
-                c1d = TMultiplyAdd.Apply(b, w3, c1d);
-                c1e = TMultiplyAdd.Apply(b, w4, c1e);
-                c1f = TMultiplyAdd.Apply(b, w5, c1f);
-                c1g = TMultiplyAdd.Apply(b, w6, c1g);
-                c1h = TMultiplyAdd.Apply(b, w7, c1h);
+                c1a = Vector128.FusedMultiplyAdd(b, w0, c1a);
+                c1b = Vector128.FusedMultiplyAdd(b, w1, c1b);
+                c1c = Vector128.FusedMultiplyAdd(b, w2, c1c);
+                c1d = Vector128.FusedMultiplyAdd(b, w3, c1d);
+                c1e = Vector128.FusedMultiplyAdd(b, w4, c1e);
+                c1f = Vector128.FusedMultiplyAdd(b, w5, c1f);
+                c1g = Vector128.FusedMultiplyAdd(b, w6, c1g);
+                c1h = Vector128.FusedMultiplyAdd(b, w7, c1h);
             }
 
             packedA = ref Unsafe.Add(ref packedA, 1);
@@ -180,5 +160,91 @@ internal static partial class Gemm
             c1g.StoreUnsafe(ref d, 24);
             c1h.StoreUnsafe(ref d, 28);
         }
+    }
+
+    /// <summary>
+    /// Columns [0, 16) of a 2 × 32 tile of the Vector128 path where the hardware does not fuse (x64 before AVX2),
+    /// whose panel row, source row and destination row begin at <paramref name="panel"/>, <paramref name="src"/> and
+    /// <paramref name="dst"/>: acc = (b·w) + acc, rounded twice, the same chains. Two rows run in two halves of 16
+    /// columns, each in 2 × 4 accumulators: the whole tile's 16 accumulators, its 8 W vectors, the broadcast and the
+    /// product awaiting its add need 26 registers, x64 has 16, and the JIT spilled 9 accumulators to the stack, a load
+    /// and a store of each per kk; a half needs 14, and reads the A micro-panel again (from L1). Measured on the Zen 3
+    /// machine (2026-11-30, two builds in one process, old time / new time over both slot orders) with
+    /// <c>DOTNET_EnableAVX=0</c> (SSE only, as Atom-class CPUs): LSTM 256 at batch 64 1.25, S1 1.23, F1 1.21, T1 1.08;
+    /// with <c>DOTNET_EnableAVX2=0</c> (AVX without FMA): 1.04, 1.11, 1.08, 1.04.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UnfusedTwoRowHalf128(ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
+    {
+        Vector128<float> c0a = Vector128.LoadUnsafe(ref src), c0b = Vector128.LoadUnsafe(ref src, 4);
+        Vector128<float> c0c = Vector128.LoadUnsafe(ref src, 8), c0d = Vector128.LoadUnsafe(ref src, 12);
+        ref float s1 = ref Unsafe.Add(ref src, srcStride);
+        Vector128<float> c1a = Vector128.LoadUnsafe(ref s1), c1b = Vector128.LoadUnsafe(ref s1, 4);
+        Vector128<float> c1c = Vector128.LoadUnsafe(ref s1, 8), c1d = Vector128.LoadUnsafe(ref s1, 12);
+
+        for (int kk = 0; kk < kc; kk++)
+        {
+            Vector128<float> w0 = Vector128.LoadUnsafe(ref panel);
+            Vector128<float> w1 = Vector128.LoadUnsafe(ref panel, 4);
+            Vector128<float> w2 = Vector128.LoadUnsafe(ref panel, 8);
+            Vector128<float> w3 = Vector128.LoadUnsafe(ref panel, 12);
+            Vector128<float> b = Vector128.Create(packedA);
+            c0a = (b * w0) + c0a;
+            c0b = (b * w1) + c0b;
+            c0c = (b * w2) + c0c;
+            c0d = (b * w3) + c0d;
+            b = Vector128.Create(Unsafe.Add(ref packedA, PackedRowStride));
+            c1a = (b * w0) + c1a;
+            c1b = (b * w1) + c1b;
+            c1c = (b * w2) + c1c;
+            c1d = (b * w3) + c1d;
+
+            packedA = ref Unsafe.Add(ref packedA, 1);
+            panel = ref Unsafe.Add(ref panel, PackedMatrix.PanelWidth);
+        }
+
+        c0a.StoreUnsafe(ref dst);
+        c0b.StoreUnsafe(ref dst, 4);
+        c0c.StoreUnsafe(ref dst, 8);
+        c0d.StoreUnsafe(ref dst, 12);
+        ref float d1 = ref Unsafe.Add(ref dst, ldc);
+        c1a.StoreUnsafe(ref d1);
+        c1b.StoreUnsafe(ref d1, 4);
+        c1c.StoreUnsafe(ref d1, 8);
+        c1d.StoreUnsafe(ref d1, 12);
+    }
+
+    /// <summary>A 1 × 32 tile without fused multiply-adds: 8 accumulators (8 chains, as the fused tile, where a half
+    /// would have 4 and wait on the add's latency), each W vector read once, straight into its multiply.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UnfusedOneRowTile128(ref float packedA, ref float panel, int kc, ref float src, ref float dst)
+    {
+        Vector128<float> ca = Vector128.LoadUnsafe(ref src), cb = Vector128.LoadUnsafe(ref src, 4);
+        Vector128<float> cc = Vector128.LoadUnsafe(ref src, 8), cd = Vector128.LoadUnsafe(ref src, 12);
+        Vector128<float> ce = Vector128.LoadUnsafe(ref src, 16), cf = Vector128.LoadUnsafe(ref src, 20);
+        Vector128<float> cg = Vector128.LoadUnsafe(ref src, 24), ch = Vector128.LoadUnsafe(ref src, 28);
+        for (int kk = 0; kk < kc; kk++)
+        {
+            Vector128<float> b = Vector128.Create(packedA);
+            ca = (b * Vector128.LoadUnsafe(ref panel)) + ca;
+            cb = (b * Vector128.LoadUnsafe(ref panel, 4)) + cb;
+            cc = (b * Vector128.LoadUnsafe(ref panel, 8)) + cc;
+            cd = (b * Vector128.LoadUnsafe(ref panel, 12)) + cd;
+            ce = (b * Vector128.LoadUnsafe(ref panel, 16)) + ce;
+            cf = (b * Vector128.LoadUnsafe(ref panel, 20)) + cf;
+            cg = (b * Vector128.LoadUnsafe(ref panel, 24)) + cg;
+            ch = (b * Vector128.LoadUnsafe(ref panel, 28)) + ch;
+            packedA = ref Unsafe.Add(ref packedA, 1);
+            panel = ref Unsafe.Add(ref panel, PackedMatrix.PanelWidth);
+        }
+
+        ca.StoreUnsafe(ref dst);
+        cb.StoreUnsafe(ref dst, 4);
+        cc.StoreUnsafe(ref dst, 8);
+        cd.StoreUnsafe(ref dst, 12);
+        ce.StoreUnsafe(ref dst, 16);
+        cf.StoreUnsafe(ref dst, 20);
+        cg.StoreUnsafe(ref dst, 24);
+        ch.StoreUnsafe(ref dst, 28);
     }
 }
