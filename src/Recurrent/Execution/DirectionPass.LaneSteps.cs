@@ -58,13 +58,12 @@ internal sealed unsafe partial class DirectionPass
     /// <summary>Blocks run in lanes split between threads so far, process-wide.</summary>
     internal static long LaneSplitBlocks => Interlocked.Read(ref s_laneSplitBlocks);
 
-    /// <summary>Tests only: forces lane steps on or off for workspaces created from now on (null: where Vector512 or
-    /// Vector256 is accelerated; the lane kernels are written for those widths and are slow where the runtime emulates
-    /// them).</summary>
+    /// <summary>Tests only: forces lane steps on or off for workspaces created from now on (null: where the lane
+    /// kernels' width is accelerated, <see cref="LanesPay"/>; they are slow where the runtime emulates it).</summary>
     internal static bool? LanesOverride { get; set; }
 
     /// <summary>
-    /// Largest RNN hidden size run in lanes where they run on Vector256 halves (AVX2; <see cref="LaneSteps.Wide"/> false),
+    /// Largest RNN hidden size run in lanes where they run on Vector256 halves (AVX2; <see cref="LaneSteps.Width"/> Vector256),
     /// where a row-major RNN step of 16 or more units already fills whole 8-lane vectors. Measured on the Zen 3 CI machine
     /// (2026-11-29, layers in interleaved pairs, lanes against row-major, 1 thread, 20 steps unless said): RNN 20 → 10, 4
     /// bidirectional layers at N = 64, 5 steps (T2) 2.09× as fast in lanes; H = 16 at N = 12 0.98×; H = 32 at 32 0.65×;
@@ -74,14 +73,29 @@ internal sealed unsafe partial class DirectionPass
     /// </summary>
     internal const int MaxNarrowLaneRnnHiddenSize = 12;
 
+    /// <summary>
+    /// Largest RNN hidden size run in lanes where they run on Vector128 quarters (Arm64, x64 before AVX2). Measured on the
+    /// Zen 3 machine (2026-11-30, two builds in one process, lanes against row-major, 1 thread, 20 steps), as fast in
+    /// lanes with <c>DOTNET_EnableAVX=0</c> (SSE only) / <c>DOTNET_EnableAVX2=0</c> (AVX without FMA): tanh H = 10 at N =
+    /// 64 1.74 / 2.35×, 12 at 12 1.44 / 1.52×, 16 at 16 and 64 1.30 and 1.60 / 1.78 and 2.21×, 24 at 32 1.03 / 1.34×, 32
+    /// at 32 and 64 0.84 and 0.81 / 1.02 and 1.00×. LSTM and GRU as on Vector256 (the same bounds): LSTM 5 at 8 1.70 /
+    /// 1.77×, 16 and 32 at 64 1.01 / 1.08× and 1.01 / 1.03×; GRU 5 at 8 1.67 / 1.71×, 16 at 16 1.15 / 1.24×, 42 at 32
+    /// 1.03 / 1.01×; T1 2.47 / 3.30×, T2 2.23 / 2.62×.
+    /// </summary>
+    internal const int MaxQuarterLaneRnnHiddenSize = 24;
+
     /// <summary>Whether a workspace for <paramref name="config"/> at <paramref name="batch"/> runs its blocks in lanes.</summary>
     internal static bool RunsInLanes(LayerConfig config, int batch) =>
         (LanesOverride ?? LanesPay(config)) && MayRunInLanes(config) && batch >= MinLaneBatch(config);
 
-    /// <summary>Where the lane kernels' width is accelerated, and on Vector256 not for the wider RNN layers.</summary>
-    private static bool LanesPay(LayerConfig config) =>
-        LaneSteps.Wide
-        || (Vector256.IsHardwareAccelerated && (config.CellType != CellType.Rnn || config.HiddenSize <= MaxNarrowLaneRnnHiddenSize));
+    /// <summary>Where the lane kernels' width is accelerated, and on Vector256 and Vector128 not for the wider RNN
+    /// layers.</summary>
+    private static bool LanesPay(LayerConfig config) => LaneSteps.Width switch
+    {
+        LaneWidth.Vector512 => true,
+        LaneWidth.Vector256 => config.CellType != CellType.Rnn || config.HiddenSize <= MaxNarrowLaneRnnHiddenSize,
+        _ => Vector128.IsHardwareAccelerated && (config.CellType != CellType.Rnn || config.HiddenSize <= MaxQuarterLaneRnnHiddenSize),
+    };
 
     /// <summary>Whether some batch size of this layer runs in lanes on some machine: the lane kernels take its cell.</summary>
     internal static bool MayRunInLanes(LayerConfig config) =>

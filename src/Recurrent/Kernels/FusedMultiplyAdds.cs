@@ -10,8 +10,9 @@ namespace Recurrent.Kernels;
 /// emulates each fused multiply-add in software, element by element: the layers ran 100 to 200 times slower that way
 /// (Zen 3 with <c>DOTNET_EnableAVX=0</c>, 2026-11-30: T1 3.3 ms a call, S1 469 ms). There the Vector128 products and the
 /// gate math at every width multiply, then add (two roundings, as the scalar products always do): T1 0.125 ms, S1
-/// 7.3 ms. Their last bits differ from the fused results. The lane kernels' products always fuse: they run only where
-/// Vector256 or Vector512 is accelerated, which on x64 comes with FMA.
+/// 7.3 ms. Their last bits differ from the fused results. So do the lane kernels' products on Vector128 (LaneSteps);
+/// on Vector256 and Vector512 they always fuse: they run there only where that width is accelerated, which on x64 comes
+/// with FMA.
 /// </summary>
 /// <remarks>A constant to the JIT, which removes the branch on it from the compiled kernels; not to NativeAOT, so the
 /// products ask once per tile (Gemm.Vector128.cs).</remarks>

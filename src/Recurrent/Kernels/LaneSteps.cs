@@ -22,15 +22,22 @@ namespace Recurrent.Kernels;
 /// Same bits as the row-major path (input product, recurrent product, <see cref="GateMath"/>) on the FMA paths: each
 /// gate element is the chain bias, then x's terms in increasing kk, then h's, one fused multiply-add per term (the
 /// product A[n, kk]·W[j, kk] is the same whichever operand is broadcast); the gate math is the same lane arithmetic
-/// (<see cref="GateMath.LstmCell2"/>, <see cref="VectorMath"/>) applied to other lanes. Lanes of sequences not running at a
-/// step (past <c>rows</c>) are computed on whatever the buffers hold and never stored: their state is kept.
+/// (<see cref="GateMath.LstmCell2"/>, <see cref="VectorMath"/>) applied to other lanes. Where the hardware does not fuse,
+/// the row-major products multiply, then add, and so does the lane product on Vector128, the width the lane steps run
+/// on there (LaneSteps.Vector128.cs): the same bits again. Lanes of sequences not running at a step (past <c>rows</c>)
+/// are computed on whatever the buffers hold and never stored: their state is kept.
 /// </para>
 /// </remarks>
 internal static partial class LaneSteps
 {
-    /// <summary>Whether the kernels run on Vector512 (where the hardware accelerates it), else on Vector256 halves of each
-    /// chunk (LaneSteps.Vector256.cs). Both give the same bits; the entry points take an explicit choice for the tests.</summary>
-    internal static bool Wide { get; } = Vector512.IsHardwareAccelerated;
+    /// <summary>The width the kernels run on: Vector512 where the hardware accelerates it, else Vector256 halves of each
+    /// chunk (LaneSteps.Vector256.cs) where that is accelerated, else Vector128 quarters (LaneSteps.Vector128.cs). All
+    /// give the same bits (the Vector128 product where the hardware fuses; see there); the entry points take an explicit
+    /// choice for the tests.</summary>
+    internal static LaneWidth Width { get; } =
+        Vector512.IsHardwareAccelerated ? LaneWidth.Vector512
+        : Vector256.IsHardwareAccelerated ? LaneWidth.Vector256
+        : LaneWidth.Vector128;
 
     /// <summary>Sequences per vector.</summary>
     public const int Lanes = 16;
@@ -59,7 +66,7 @@ internal static partial class LaneSteps
     [SkipLocalsInit]
     public static void Product(
         PackedMatrix weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> inputs, int inputWidth, ReadOnlySpan<float> hidden, int hiddenWidth,
-        int stride, int rows, Span<float> gates, bool? wide = null)
+        int stride, int rows, Span<float> gates, LaneWidth? width = null)
     {
         int gateWidth = weights.Rows;
         int gateRows = GateRows(gateWidth);
@@ -91,10 +98,14 @@ internal static partial class LaneSteps
         bias.CopyTo(starts);
         starts[bias.Length..gateRows].Clear();
         ref float st = ref MemoryMarshal.GetReference(starts);
-        if (!(wide ?? Wide))
+        switch (width ?? Width)
         {
-            Product256(ref w, weights.PanelStride, ref x, inputWidth, ref h, hiddenWidth, stride, ref st, gateWidth, ref g, chunks);
-            return;
+            case LaneWidth.Vector128:
+                Product128(ref w, weights.PanelStride, ref x, inputWidth, ref h, hiddenWidth, stride, ref st, gateRows, ref g, chunks);
+                return;
+            case LaneWidth.Vector256:
+                Product256(ref w, weights.PanelStride, ref x, inputWidth, ref h, hiddenWidth, stride, ref st, gateWidth, ref g, chunks);
+                return;
         }
 
         for (int c = 0; c < chunks; c += 4)
@@ -222,7 +233,7 @@ internal static partial class LaneSteps
     /// (the state carried over); later columns are not touched.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Lstm(ReadOnlySpan<float> gates, ReadOnlySpan<float> hidden, Span<float> cell, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns, bool? wide = null)
+    public static void Lstm(ReadOnlySpan<float> gates, ReadOnlySpan<float> hidden, Span<float> cell, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns, LaneWidth? width = null)
     {
         int chunks = (rows + Lanes - 1) / Lanes;
         CheckColumns(rows, columns, stride);
@@ -237,13 +248,17 @@ internal static partial class LaneSteps
         nint chunk = hiddenSize * stride;
         // The Vector512 body is a method of its own: inlined here, its vectors (emulated where Vector512 is not
         // accelerated) made this frame ~11 KB, probed and partly zeroed on every call of the Vector256 path.
-        if (wide ?? Wide)
+        switch (width ?? Width)
         {
-            Lstm512(ref g, ref h, ref c, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
-        }
-        else
-        {
-            Lstm256(ref g, ref h, ref c, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+            case LaneWidth.Vector512:
+                Lstm512(ref g, ref h, ref c, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+                break;
+            case LaneWidth.Vector256:
+                Lstm256(ref g, ref h, ref c, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+                break;
+            default:
+                Lstm128(ref g, ref h, ref c, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+                break;
         }
     }
 
@@ -301,7 +316,7 @@ internal static partial class LaneSteps
     /// columns are not touched.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Gru(ReadOnlySpan<float> inputGates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hidden, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns, bool? wide = null)
+    public static void Gru(ReadOnlySpan<float> inputGates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hidden, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns, LaneWidth? width = null)
     {
         int chunks = (rows + Lanes - 1) / Lanes;
         CheckColumns(rows, columns, stride);
@@ -315,13 +330,17 @@ internal static partial class LaneSteps
         ref float hn = ref MemoryMarshal.GetReference(hiddenNext);
         nint chunk = hiddenSize * stride;
         // The Vector512 body apart, as in Lstm.
-        if (wide ?? Wide)
+        switch (width ?? Width)
         {
-            Gru512(ref x, ref r, ref h, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
-        }
-        else
-        {
-            Gru256(ref x, ref r, ref h, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+            case LaneWidth.Vector512:
+                Gru512(ref x, ref r, ref h, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+                break;
+            case LaneWidth.Vector256:
+                Gru256(ref x, ref r, ref h, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+                break;
+            default:
+                Gru128(ref x, ref r, ref h, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+                break;
         }
     }
 
@@ -362,7 +381,7 @@ internal static partial class LaneSteps
     /// <paramref name="hidden"/>; later columns are not touched.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Rnn(ReadOnlySpan<float> gates, ReadOnlySpan<float> hidden, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns, Nonlinearity nonlinearity, bool? wide = null)
+    public static void Rnn(ReadOnlySpan<float> gates, ReadOnlySpan<float> hidden, Span<float> hiddenNext, int hiddenSize, int stride, int rows, int columns, Nonlinearity nonlinearity, LaneWidth? width = null)
     {
         int chunks = (rows + Lanes - 1) / Lanes;
         CheckColumns(rows, columns, stride);
@@ -374,13 +393,17 @@ internal static partial class LaneSteps
         ref float hn = ref MemoryMarshal.GetReference(hiddenNext);
         bool tanh = nonlinearity == Nonlinearity.Tanh;
         // The Vector512 body apart, as in Lstm.
-        if (wide ?? Wide)
+        switch (width ?? Width)
         {
-            Rnn512(ref g, ref h, ref hn, stride, hiddenSize, rows, chunks, columns, tanh);
-        }
-        else
-        {
-            Rnn256(ref g, ref h, ref hn, stride, hiddenSize, rows, chunks, columns, tanh);
+            case LaneWidth.Vector512:
+                Rnn512(ref g, ref h, ref hn, stride, hiddenSize, rows, chunks, columns, tanh);
+                break;
+            case LaneWidth.Vector256:
+                Rnn256(ref g, ref h, ref hn, stride, hiddenSize, rows, chunks, columns, tanh);
+                break;
+            default:
+                Rnn128(ref g, ref h, ref hn, stride, hiddenSize, rows, chunks, columns, tanh);
+                break;
         }
     }
 
@@ -484,4 +507,12 @@ internal static partial class LaneSteps
     private readonly struct C3 : IChunkCount { public static int Value => 3; }
     private readonly struct C4 : IChunkCount { public static int Value => 4; }
 #pragma warning restore CA1812
+}
+
+/// <summary>The vector width of the lane kernels (<see cref="LaneSteps.Width"/>).</summary>
+internal enum LaneWidth
+{
+    Vector128,
+    Vector256,
+    Vector512,
 }

@@ -45,7 +45,7 @@ public class KernelAttributesTests
     }
 
     /// <summary>
-    /// The lane kernels' entry points that choose a width (a <c>bool? wide</c> parameter) hold no vector of either width
+    /// The lane kernels' entry points that choose a width (a <c>LaneWidth? width</c> parameter) hold no vector of any width
     /// themselves: each width's body is a method of its own. Inlined there, the Vector512 body's vectors, emulated where
     /// Vector512 is not accelerated, gave LaneSteps.Lstm an 11 KB frame that every call of the Vector256 path probed and
     /// partly zeroed: 5 % of T1's time (Zen 3, 2026-11-30; T1 1.14× and T2 1.13× as fast once split).
@@ -55,7 +55,7 @@ public class KernelAttributesTests
     {
         const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly;
         MethodInfo[] choosers = [.. typeof(LaneSteps).GetMethods(all)
-            .Where(method => method.GetParameters().Any(parameter => parameter.Name == "wide" && parameter.ParameterType == typeof(bool?)))];
+            .Where(method => method.GetParameters().Any(parameter => parameter.Name == "width" && parameter.ParameterType == typeof(LaneWidth?)))];
 
         Assert.Equal(["Gru", "Lstm", "Product", "Rnn"], choosers.Select(method => method.Name).Order());
         string[] holding = [.. choosers
@@ -65,7 +65,7 @@ public class KernelAttributesTests
     }
 
     private static bool IsVector(Type type) =>
-        type.IsGenericType && (type.GetGenericTypeDefinition() == typeof(Vector512<>) || type.GetGenericTypeDefinition() == typeof(Vector256<>));
+        type.IsGenericType && (type.GetGenericTypeDefinition() == typeof(Vector512<>) || type.GetGenericTypeDefinition() == typeof(Vector256<>) || type.GetGenericTypeDefinition() == typeof(Vector128<>));
 
     /// <summary>The methods of the kernels' namespace that carry <paramref name="flag"/>.</summary>
     private static MethodInfo[] KernelMethods(MethodImplAttributes flag)

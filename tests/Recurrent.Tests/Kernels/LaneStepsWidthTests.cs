@@ -3,11 +3,13 @@ using Recurrent.Kernels;
 namespace Recurrent.Tests.Kernels;
 
 /// <summary>
-/// The lane kernels run on Vector512 where it is accelerated and on Vector256 halves of each 16-sequence chunk elsewhere
-/// (<see cref="LaneSteps.Wide"/>). Each is called here directly, on any machine (the runtime emulates a width the
-/// hardware lacks), and both must give the same bits: the layer tests (<see cref="LaneStepsTests"/>) then hold the
-/// machine's own width to the row-major path. Row counts cover a whole chunk, a chunk whose upper half is all past the
-/// running sequences, and halves partly running; columns past the chunks are carried over.
+/// The lane kernels run on Vector512 where it is accelerated, on Vector256 halves of each 16-sequence chunk where that
+/// is, and on Vector128 quarters elsewhere (<see cref="LaneSteps.Width"/>). Each is called here directly, on any machine
+/// (the runtime emulates a width the hardware lacks), and all must give the same bits, but for the Vector128 product
+/// where the hardware does not fuse: that one multiplies, then adds, and must give the bits of that chain. The layer tests
+/// (<see cref="LaneStepsTests"/>) then hold the machine's own width to the row-major path. Row counts cover a whole
+/// chunk, a chunk whose upper half is all past the running sequences, and halves and quarters partly running; columns
+/// past the chunks are carried over.
 /// </summary>
 public class LaneStepsWidthTests
 {
@@ -28,7 +30,10 @@ public class LaneStepsWidthTests
     [InlineData(CellType.Gru, 4, 7, 50)]     // 21 gates: the one-row tail over 4 chunks, the last partly running
     [InlineData(CellType.Rnn, 3, 1, 100)]    // 1 gate: the one-row tail alone, 4 chunks then 3
     [InlineData(CellType.Rnn, 3, 2, 20)]     // 2 gates: the two-row tail alone, over 2 chunks
-    public void ProductAndGateMath_GiveTheSameBitsOnBothWidths(CellType cell, int inputWidth, int hiddenSize, int rows)
+    [InlineData(CellType.Lstm, 6, 3, 7)]     // one chunk, its second quarter partly running, the last two past the rows
+    [InlineData(CellType.Gru, 5, 4, 30)]     // the last chunk's fourth quarter partly running
+    [InlineData(CellType.Rnn, 4, 7, 26)]     // the last chunk's third quarter partly running
+    public void ProductAndGateMath_GiveTheSameBitsOnEveryWidth(CellType cell, int inputWidth, int hiddenSize, int rows)
     {
         int gates = (cell == CellType.Lstm ? 4 : cell == CellType.Gru ? 3 : 1) * hiddenSize;
         int stride = LaneSteps.Stride(rows) + LaneSteps.Lanes; // one chunk of columns past the running ones
@@ -39,18 +44,43 @@ public class LaneStepsWidthTests
         float[] hidden = Random(random, hiddenSize * stride, 1);
         PackedMatrix packed = PackedMatrix.Pack(weights, gates, inputWidth + hiddenSize);
 
-        float[] Product(bool wide)
+        float[] Product(LaneWidth width)
         {
             float[] result = Filled(LaneSteps.GateRows(gates) * stride);
-            LaneSteps.Product(packed, bias, inputs, inputWidth, hidden, hiddenSize, stride, rows, result, wide);
+            LaneSteps.Product(packed, bias, inputs, inputWidth, hidden, hiddenSize, stride, rows, result, width);
             return result;
         }
 
         // The G·H gate rows (the padding rows past them are scratch, which the halves' tail passes do not write).
-        float[] product = Product(wide: true).AsSpan(0, gates * stride).ToArray();
-        Assert.Equal(product, Product(wide: false).AsSpan(0, gates * stride).ToArray());
+        float[] product = Product(LaneWidth.Vector512).AsSpan(0, gates * stride).ToArray();
+        Assert.Equal(product, Product(LaneWidth.Vector256).AsSpan(0, gates * stride).ToArray());
         Assert.NotEqual(Sentinel, product[0]); // it ran
         Assert.NotEqual(Sentinel, product[((gates - 1) * stride) + rows - 1]); // the last gate row too
+
+        // Quarters: the same bits where the hardware fuses; else, in the running columns, those of bias, then each term's
+        // product rounded and added in the same order.
+        float[] quarters = Product(LaneWidth.Vector128).AsSpan(0, gates * stride).ToArray();
+        if (FusedMultiplyAdds.InHardware)
+        {
+            Assert.Equal(product, quarters);
+        }
+        else
+        {
+            for (int j = 0; j < gates; j++)
+            {
+                for (int n = 0; n < rows; n++)
+                {
+                    float sum = bias[j];
+                    for (int kk = 0; kk < inputWidth + hiddenSize; kk++)
+                    {
+                        float term = (kk < inputWidth ? inputs[(kk * stride) + n] : hidden[((kk - inputWidth) * stride) + n]) * weights[(j * (inputWidth + hiddenSize)) + kk];
+                        sum = term + sum;
+                    }
+
+                    Assert.True(BitConverter.SingleToInt32Bits(sum) == BitConverter.SingleToInt32Bits(quarters[(j * stride) + n]), $"gate {j}, sequence {n}: expected {sum}, got {quarters[(j * stride) + n]}");
+                }
+            }
+        }
 
         // The gate math on pre-activations from ±4 (the product's, scaled up), through the saturating ends.
         float[] preActivations = product.Select(v => v == Sentinel ? v : v * 4).ToArray();
@@ -59,17 +89,21 @@ public class LaneStepsWidthTests
             case CellType.Lstm:
             {
                 float[] cellState = Random(random, hiddenSize * stride, 2);
-                (float[] Cell, float[] Next) Lstm(bool wide)
+                (float[] Cell, float[] Next) Lstm(LaneWidth width)
                 {
                     float[] c = (float[])cellState.Clone(), next = Filled(hiddenSize * stride);
-                    LaneSteps.Lstm(preActivations, hidden, c, next, hiddenSize, stride, rows, stride, wide);
+                    LaneSteps.Lstm(preActivations, hidden, c, next, hiddenSize, stride, rows, stride, width);
                     return (c, next);
                 }
 
-                var (wideCell, wideNext) = Lstm(wide: true);
-                var (narrowCell, narrowNext) = Lstm(wide: false);
-                Assert.Equal(wideCell, narrowCell);
-                Assert.Equal(wideNext, narrowNext);
+                var (wideCell, wideNext) = Lstm(LaneWidth.Vector512);
+                foreach (LaneWidth width in new[] { LaneWidth.Vector256, LaneWidth.Vector128 })
+                {
+                    var (narrowCell, narrowNext) = Lstm(width);
+                    Assert.Equal(wideCell, narrowCell);
+                    Assert.Equal(wideNext, narrowNext);
+                }
+
                 AssertCarriedOver(hidden, wideNext, hiddenSize, stride, rows);
                 AssertCarriedOver(cellState, wideCell, hiddenSize, stride, rows);
                 break;
@@ -78,15 +112,16 @@ public class LaneStepsWidthTests
             case CellType.Gru:
             {
                 float[] hiddenGates = Random(random, gates * stride, 4);
-                float[] Gru(bool wide)
+                float[] Gru(LaneWidth width)
                 {
                     float[] next = Filled(hiddenSize * stride);
-                    LaneSteps.Gru(preActivations, hiddenGates, hidden, next, hiddenSize, stride, rows, stride, wide);
+                    LaneSteps.Gru(preActivations, hiddenGates, hidden, next, hiddenSize, stride, rows, stride, width);
                     return next;
                 }
 
-                float[] wideNext = Gru(wide: true);
-                Assert.Equal(wideNext, Gru(wide: false));
+                float[] wideNext = Gru(LaneWidth.Vector512);
+                Assert.Equal(wideNext, Gru(LaneWidth.Vector256));
+                Assert.Equal(wideNext, Gru(LaneWidth.Vector128));
                 AssertCarriedOver(hidden, wideNext, hiddenSize, stride, rows);
                 break;
             }
@@ -94,15 +129,16 @@ public class LaneStepsWidthTests
             default:
                 foreach (Nonlinearity nonlinearity in new[] { Nonlinearity.Tanh, Nonlinearity.Relu })
                 {
-                    float[] Rnn(bool wide)
+                    float[] Rnn(LaneWidth width)
                     {
                         float[] next = Filled(hiddenSize * stride);
-                        LaneSteps.Rnn(preActivations, hidden, next, hiddenSize, stride, rows, stride, nonlinearity, wide);
+                        LaneSteps.Rnn(preActivations, hidden, next, hiddenSize, stride, rows, stride, nonlinearity, width);
                         return next;
                     }
 
-                    float[] wideNext = Rnn(wide: true);
-                    Assert.Equal(wideNext, Rnn(wide: false));
+                    float[] wideNext = Rnn(LaneWidth.Vector512);
+                    Assert.Equal(wideNext, Rnn(LaneWidth.Vector256));
+                    Assert.Equal(wideNext, Rnn(LaneWidth.Vector128));
                     AssertCarriedOver(hidden, wideNext, hiddenSize, stride, rows);
                 }
 
