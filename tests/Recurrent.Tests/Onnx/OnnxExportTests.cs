@@ -48,6 +48,7 @@ public sealed class OnnxExportTests
     }
 
     [Theory]
+    [Trait(OnnxRuntimeRunner.Trait, OnnxRuntimeRunner.TraitValue)]
     [MemberData(nameof(Configurations))]
     public void OnnxRuntimeMatchesForward(string kind, int layers, bool bidirectional, bool bias, bool withInitialState)
     {
@@ -59,6 +60,7 @@ public sealed class OnnxExportTests
     }
 
     [Fact]
+    [Trait(OnnxRuntimeRunner.Trait, OnnxRuntimeRunner.TraitValue)]
     public void SequenceAndBatchAreSymbolic()
     {
         RecurrentLayer layer = CreateLayer("gru", 2, bidirectional: true, bias: true, batchFirst: false, seed: 3);
@@ -69,6 +71,7 @@ public sealed class OnnxExportTests
     }
 
     [Fact]
+    [Trait(OnnxRuntimeRunner.Trait, OnnxRuntimeRunner.TraitValue)]
     public void BatchFirstLayerIsExportedSequenceFirst()
     {
         var layer = (Lstm)CreateLayer("lstm", 2, bidirectional: true, bias: true, batchFirst: true, seed: 5);

@@ -5,6 +5,13 @@ namespace Recurrent.Tests.Onnx;
 /// <summary>Runs an in-memory ONNX model once in ONNX Runtime (single-threaded) and copies every requested output out.</summary>
 internal static class OnnxRuntimeRunner
 {
+    /// <summary>The trait of the tests that run ONNX Runtime (a native library, the peer), which the emulated Arm64 run
+    /// leaves out (tests/arm64): its native code crashes under user-mode emulation, and it tests the peer, not us.</summary>
+    public const string Trait = "Peer";
+
+    /// <summary>The value of <see cref="Trait"/> on those tests.</summary>
+    public const string TraitValue = "OnnxRuntime";
+
     public static Dictionary<string, (float[] Data, long[] Shape)> Run(
         byte[] model, IReadOnlyDictionary<string, (float[] Data, long[] Shape)> inputs, params string[] outputNames)
     {

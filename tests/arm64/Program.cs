@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using Xunit;
+using Xunit.Abstractions;
+using Xunit.Sdk;
+
+// Discovers and runs every xunit test of Recurrent.Tests in this process through xunit's own framework classes (the
+// VSTest host that `dotnet test` uses cannot run under user-mode emulation), leaving out the tests that run ONNX
+// Runtime (trait Peer = OnnxRuntime: the peer's native code, not ours). Prints each failure and a closing
+// "N passed, N failed, N skipped" line; exits 1 on a failure or when nothing passed. Arguments: substrings of class
+// names to run only those (all by default).
+var assembly = typeof(Recurrent.Tests.Kernels.GemmTests).Assembly;
+using var framework = new XunitTestFramework(new MessageSink(_ => { }));
+
+var cases = new List<ITestCase>();
+int leftOut = 0;
+using (var discoverer = framework.GetDiscoverer(new ReflectionAssemblyInfo(assembly)))
+using (var discovered = new ManualResetEventSlim())
+{
+    discoverer.Find(includeSourceInformation: false, new MessageSink(message =>
+    {
+        if (message is ITestCaseDiscoveryMessage { TestCase: var testCase })
+        {
+            bool runsPeer = testCase.Traits.TryGetValue("Peer", out var peers) && peers.Contains("OnnxRuntime");
+            bool selected = args.Length == 0 || args.Any(name => testCase.TestMethod.TestClass.Class.Name.Contains(name, StringComparison.Ordinal));
+            if (runsPeer)
+            {
+                leftOut++;
+            }
+            else if (selected)
+            {
+                cases.Add(testCase);
+            }
+        }
+        else if (message is IDiscoveryCompleteMessage)
+        {
+            discovered.Set();
+        }
+    }), new FrameworkOptions());
+    discovered.Wait();
+}
+
+Console.WriteLine($"{cases.Count} test cases on {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture} ({leftOut} that run ONNX Runtime left out)");
+int passed = 0, failed = 0, skipped = 0;
+bool trace = Environment.GetEnvironmentVariable("ARM64_RUNNER_TRACE") == "1"; // each test's start, to stderr: finds a crash
+var executionOptions = new FrameworkOptions();
+using (var executor = framework.GetExecutor(assembly.GetName()))
+using (var finished = new ManualResetEventSlim())
+{
+    executor.RunTests(cases, new MessageSink(message =>
+    {
+        switch (message)
+        {
+            case ITestStarting starting when trace:
+                Console.Error.WriteLine($"[START] {starting.Test.DisplayName}");
+                break;
+            case ITestPassed:
+                Interlocked.Increment(ref passed);
+                break;
+            case ITestSkipped skip:
+                Interlocked.Increment(ref skipped);
+                Console.WriteLine($"[SKIP] {skip.Test.DisplayName}: {skip.Reason}");
+                break;
+            case ITestFailed failure:
+                Interlocked.Increment(ref failed);
+                Console.WriteLine($"[FAIL] {failure.Test.DisplayName}: {string.Join(" | ", failure.Messages)}\n{string.Join("\n", failure.StackTraces)}");
+                break;
+            case ITestAssemblyFinished:
+                finished.Set();
+                break;
+        }
+    }), executionOptions);
+    finished.Wait();
+}
+
+Console.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped");
+return failed == 0 && passed > 0 ? 0 : 1;
+
+/// <summary>Hands every message of xunit's discovery or execution to a callback.</summary>
+internal sealed class MessageSink(Action<IMessageSinkMessage> onMessage) : LongLivedMarshalByRefObject, IMessageSink
+{
+    public bool OnMessage(IMessageSinkMessage message)
+    {
+        onMessage(message);
+        return true;
+    }
+}
+
+/// <summary>Discovery and execution options: xunit's defaults for every setting (no value set).</summary>
+internal sealed class FrameworkOptions : ITestFrameworkDiscoveryOptions, ITestFrameworkExecutionOptions
+{
+    private readonly ConcurrentDictionary<string, object?> _values = new();
+
+    public TValue GetValue<TValue>(string name) => _values.TryGetValue(name, out object? value) && value is TValue typed ? typed : default!;
+
+    public void SetValue<TValue>(string name, TValue value) => _values[name] = value;
+}
