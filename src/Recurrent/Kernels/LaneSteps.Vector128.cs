@@ -9,7 +9,8 @@ namespace Recurrent.Kernels;
 // are the same too, one term per kk in the same order; where the hardware fuses (Arm64) each term is a fused
 // multiply-add, as at the other widths, and where it does not (x64 before AVX2) a multiply, then an add, as the
 // row-major products there (Gemm.Vector128.cs): the runtime's emulation of a fused one is far too slow
-// (FusedMultiplyAdds). The lane and row-major paths of a machine thus give the same bits on every path but the scalar.
+// (FusedMultiplyAdds). The lane and row-major paths of a machine thus give the same bits wherever both compute the
+// same chains: everywhere but on the scalar path (multiply, then add) of hardware that fuses.
 //
 // Registers (x64 has 16 without AVX-512): the product runs half a chunk at a time, 4 gate rows × 2 quarters = 8
 // accumulators, the half chunk's two vectors of [xᵀ ; hᵀ] row kk, one broadcast W value and, unfused, the product
@@ -19,14 +20,14 @@ internal static partial class LaneSteps
     /// <summary>A quarter of a chunk: the lanes of one Vector128.</summary>
     private const int QuarterLanes = Lanes / 4;
 
-    /// <summary><see cref="Product"/>'s four-row passes, half a chunk at a time, with the multiply-adds the hardware
-    /// has (chosen once per call: NativeAOT does not fold the test to a constant).</summary>
+    /// <summary><see cref="Product"/>'s four-row passes, half a chunk at a time, for the half chunks that hold running
+    /// sequences (their gates past those are left as they were: the gate math neither reads nor stores them), with the
+    /// multiply-adds the hardware has (chosen once per call: NativeAOT does not fold the test to a constant).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Product128(ref float w, nint panelStride, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateRows, ref float gates, int chunks)
+    private static void Product128(ref float w, nint panelStride, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateRows, ref float gates, int rows)
     {
-        for (int half = 0; half < 2 * chunks; half++)
+        for (nint at = 0; at < rows; at += 2 * QuarterLanes)
         {
-            nint at = half * (2 * QuarterLanes);
             if (FusedMultiplyAdds.InHardware)
             {
                 Passes128<Fused128>(ref w, panelStride, ref Unsafe.Add(ref x, at), inputWidth, ref Unsafe.Add(ref h, at), hiddenWidth, stride, ref starts, gateRows, ref Unsafe.Add(ref gates, at));
@@ -112,14 +113,15 @@ internal static partial class LaneSteps
 #pragma warning restore CA1812
 
     /// <summary><see cref="Lstm"/> on quarters: quarters 1 and 2 of a chunk are one pair of the gate math, 3 and 4 the
-    /// other.</summary>
+    /// other; the pairs past the running sequences carry their state over (<see cref="LivePairsEnd"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Lstm128(ref float g, ref float h, ref float c, ref float hn, nint chunk, nint stride, int hiddenSize, int rows, int chunks, int columns)
+    private static void Lstm128(ref float g, ref float h, ref float c, ref float hn, nint chunk, nint stride, int hiddenSize, int rows, int columns)
     {
+        int live = LivePairsEnd(rows);
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
-            for (int q = 0; q < 4 * chunks; q += 2)
+            for (int q = 0; q * QuarterLanes < live; q += 2)
             {
                 nint o = at + (q * QuarterLanes), o2 = o + QuarterLanes;
                 GateMath.LstmCell2<Lanes128, Vector128<float>>(ref g, chunk, o, o2, ref c, o, o2, out Vector128<float> c1, out Vector128<float> c2);
@@ -131,7 +133,7 @@ internal static partial class LaneSteps
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
-            for (int q = 0; q < 4 * chunks; q += 2)
+            for (int q = 0; q * QuarterLanes < live; q += 2)
             {
                 nint o = at + (q * QuarterLanes), o2 = o + QuarterLanes;
                 GateMath.LstmHidden2<Lanes128, Vector128<float>>(ref g, (3 * chunk) + o, (3 * chunk) + o2, ref c, o, o2, out Vector128<float> h1, out Vector128<float> h2);
@@ -139,18 +141,19 @@ internal static partial class LaneSteps
                 StoreRunning128(h2, ref h, ref hn, o2, rows - ((q + 1) * QuarterLanes));
             }
 
-            CarryOver128(ref h, ref hn, at, chunks, columns); // c stays in place
+            CarryOver128(ref h, ref hn, at, live, columns); // c stays in place
         }
     }
 
-    /// <summary><see cref="Gru"/> on quarters, in pairs.</summary>
+    /// <summary><see cref="Gru"/> on quarters, in pairs, as far as the running sequences go.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Gru128(ref float x, ref float r, ref float h, ref float hn, nint chunk, nint stride, int hiddenSize, int rows, int chunks, int columns)
+    private static void Gru128(ref float x, ref float r, ref float h, ref float hn, nint chunk, nint stride, int hiddenSize, int rows, int columns)
     {
+        int live = LivePairsEnd(rows);
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
-            for (int q = 0; q < 4 * chunks; q += 2)
+            for (int q = 0; q * QuarterLanes < live; q += 2)
             {
                 nint o = at + (q * QuarterLanes), o2 = o + QuarterLanes;
                 GateMath.Gru2<Lanes128, Vector128<float>>(ref x, ref r, chunk, o, o2, ref h, o, o2, out Vector128<float> next1, out Vector128<float> next2);
@@ -158,49 +161,66 @@ internal static partial class LaneSteps
                 StoreRunning128(next2, ref h, ref hn, o2, rows - ((q + 1) * QuarterLanes));
             }
 
-            CarryOver128(ref h, ref hn, at, chunks, columns);
+            CarryOver128(ref h, ref hn, at, live, columns);
         }
     }
 
-    /// <summary><see cref="Rnn"/> on quarters: tanh four at a time (a chunk), four chains in flight.</summary>
+    /// <summary><see cref="Rnn"/> on quarters: tanh four at a time (a chunk, four chains in flight), then in pairs, as far
+    /// as the running sequences go.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Rnn128(ref float g, ref float h, ref float hn, nint stride, int hiddenSize, int rows, int chunks, int columns, bool tanh)
+    private static void Rnn128(ref float g, ref float h, ref float hn, nint stride, int hiddenSize, int rows, int columns, bool tanh)
     {
+        int live = LivePairsEnd(rows);
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
-            for (int v = 0; v < chunks; v++)
+            int q = 0;
+            if (tanh)
             {
-                nint o = at + (v * Lanes);
-                int running = rows - (v * Lanes);
-                Vector128<float> y1, y2, y3, y4;
+                for (; (q + 4) * QuarterLanes <= live; q += 4)
+                {
+                    nint o = at + (q * QuarterLanes);
+                    int running = rows - (q * QuarterLanes);
+                    VectorMath.Tanh4<Lanes128, Vector128<float>>(ref g, o, out var y1, out var y2, out var y3, out var y4);
+                    StoreRunning128(y1, ref h, ref hn, o, running);
+                    StoreRunning128(y2, ref h, ref hn, o + QuarterLanes, running - QuarterLanes);
+                    StoreRunning128(y3, ref h, ref hn, o + (2 * QuarterLanes), running - (2 * QuarterLanes));
+                    StoreRunning128(y4, ref h, ref hn, o + (3 * QuarterLanes), running - (3 * QuarterLanes));
+                }
+            }
+
+            for (; q * QuarterLanes < live; q += 2)
+            {
+                nint o = at + (q * QuarterLanes), o2 = o + QuarterLanes;
+                int running = rows - (q * QuarterLanes);
+                Vector128<float> y1, y2;
                 if (tanh)
                 {
-                    VectorMath.Tanh4<Lanes128, Vector128<float>>(ref g, o, out y1, out y2, out y3, out y4);
+                    VectorMath.Tanh2<Lanes128, Vector128<float>>(Vector128.LoadUnsafe(ref g, (nuint)o), Vector128.LoadUnsafe(ref g, (nuint)o2), out y1, out y2);
                 }
                 else
                 {
                     y1 = VectorMath.Relu<Lanes128, Vector128<float>>(Vector128.LoadUnsafe(ref g, (nuint)o));
-                    y2 = VectorMath.Relu<Lanes128, Vector128<float>>(Vector128.LoadUnsafe(ref g, (nuint)(o + QuarterLanes)));
-                    y3 = VectorMath.Relu<Lanes128, Vector128<float>>(Vector128.LoadUnsafe(ref g, (nuint)(o + (2 * QuarterLanes))));
-                    y4 = VectorMath.Relu<Lanes128, Vector128<float>>(Vector128.LoadUnsafe(ref g, (nuint)(o + (3 * QuarterLanes))));
+                    y2 = VectorMath.Relu<Lanes128, Vector128<float>>(Vector128.LoadUnsafe(ref g, (nuint)o2));
                 }
 
                 StoreRunning128(y1, ref h, ref hn, o, running);
-                StoreRunning128(y2, ref h, ref hn, o + QuarterLanes, running - QuarterLanes);
-                StoreRunning128(y3, ref h, ref hn, o + (2 * QuarterLanes), running - (2 * QuarterLanes));
-                StoreRunning128(y4, ref h, ref hn, o + (3 * QuarterLanes), running - (3 * QuarterLanes));
+                StoreRunning128(y2, ref h, ref hn, o2, running - QuarterLanes);
             }
 
-            CarryOver128(ref h, ref hn, at, chunks, columns);
+            CarryOver128(ref h, ref hn, at, live, columns);
         }
     }
 
-    /// <summary><see cref="CarryOver"/> in quarters.</summary>
+    /// <summary>The end of the pairs of quarters (8 sequences, half a chunk) that hold running sequences: the product and
+    /// the gate math stop there, and the columns from there on carry their state over.</summary>
+    private static int LivePairsEnd(int rows) => (rows + (2 * QuarterLanes) - 1) / (2 * QuarterLanes) * (2 * QuarterLanes);
+
+    /// <summary><see cref="CarryOver"/> in quarters, of one unit's columns [<paramref name="from"/>, <paramref name="columns"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CarryOver128(ref float h, ref float hn, nint at, int chunks, int columns)
+    private static void CarryOver128(ref float h, ref float hn, nint at, int from, int columns)
     {
-        for (nint o = at + (chunks * Lanes), end = at + columns; o < end; o += QuarterLanes)
+        for (nint o = at + from, end = at + columns; o < end; o += QuarterLanes)
         {
             Vector128.LoadUnsafe(ref h, (nuint)o).StoreUnsafe(ref hn, (nuint)o);
         }

@@ -101,7 +101,7 @@ internal static partial class LaneSteps
         switch (width ?? Width)
         {
             case LaneWidth.Vector128:
-                Product128(ref w, weights.PanelStride, ref x, inputWidth, ref h, hiddenWidth, stride, ref st, gateRows, ref g, chunks);
+                Product128(ref w, weights.PanelStride, ref x, inputWidth, ref h, hiddenWidth, stride, ref st, gateRows, ref g, rows);
                 return;
             case LaneWidth.Vector256:
                 Product256(ref w, weights.PanelStride, ref x, inputWidth, ref h, hiddenWidth, stride, ref st, gateWidth, ref g, chunks);
@@ -257,7 +257,7 @@ internal static partial class LaneSteps
                 Lstm256(ref g, ref h, ref c, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
                 break;
             default:
-                Lstm128(ref g, ref h, ref c, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+                Lstm128(ref g, ref h, ref c, ref hn, chunk, stride, hiddenSize, rows, columns);
                 break;
         }
     }
@@ -339,7 +339,7 @@ internal static partial class LaneSteps
                 Gru256(ref x, ref r, ref h, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
                 break;
             default:
-                Gru128(ref x, ref r, ref h, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+                Gru128(ref x, ref r, ref h, ref hn, chunk, stride, hiddenSize, rows, columns);
                 break;
         }
     }
@@ -402,7 +402,7 @@ internal static partial class LaneSteps
                 Rnn256(ref g, ref h, ref hn, stride, hiddenSize, rows, chunks, columns, tanh);
                 break;
             default:
-                Rnn128(ref g, ref h, ref hn, stride, hiddenSize, rows, chunks, columns, tanh);
+                Rnn128(ref g, ref h, ref hn, stride, hiddenSize, rows, columns, tanh);
                 break;
         }
     }
