@@ -6,8 +6,8 @@ using Xunit.Sdk;
 // Discovers and runs every xunit test of Recurrent.Tests in this process through xunit's own framework classes (the
 // VSTest host that `dotnet test` uses cannot run under user-mode emulation), leaving out the tests that run ONNX
 // Runtime (trait Peer = OnnxRuntime: the peer's native code, not ours). Prints each failure and a closing
-// "N passed, N failed, N skipped" line; exits 1 on a failure or when nothing passed. Arguments: substrings of class
-// names to run only those (all by default).
+// "N passed, N failed, N skipped" line (an error outside a test, or fewer results than test cases, counts as a failure);
+// exits 1 on a failure or when nothing passed. Arguments: substrings of class names to run only those (all by default).
 var assembly = typeof(Recurrent.Tests.Kernels.GemmTests).Assembly;
 using var framework = new XunitTestFramework(new MessageSink(_ => { }));
 
@@ -42,7 +42,6 @@ using (var discovered = new ManualResetEventSlim())
 Console.WriteLine($"{cases.Count} test cases on {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture} ({leftOut} that run ONNX Runtime left out)");
 int passed = 0, failed = 0, skipped = 0;
 bool trace = Environment.GetEnvironmentVariable("ARM64_RUNNER_TRACE") == "1"; // each test's start, to stderr: finds a crash
-var executionOptions = new FrameworkOptions();
 using (var executor = framework.GetExecutor(assembly.GetName()))
 using (var finished = new ManualResetEventSlim())
 {
@@ -64,12 +63,23 @@ using (var finished = new ManualResetEventSlim())
                 Interlocked.Increment(ref failed);
                 Console.WriteLine($"[FAIL] {failure.Test.DisplayName}: {string.Join(" | ", failure.Messages)}\n{string.Join("\n", failure.StackTraces)}");
                 break;
+            case IFailureInformation error: // an error outside a test, or a fixture's cleanup that failed: a failure too
+                Interlocked.Increment(ref failed);
+                Console.WriteLine($"[FAIL] {error.GetType().Name}: {string.Join(" | ", error.Messages)}\n{string.Join("\n", error.StackTraces)}");
+                break;
             case ITestAssemblyFinished:
                 finished.Set();
                 break;
         }
-    }), executionOptions);
+    }), new FrameworkOptions());
     finished.Wait();
+}
+
+// Every test case gives at least one result (a theory whose data was not enumerated at discovery gives one per row).
+if (passed + failed + skipped < cases.Count)
+{
+    Console.WriteLine($"[FAIL] {cases.Count} test cases gave only {passed + failed + skipped} results");
+    failed++;
 }
 
 Console.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped");

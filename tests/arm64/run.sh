@@ -20,4 +20,5 @@ dotnet publish Arm64Runner.csproj -c Release -r linux-arm64 --self-contained -o 
 # -L /: the arm64 loader and libraries where Debian's multiarch packages put them. W^X off: with it the runtime writes
 # compiled code through a second mapping of its pages, which qemu does not see, so it kept running stale translations of
 # them (tests failed at random with NullReferenceException from their first instruction, and the process crashed).
-DOTNET_EnableWriteXorExecute=0 qemu-aarch64-static -L / "$out/Arm64Runner" "$@"
+# At most 45 minutes (a full run takes ~10): a hang ends without the closing line, which CI counts as a failure.
+DOTNET_EnableWriteXorExecute=0 timeout 2700 qemu-aarch64-static -L / "$out/Arm64Runner" "$@"

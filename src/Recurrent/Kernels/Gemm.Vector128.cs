@@ -9,7 +9,7 @@ namespace Recurrent.Kernels;
 // micro-kernel keeps an MR × 32 tile of C as 8·MR accumulators (row i: c{i}a..c{i}h). MR = 2: 16 accumulators
 // + 8 W vectors + 1 broadcast = 25 registers, a fit for the 32 registers of AdvSimd (ARM64, the main user of this
 // path, which always fuses). x64 runs this path only without AVX2, so without fused multiply-adds, and has 16
-// registers: there two rows run as two 16-column halves (UnfusedHalfTile128) and one row with each W vector read
+// registers: there two rows run as two 16-column halves (UnfusedTwoRowHalf128) and one row with each W vector read
 // straight into its multiply (UnfusedOneRowTile128), neither spilling. With 8 chains even for one row, no separate
 // row kernel is needed. Row tails use the same generic kernel for fewer rows; column tails go through a 32-wide
 // scratch tile in the caller.

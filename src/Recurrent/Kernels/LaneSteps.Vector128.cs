@@ -22,7 +22,8 @@ internal static partial class LaneSteps
 
     /// <summary><see cref="Product"/>'s four-row passes, half a chunk at a time, for the half chunks that hold running
     /// sequences (their gates past those are left as they were: the gate math neither reads nor stores them), with the
-    /// multiply-adds the hardware has (chosen once per call: NativeAOT does not fold the test to a constant).</summary>
+    /// multiply-adds the hardware has (asked once per half chunk, not per multiply-add: NativeAOT does not fold the test
+    /// to a constant).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Product128(ref float w, nint panelStride, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateRows, ref float gates, int rows)
     {

@@ -44,10 +44,17 @@ public class LaneStepsWidthTests
         float[] hidden = Random(random, hiddenSize * stride, 1);
         PackedMatrix packed = PackedMatrix.Pack(weights, gates, inputWidth + hiddenSize);
 
+        // Every width writes its chunks' columns at most, [0, used): the chunk of columns past them stays as it was.
+        int used = LaneSteps.Stride(rows);
         float[] Product(LaneWidth width)
         {
             float[] result = Filled(LaneSteps.GateRows(gates) * stride);
             LaneSteps.Product(packed, bias, inputs, inputWidth, hidden, hiddenSize, stride, rows, result, width);
+            for (int i = 0; i < result.Length; i++)
+            {
+                Assert.True(i % stride < used || result[i] == Sentinel, $"{width}: gate row {i / stride}, column {i % stride} (past the {used} used) written");
+            }
+
             return result;
         }
 
@@ -82,70 +89,83 @@ public class LaneStepsWidthTests
 
         // The gate math on pre-activations from ±4 (the product's, scaled up), through the saturating ends.
         float[] preActivations = product.Select(v => v == Sentinel ? v : v * 4).ToArray();
-        switch (cell)
+
+        // Columns [rows, columns) carry the state over, later ones are not touched: with the chunk past the used ones
+        // among the carried (whole chunks carried), and left out.
+        foreach (int columns in new[] { stride, used })
         {
-            case CellType.Lstm:
+            CheckGateMath(columns);
+        }
+
+        void CheckGateMath(int columns)
+        {
+            switch (cell)
             {
-                float[] cellState = Random(random, hiddenSize * stride, 2);
-                (float[] Cell, float[] Next) Lstm(LaneWidth width)
+                case CellType.Lstm:
                 {
-                    float[] c = (float[])cellState.Clone(), next = Filled(hiddenSize * stride);
-                    LaneSteps.Lstm(preActivations, hidden, c, next, hiddenSize, stride, rows, stride, width);
-                    return (c, next);
+                    float[] cellState = Random(random, hiddenSize * stride, 2);
+                    (float[] Cell, float[] Next) Lstm(LaneWidth width)
+                    {
+                        float[] c = (float[])cellState.Clone(), next = Filled(hiddenSize * stride);
+                        LaneSteps.Lstm(preActivations, hidden, c, next, hiddenSize, stride, rows, columns, width);
+                        return (c, next);
+                    }
+
+                    var (wideCell, wideNext) = Lstm(LaneWidth.Vector512);
+                    foreach (LaneWidth width in new[] { LaneWidth.Vector256, LaneWidth.Vector128 })
+                    {
+                        var (narrowCell, narrowNext) = Lstm(width);
+                        Assert.Equal(wideCell, narrowCell);
+                        Assert.Equal(wideNext, narrowNext);
+                    }
+
+                    AssertCarriedOver(hidden, wideNext, hiddenSize, stride, rows, columns, Sentinel);
+                    AssertCarriedOver(cellState, wideCell, hiddenSize, stride, rows, columns, untouched: null);
+                    break;
                 }
 
-                var (wideCell, wideNext) = Lstm(LaneWidth.Vector512);
-                foreach (LaneWidth width in new[] { LaneWidth.Vector256, LaneWidth.Vector128 })
+                case CellType.Gru:
                 {
-                    var (narrowCell, narrowNext) = Lstm(width);
-                    Assert.Equal(wideCell, narrowCell);
-                    Assert.Equal(wideNext, narrowNext);
-                }
-
-                AssertCarriedOver(hidden, wideNext, hiddenSize, stride, rows);
-                AssertCarriedOver(cellState, wideCell, hiddenSize, stride, rows);
-                break;
-            }
-
-            case CellType.Gru:
-            {
-                float[] hiddenGates = Random(random, gates * stride, 4);
-                float[] Gru(LaneWidth width)
-                {
-                    float[] next = Filled(hiddenSize * stride);
-                    LaneSteps.Gru(preActivations, hiddenGates, hidden, next, hiddenSize, stride, rows, stride, width);
-                    return next;
-                }
-
-                float[] wideNext = Gru(LaneWidth.Vector512);
-                Assert.Equal(wideNext, Gru(LaneWidth.Vector256));
-                Assert.Equal(wideNext, Gru(LaneWidth.Vector128));
-                AssertCarriedOver(hidden, wideNext, hiddenSize, stride, rows);
-                break;
-            }
-
-            default:
-                foreach (Nonlinearity nonlinearity in new[] { Nonlinearity.Tanh, Nonlinearity.Relu })
-                {
-                    float[] Rnn(LaneWidth width)
+                    float[] hiddenGates = Random(random, gates * stride, 4);
+                    float[] Gru(LaneWidth width)
                     {
                         float[] next = Filled(hiddenSize * stride);
-                        LaneSteps.Rnn(preActivations, hidden, next, hiddenSize, stride, rows, stride, nonlinearity, width);
+                        LaneSteps.Gru(preActivations, hiddenGates, hidden, next, hiddenSize, stride, rows, columns, width);
                         return next;
                     }
 
-                    float[] wideNext = Rnn(LaneWidth.Vector512);
-                    Assert.Equal(wideNext, Rnn(LaneWidth.Vector256));
-                    Assert.Equal(wideNext, Rnn(LaneWidth.Vector128));
-                    AssertCarriedOver(hidden, wideNext, hiddenSize, stride, rows);
+                    float[] wideNext = Gru(LaneWidth.Vector512);
+                    Assert.Equal(wideNext, Gru(LaneWidth.Vector256));
+                    Assert.Equal(wideNext, Gru(LaneWidth.Vector128));
+                    AssertCarriedOver(hidden, wideNext, hiddenSize, stride, rows, columns, Sentinel);
+                    break;
                 }
 
-                break;
+                default:
+                    foreach (Nonlinearity nonlinearity in new[] { Nonlinearity.Tanh, Nonlinearity.Relu })
+                    {
+                        float[] Rnn(LaneWidth width)
+                        {
+                            float[] next = Filled(hiddenSize * stride);
+                            LaneSteps.Rnn(preActivations, hidden, next, hiddenSize, stride, rows, columns, nonlinearity, width);
+                            return next;
+                        }
+
+                        float[] wideNext = Rnn(LaneWidth.Vector512);
+                        Assert.Equal(wideNext, Rnn(LaneWidth.Vector256));
+                        Assert.Equal(wideNext, Rnn(LaneWidth.Vector128));
+                        AssertCarriedOver(hidden, wideNext, hiddenSize, stride, rows, columns, Sentinel);
+                    }
+
+                    break;
+            }
         }
     }
 
-    /// <summary>Columns past the running rows hold the state carried over, and at least one running one changed.</summary>
-    private static void AssertCarriedOver(float[] before, float[] after, int hiddenSize, int stride, int rows)
+    /// <summary>Columns [rows, columns) hold the state carried over, later ones <paramref name="untouched"/> (what they held
+    /// before the call: the sentinel of a fresh h', or the state itself for c, which no column past the rows changes), and
+    /// at least one running column changed.</summary>
+    private static void AssertCarriedOver(float[] before, float[] after, int hiddenSize, int stride, int rows, int columns, float? untouched)
     {
         bool changed = false;
         for (int u = 0; u < hiddenSize; u++)
@@ -153,7 +173,12 @@ public class LaneStepsWidthTests
             for (int n = 0; n < stride; n++)
             {
                 int i = (u * stride) + n;
-                if (n >= rows)
+                if (n >= columns)
+                {
+                    float expected = untouched ?? before[i];
+                    Assert.True(expected == after[i], $"unit {u}, column {n} (past the {columns} columns): {expected} became {after[i]}");
+                }
+                else if (n >= rows)
                 {
                     Assert.True(before[i] == after[i], $"unit {u}, column {n} (past the {rows} running): {before[i]} became {after[i]}");
                 }
