@@ -17,16 +17,18 @@ internal static partial class LaneSteps
     private const int HalfLanes = Lanes / 2;
 
     /// <summary>
-    /// <see cref="Product"/>'s passes for the chunks [0, chunks): four-row passes one chunk at a time; when the gates end
-    /// one or two rows past a multiple of four, those rows in a tail pass over several chunks at once
-    /// (<see cref="TwoRows256"/>, <see cref="OneRow256"/>), whose 8 accumulators keep both FMA units busy without the
-    /// padding rows' FMAs a four-row pass spends on them (T2, 10 gates: 12 rows' worth of FMAs for 10). With three, the
-    /// four-row pass is as fast as a three-row one would be (6 chains at 4 cycles' latency fill the units no better).
-    /// The padding rows are then not written.
+    /// <see cref="Product"/>'s passes for sequences [0, rows): the whole chunks (<see cref="LiveHalvesEnd"/>) in four-row
+    /// passes one chunk at a time; when the gates end one or two rows past a multiple of four, those rows in a tail pass
+    /// over several chunks at once (<see cref="TwoRows256"/>, <see cref="OneRow256"/>), whose 8 accumulators keep both FMA
+    /// units busy without the padding rows' FMAs a four-row pass spends on them (T2, 10 gates: 12 rows' worth of FMAs for
+    /// 10). With three, the four-row pass is as fast as a three-row one would be (6 chains at 4 cycles' latency fill the
+    /// units no better). The padding rows are then not written. A last chunk whose upper half holds no running sequence
+    /// runs its lower half alone (<see cref="HalfChunkPasses256"/>); its upper half's gates are left as they were.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Product256(ref float w, nint panelStride, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateWidth, ref float gates, int chunks)
+    private static void Product256(ref float w, nint panelStride, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateWidth, ref float gates, int rows)
     {
+        int live = LiveHalvesEnd(rows), chunks = live / Lanes;
         int tailRows = gateWidth % RowsPerPass is 1 or 2 ? gateWidth % RowsPerPass : 0;
         int passRows = tailRows == 0 ? GateRows(gateWidth) : gateWidth - tailRows;
         if (passRows > 0)
@@ -39,12 +41,88 @@ internal static partial class LaneSteps
             }
         }
 
-        if (tailRows != 0)
+        if (tailRows != 0 && chunks > 0)
         {
             TailPasses256(
                 ref Unsafe.Add(ref w, ((passRows / PackedMatrix.PanelWidth) * panelStride) + (passRows % PackedMatrix.PanelWidth)), ref x, inputWidth, ref h, hiddenWidth,
                 stride, ref Unsafe.Add(ref starts, passRows), tailRows, ref Unsafe.Add(ref gates, passRows * stride), chunks);
         }
+
+        if (live % Lanes != 0)
+        {
+            nint at = chunks * Lanes;
+            HalfChunkPasses256(
+                ref w, panelStride, ref Unsafe.Add(ref x, at), inputWidth, ref Unsafe.Add(ref h, at), hiddenWidth, stride, ref starts, GateRows(gateWidth),
+                ref Unsafe.Add(ref gates, at));
+        }
+    }
+
+    /// <summary>The end of the halves of chunks (8 sequences) that hold running sequences: the product and the gate math
+    /// stop there, and the columns from there on carry their state over.</summary>
+    private static int LiveHalvesEnd(int rows) => (rows + HalfLanes - 1) / HalfLanes * HalfLanes;
+
+    /// <summary>
+    /// All <paramref name="gateRows"/> gate rows (a multiple of 4; the padding rows written too) of the lower half of one
+    /// chunk: eight rows per pass (8 accumulators, as the four-row passes over both halves: per kk one load and eight
+    /// broadcasts), the last four, if any, by <see cref="Passes256"/> over both halves. The chains of
+    /// <see cref="Passes256"/>. A call of its own, so that the whole chunks' loop compiles as it would without it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void HalfChunkPasses256(ref float w, nint panelStride, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateRows, ref float gates)
+    {
+        int j = 0;
+        for (; j + (2 * RowsPerPass) <= gateRows; j += 2 * RowsPerPass)
+        {
+            // Eight rows from a multiple of 8 lie in one panel (32 columns).
+            ref float wj = ref Unsafe.Add(ref w, ((j / PackedMatrix.PanelWidth) * panelStride) + (j % PackedMatrix.PanelWidth));
+            EightRowsHalf256(ref wj, ref x, inputWidth, ref h, hiddenWidth, stride, ref Unsafe.Add(ref starts, j), ref Unsafe.Add(ref gates, j * stride));
+        }
+
+        if (j < gateRows)
+        {
+            Passes256(
+                ref Unsafe.Add(ref w, ((j / PackedMatrix.PanelWidth) * panelStride) + (j % PackedMatrix.PanelWidth)), panelStride, ref x, inputWidth, ref h, hiddenWidth, stride,
+                ref Unsafe.Add(ref starts, j), RowsPerPass, ref Unsafe.Add(ref gates, j * stride));
+        }
+    }
+
+    /// <summary>Eight gate rows (W values at <paramref name="wj"/> and its next 7 floats, then 32 floats on per kk) of half a
+    /// chunk: per kk the half's vector of [xᵀ ; hᵀ] row kk, each row's W value broadcast and multiplied into it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void EightRowsHalf256(ref float wj, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, ref float gates)
+    {
+        Vector256<float> a0 = Vector256.Create(starts), a1 = Vector256.Create(Unsafe.Add(ref starts, 1));
+        Vector256<float> a2 = Vector256.Create(Unsafe.Add(ref starts, 2)), a3 = Vector256.Create(Unsafe.Add(ref starts, 3));
+        Vector256<float> a4 = Vector256.Create(Unsafe.Add(ref starts, 4)), a5 = Vector256.Create(Unsafe.Add(ref starts, 5));
+        Vector256<float> a6 = Vector256.Create(Unsafe.Add(ref starts, 6)), a7 = Vector256.Create(Unsafe.Add(ref starts, 7));
+        for (int part = 0; part < 2; part++)
+        {
+            ref float z = ref part == 0 ? ref x : ref h;
+            int width = part == 0 ? inputWidth : hiddenWidth;
+            for (int kk = 0; kk < width; kk++)
+            {
+                Vector256<float> v = Vector256.LoadUnsafe(ref z);
+                a0 = Vector256.FusedMultiplyAdd(v, Vector256.Create(wj), a0);
+                a1 = Vector256.FusedMultiplyAdd(v, Vector256.Create(Unsafe.Add(ref wj, 1)), a1);
+                a2 = Vector256.FusedMultiplyAdd(v, Vector256.Create(Unsafe.Add(ref wj, 2)), a2);
+                a3 = Vector256.FusedMultiplyAdd(v, Vector256.Create(Unsafe.Add(ref wj, 3)), a3);
+                a4 = Vector256.FusedMultiplyAdd(v, Vector256.Create(Unsafe.Add(ref wj, 4)), a4);
+                a5 = Vector256.FusedMultiplyAdd(v, Vector256.Create(Unsafe.Add(ref wj, 5)), a5);
+                a6 = Vector256.FusedMultiplyAdd(v, Vector256.Create(Unsafe.Add(ref wj, 6)), a6);
+                a7 = Vector256.FusedMultiplyAdd(v, Vector256.Create(Unsafe.Add(ref wj, 7)), a7);
+                z = ref Unsafe.Add(ref z, stride);
+                wj = ref Unsafe.Add(ref wj, PackedMatrix.PanelWidth);
+            }
+        }
+
+        a0.StoreUnsafe(ref gates);
+        a1.StoreUnsafe(ref Unsafe.Add(ref gates, stride));
+        a2.StoreUnsafe(ref Unsafe.Add(ref gates, 2 * stride));
+        a3.StoreUnsafe(ref Unsafe.Add(ref gates, 3 * stride));
+        a4.StoreUnsafe(ref Unsafe.Add(ref gates, 4 * stride));
+        a5.StoreUnsafe(ref Unsafe.Add(ref gates, 5 * stride));
+        a6.StoreUnsafe(ref Unsafe.Add(ref gates, 6 * stride));
+        a7.StoreUnsafe(ref Unsafe.Add(ref gates, 7 * stride));
     }
 
     /// <summary>The tail pass of <see cref="Product256"/>: <paramref name="tailRows"/> (1 or 2) gate rows from W at
@@ -244,10 +322,12 @@ internal static partial class LaneSteps
         }
     }
 
-    /// <summary><see cref="Lstm"/> on halves: the two halves of a chunk are the pair of the gate math.</summary>
+    /// <summary><see cref="Lstm"/> on halves: the two halves of a chunk are the pair of the gate math. A last chunk whose
+    /// upper half holds no running sequence pairs its lower halves of two units instead (<see cref="LiveHalvesEnd"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Lstm256(ref float g, ref float h, ref float c, ref float hn, nint chunk, nint stride, int hiddenSize, int rows, int chunks, int columns)
+    private static void Lstm256(ref float g, ref float h, ref float c, ref float hn, nint chunk, nint stride, int hiddenSize, int rows, int columns)
     {
+        int live = LiveHalvesEnd(rows), chunks = live / Lanes;
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
@@ -257,6 +337,22 @@ internal static partial class LaneSteps
                 GateMath.LstmCell2<Lanes256, Vector256<float>>(ref g, chunk, o, o2, ref c, o, o2, out Vector256<float> c1, out Vector256<float> c2);
                 StoreRunning256(c1, ref c, ref c, o, rows - (v * Lanes));
                 StoreRunning256(c2, ref c, ref c, o2, rows - (v * Lanes) - HalfLanes);
+            }
+        }
+
+        int running = rows - (chunks * Lanes); // in the half chunk, if there is one: 1 to 8
+        if (live % Lanes != 0)
+        {
+            for (int u = 0; u < hiddenSize; u += 2)
+            {
+                // Units u and u + 1, or the last unit's two halves (its upper one not stored).
+                nint o = (u * stride) + (chunks * Lanes), o2 = u + 1 < hiddenSize ? o + stride : o + HalfLanes;
+                GateMath.LstmCell2<Lanes256, Vector256<float>>(ref g, chunk, o, o2, ref c, o, o2, out Vector256<float> c1, out Vector256<float> c2);
+                StoreRunning256(c1, ref c, ref c, o, running);
+                if (u + 1 < hiddenSize)
+                {
+                    StoreRunning256(c2, ref c, ref c, o2, running);
+                }
             }
         }
 
@@ -271,14 +367,29 @@ internal static partial class LaneSteps
                 StoreRunning256(h2, ref h, ref hn, o2, rows - (v * Lanes) - HalfLanes);
             }
 
-            CarryOver256(ref h, ref hn, at, chunks, columns); // c stays in place
+            CarryOver256(ref h, ref hn, at, live, columns); // c stays in place
+        }
+
+        if (live % Lanes != 0)
+        {
+            for (int u = 0; u < hiddenSize; u += 2)
+            {
+                nint o = (u * stride) + (chunks * Lanes), o2 = u + 1 < hiddenSize ? o + stride : o + HalfLanes;
+                GateMath.LstmHidden2<Lanes256, Vector256<float>>(ref g, (3 * chunk) + o, (3 * chunk) + o2, ref c, o, o2, out Vector256<float> h1, out Vector256<float> h2);
+                StoreRunning256(h1, ref h, ref hn, o, running);
+                if (u + 1 < hiddenSize)
+                {
+                    StoreRunning256(h2, ref h, ref hn, o2, running);
+                }
+            }
         }
     }
 
-    /// <summary><see cref="Gru"/> on halves.</summary>
+    /// <summary><see cref="Gru"/> on halves; a last chunk's lower halves alone as in <see cref="Lstm256"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Gru256(ref float x, ref float r, ref float h, ref float hn, nint chunk, nint stride, int hiddenSize, int rows, int chunks, int columns)
+    private static void Gru256(ref float x, ref float r, ref float h, ref float hn, nint chunk, nint stride, int hiddenSize, int rows, int columns)
     {
+        int live = LiveHalvesEnd(rows), chunks = live / Lanes;
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
@@ -290,14 +401,30 @@ internal static partial class LaneSteps
                 StoreRunning256(next2, ref h, ref hn, o2, rows - (v * Lanes) - HalfLanes);
             }
 
-            CarryOver256(ref h, ref hn, at, chunks, columns);
+            CarryOver256(ref h, ref hn, at, live, columns);
+        }
+
+        if (live % Lanes != 0)
+        {
+            int running = rows - (chunks * Lanes);
+            for (int u = 0; u < hiddenSize; u += 2)
+            {
+                nint o = (u * stride) + (chunks * Lanes), o2 = u + 1 < hiddenSize ? o + stride : o + HalfLanes;
+                GateMath.Gru2<Lanes256, Vector256<float>>(ref x, ref r, chunk, o, o2, ref h, o, o2, out Vector256<float> next1, out Vector256<float> next2);
+                StoreRunning256(next1, ref h, ref hn, o, running);
+                if (u + 1 < hiddenSize)
+                {
+                    StoreRunning256(next2, ref h, ref hn, o2, running);
+                }
+            }
         }
     }
 
-    /// <summary><see cref="Rnn"/> on halves.</summary>
+    /// <summary><see cref="Rnn"/> on halves; a last chunk's lower halves alone as in <see cref="Lstm256"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rnn256(ref float g, ref float h, ref float hn, nint stride, int hiddenSize, int rows, int chunks, int columns, bool tanh)
+    private static void Rnn256(ref float g, ref float h, ref float hn, nint stride, int hiddenSize, int rows, int columns, bool tanh)
     {
+        int live = LiveHalvesEnd(rows), chunks = live / Lanes;
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
@@ -318,35 +445,56 @@ internal static partial class LaneSteps
 
             for (; v < chunks; v++)
             {
-                nint o = at + (v * Lanes), o2 = o + HalfLanes;
-                Vector256<float> y1, y2;
-                if (tanh)
-                {
-                    VectorMath.Tanh2<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref g, (nuint)o), Vector256.LoadUnsafe(ref g, (nuint)o2), out y1, out y2);
-                }
-                else
-                {
-                    y1 = VectorMath.Relu<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref g, (nuint)o));
-                    y2 = VectorMath.Relu<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref g, (nuint)o2));
-                }
-
-                StoreRunning256(y1, ref h, ref hn, o, rows - (v * Lanes));
-                StoreRunning256(y2, ref h, ref hn, o2, rows - (v * Lanes) - HalfLanes);
+                nint o = at + (v * Lanes);
+                RnnPair256(ref g, ref h, ref hn, o, o + HalfLanes, rows - (v * Lanes), rows - (v * Lanes) - HalfLanes, tanh);
             }
 
-            CarryOver256(ref h, ref hn, at, chunks, columns);
+            CarryOver256(ref h, ref hn, at, live, columns);
+        }
+
+        if (live % Lanes != 0)
+        {
+            int running = rows - (chunks * Lanes);
+            for (int u = 0; u < hiddenSize; u += 2)
+            {
+                nint o = (u * stride) + (chunks * Lanes);
+                bool pair = u + 1 < hiddenSize;
+                RnnPair256(ref g, ref h, ref hn, o, pair ? o + stride : o + HalfLanes, running, pair ? running : 0, tanh);
+            }
         }
     }
 
-    /// <summary><see cref="CarryOver"/> in halves.</summary>
+    /// <summary>tanh or relu of the gates at offsets <paramref name="o"/> and <paramref name="o2"/>, their first
+    /// <paramref name="running"/> and <paramref name="running2"/> lanes stored (<see cref="StoreRunning256"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CarryOver256(ref float h, ref float hn, nint at, int chunks, int columns)
+    private static void RnnPair256(ref float g, ref float h, ref float hn, nint o, nint o2, int running, int running2, bool tanh)
     {
-        for (int v = chunks; v < columns / Lanes; v++)
+        Vector256<float> y1, y2;
+        if (tanh)
         {
-            nint o = at + (v * Lanes);
+            VectorMath.Tanh2<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref g, (nuint)o), Vector256.LoadUnsafe(ref g, (nuint)o2), out y1, out y2);
+        }
+        else
+        {
+            y1 = VectorMath.Relu<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref g, (nuint)o));
+            y2 = VectorMath.Relu<Lanes256, Vector256<float>>(Vector256.LoadUnsafe(ref g, (nuint)o2));
+        }
+
+        StoreRunning256(y1, ref h, ref hn, o, running);
+        if (running2 > 0)
+        {
+            StoreRunning256(y2, ref h, ref hn, o2, running2);
+        }
+    }
+
+    /// <summary><see cref="CarryOver"/> in halves, of one unit's columns [<paramref name="from"/>, <paramref name="columns"/>)
+    /// (from a multiple of 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CarryOver256(ref float h, ref float hn, nint at, int from, int columns)
+    {
+        for (nint o = at + from, end = at + columns; o < end; o += HalfLanes)
+        {
             Vector256.LoadUnsafe(ref h, (nuint)o).StoreUnsafe(ref hn, (nuint)o);
-            Vector256.LoadUnsafe(ref h, (nuint)o + HalfLanes).StoreUnsafe(ref hn, (nuint)o + HalfLanes);
         }
     }
 

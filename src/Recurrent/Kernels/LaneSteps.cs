@@ -104,7 +104,7 @@ internal static partial class LaneSteps
                 Product128(ref w, weights.PanelStride, ref x, inputWidth, ref h, hiddenWidth, stride, ref st, gateRows, ref g, rows);
                 return;
             case LaneWidth.Vector256:
-                Product256(ref w, weights.PanelStride, ref x, inputWidth, ref h, hiddenWidth, stride, ref st, gateWidth, ref g, chunks);
+                Product256(ref w, weights.PanelStride, ref x, inputWidth, ref h, hiddenWidth, stride, ref st, gateWidth, ref g, rows);
                 return;
         }
 
@@ -254,7 +254,7 @@ internal static partial class LaneSteps
                 Lstm512(ref g, ref h, ref c, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
                 break;
             case LaneWidth.Vector256:
-                Lstm256(ref g, ref h, ref c, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+                Lstm256(ref g, ref h, ref c, ref hn, chunk, stride, hiddenSize, rows, columns);
                 break;
             default:
                 Lstm128(ref g, ref h, ref c, ref hn, chunk, stride, hiddenSize, rows, columns);
@@ -336,7 +336,7 @@ internal static partial class LaneSteps
                 Gru512(ref x, ref r, ref h, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
                 break;
             case LaneWidth.Vector256:
-                Gru256(ref x, ref r, ref h, ref hn, chunk, stride, hiddenSize, rows, chunks, columns);
+                Gru256(ref x, ref r, ref h, ref hn, chunk, stride, hiddenSize, rows, columns);
                 break;
             default:
                 Gru128(ref x, ref r, ref h, ref hn, chunk, stride, hiddenSize, rows, columns);
@@ -399,7 +399,7 @@ internal static partial class LaneSteps
                 Rnn512(ref g, ref h, ref hn, stride, hiddenSize, rows, chunks, columns, tanh);
                 break;
             case LaneWidth.Vector256:
-                Rnn256(ref g, ref h, ref hn, stride, hiddenSize, rows, chunks, columns, tanh);
+                Rnn256(ref g, ref h, ref hn, stride, hiddenSize, rows, columns, tanh);
                 break;
             default:
                 Rnn128(ref g, ref h, ref hn, stride, hiddenSize, rows, columns, tanh);
