@@ -17,23 +17,24 @@ internal static partial class LaneSteps
     private const int HalfLanes = Lanes / 2;
 
     /// <summary>
-    /// <see cref="Product"/>'s passes for sequences [0, rows): the whole chunks (<see cref="LiveHalvesEnd"/>) in four-row
-    /// passes one chunk at a time; when the gates end one or two rows past a multiple of four, those rows in a tail pass
-    /// over several chunks at once (<see cref="TwoRows256"/>, <see cref="OneRow256"/>), whose 8 accumulators keep both FMA
-    /// units busy without the padding rows' FMAs a four-row pass spends on them (T2, 10 gates: 12 rows' worth of FMAs for
-    /// 10). With three, the four-row pass is as fast as a three-row one would be (6 chains at 4 cycles' latency fill the
-    /// units no better). The padding rows are then not written. A last chunk whose upper half holds no running sequence
-    /// runs its lower half alone (<see cref="HalfChunkPasses256"/>); its upper half's gates are left as they were.
+    /// <see cref="Product"/>'s passes for sequences [0, rows): the whole chunks (those with running sequences in their
+    /// upper half; <see cref="LiveHalvesEnd"/>) in four-row passes one chunk at a time; when the gates end one or two rows
+    /// past a multiple of four, those rows in a tail pass over several chunks at once (<see cref="TwoRows256"/>,
+    /// <see cref="OneRow256"/>), whose 8 accumulators keep both FMA units busy without the padding rows' FMAs a four-row
+    /// pass spends on them (T2, 10 gates: 12 rows' worth of FMAs for 10). With three, the four-row pass is as fast as a
+    /// three-row one would be (6 chains at 4 cycles' latency fill the units no better). The padding rows are then not
+    /// written. A last chunk whose upper half holds no running sequence runs its lower half alone
+    /// (<see cref="HalfChunkPasses256"/>); its upper half's gates are left as they were.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Product256(ref float w, nint panelStride, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateWidth, ref float gates, int rows)
     {
-        int live = LiveHalvesEnd(rows), chunks = live / Lanes;
+        int live = LiveHalvesEnd(rows), wholeChunks = live / Lanes;
         int tailRows = gateWidth % RowsPerPass is 1 or 2 ? gateWidth % RowsPerPass : 0;
         int passRows = tailRows == 0 ? GateRows(gateWidth) : gateWidth - tailRows;
         if (passRows > 0)
         {
-            for (int c = 0; c < chunks; c++)
+            for (int c = 0; c < wholeChunks; c++)
             {
                 Passes256(
                     ref w, panelStride, ref Unsafe.Add(ref x, c * Lanes), inputWidth, ref Unsafe.Add(ref h, c * Lanes), hiddenWidth, stride, ref starts, passRows,
@@ -41,16 +42,16 @@ internal static partial class LaneSteps
             }
         }
 
-        if (tailRows != 0 && chunks > 0)
+        if (tailRows != 0 && wholeChunks > 0)
         {
             TailPasses256(
                 ref Unsafe.Add(ref w, ((passRows / PackedMatrix.PanelWidth) * panelStride) + (passRows % PackedMatrix.PanelWidth)), ref x, inputWidth, ref h, hiddenWidth,
-                stride, ref Unsafe.Add(ref starts, passRows), tailRows, ref Unsafe.Add(ref gates, passRows * stride), chunks);
+                stride, ref Unsafe.Add(ref starts, passRows), tailRows, ref Unsafe.Add(ref gates, passRows * stride), wholeChunks);
         }
 
         if (live % Lanes != 0)
         {
-            nint at = chunks * Lanes;
+            nint at = wholeChunks * Lanes;
             HalfChunkPasses256(
                 ref w, panelStride, ref Unsafe.Add(ref x, at), inputWidth, ref Unsafe.Add(ref h, at), hiddenWidth, stride, ref starts, GateRows(gateWidth),
                 ref Unsafe.Add(ref gates, at));
@@ -327,11 +328,11 @@ internal static partial class LaneSteps
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Lstm256(ref float g, ref float h, ref float c, ref float hn, nint chunk, nint stride, int hiddenSize, int rows, int columns)
     {
-        int live = LiveHalvesEnd(rows), chunks = live / Lanes;
+        int live = LiveHalvesEnd(rows), wholeChunks = live / Lanes;
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
-            for (int v = 0; v < chunks; v++)
+            for (int v = 0; v < wholeChunks; v++)
             {
                 nint o = at + (v * Lanes), o2 = o + HalfLanes;
                 GateMath.LstmCell2<Lanes256, Vector256<float>>(ref g, chunk, o, o2, ref c, o, o2, out Vector256<float> c1, out Vector256<float> c2);
@@ -340,13 +341,13 @@ internal static partial class LaneSteps
             }
         }
 
-        int running = rows - (chunks * Lanes); // in the half chunk, if there is one: 1 to 8
+        int running = rows - (wholeChunks * Lanes); // in the half chunk, if there is one: 1 to 8
         if (live % Lanes != 0)
         {
             for (int u = 0; u < hiddenSize; u += 2)
             {
                 // Units u and u + 1, or the last unit's two halves (its upper one not stored).
-                nint o = (u * stride) + (chunks * Lanes), o2 = u + 1 < hiddenSize ? o + stride : o + HalfLanes;
+                nint o = (u * stride) + (wholeChunks * Lanes), o2 = u + 1 < hiddenSize ? o + stride : o + HalfLanes;
                 GateMath.LstmCell2<Lanes256, Vector256<float>>(ref g, chunk, o, o2, ref c, o, o2, out Vector256<float> c1, out Vector256<float> c2);
                 StoreRunning256(c1, ref c, ref c, o, running);
                 if (u + 1 < hiddenSize)
@@ -359,7 +360,7 @@ internal static partial class LaneSteps
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
-            for (int v = 0; v < chunks; v++)
+            for (int v = 0; v < wholeChunks; v++)
             {
                 nint o = at + (v * Lanes), o2 = o + HalfLanes;
                 GateMath.LstmHidden2<Lanes256, Vector256<float>>(ref g, (3 * chunk) + o, (3 * chunk) + o2, ref c, o, o2, out Vector256<float> h1, out Vector256<float> h2);
@@ -374,7 +375,7 @@ internal static partial class LaneSteps
         {
             for (int u = 0; u < hiddenSize; u += 2)
             {
-                nint o = (u * stride) + (chunks * Lanes), o2 = u + 1 < hiddenSize ? o + stride : o + HalfLanes;
+                nint o = (u * stride) + (wholeChunks * Lanes), o2 = u + 1 < hiddenSize ? o + stride : o + HalfLanes;
                 GateMath.LstmHidden2<Lanes256, Vector256<float>>(ref g, (3 * chunk) + o, (3 * chunk) + o2, ref c, o, o2, out Vector256<float> h1, out Vector256<float> h2);
                 StoreRunning256(h1, ref h, ref hn, o, running);
                 if (u + 1 < hiddenSize)
@@ -389,11 +390,11 @@ internal static partial class LaneSteps
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gru256(ref float x, ref float r, ref float h, ref float hn, nint chunk, nint stride, int hiddenSize, int rows, int columns)
     {
-        int live = LiveHalvesEnd(rows), chunks = live / Lanes;
+        int live = LiveHalvesEnd(rows), wholeChunks = live / Lanes;
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
-            for (int v = 0; v < chunks; v++)
+            for (int v = 0; v < wholeChunks; v++)
             {
                 nint o = at + (v * Lanes), o2 = o + HalfLanes;
                 GateMath.Gru2<Lanes256, Vector256<float>>(ref x, ref r, chunk, o, o2, ref h, o, o2, out Vector256<float> next1, out Vector256<float> next2);
@@ -406,10 +407,10 @@ internal static partial class LaneSteps
 
         if (live % Lanes != 0)
         {
-            int running = rows - (chunks * Lanes);
+            int running = rows - (wholeChunks * Lanes);
             for (int u = 0; u < hiddenSize; u += 2)
             {
-                nint o = (u * stride) + (chunks * Lanes), o2 = u + 1 < hiddenSize ? o + stride : o + HalfLanes;
+                nint o = (u * stride) + (wholeChunks * Lanes), o2 = u + 1 < hiddenSize ? o + stride : o + HalfLanes;
                 GateMath.Gru2<Lanes256, Vector256<float>>(ref x, ref r, chunk, o, o2, ref h, o, o2, out Vector256<float> next1, out Vector256<float> next2);
                 StoreRunning256(next1, ref h, ref hn, o, running);
                 if (u + 1 < hiddenSize)
@@ -424,7 +425,7 @@ internal static partial class LaneSteps
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rnn256(ref float g, ref float h, ref float hn, nint stride, int hiddenSize, int rows, int columns, bool tanh)
     {
-        int live = LiveHalvesEnd(rows), chunks = live / Lanes;
+        int live = LiveHalvesEnd(rows), wholeChunks = live / Lanes;
         for (int u = 0; u < hiddenSize; u++)
         {
             nint at = u * stride;
@@ -432,7 +433,7 @@ internal static partial class LaneSteps
             if (tanh)
             {
                 // Two chunks (four halves) at a time: four tanh chains in flight.
-                for (; v + 2 <= chunks; v += 2)
+                for (; v + 2 <= wholeChunks; v += 2)
                 {
                     nint o = at + (v * Lanes), o2 = o + HalfLanes, o3 = o + Lanes, o4 = o3 + HalfLanes;
                     VectorMath.Tanh4<Lanes256, Vector256<float>>(ref g, o, out Vector256<float> t1, out Vector256<float> t2, out Vector256<float> t3, out Vector256<float> t4);
@@ -443,7 +444,7 @@ internal static partial class LaneSteps
                 }
             }
 
-            for (; v < chunks; v++)
+            for (; v < wholeChunks; v++)
             {
                 nint o = at + (v * Lanes);
                 RnnPair256(ref g, ref h, ref hn, o, o + HalfLanes, rows - (v * Lanes), rows - (v * Lanes) - HalfLanes, tanh);
@@ -454,10 +455,10 @@ internal static partial class LaneSteps
 
         if (live % Lanes != 0)
         {
-            int running = rows - (chunks * Lanes);
+            int running = rows - (wholeChunks * Lanes);
             for (int u = 0; u < hiddenSize; u += 2)
             {
-                nint o = (u * stride) + (chunks * Lanes);
+                nint o = (u * stride) + (wholeChunks * Lanes);
                 bool pair = u + 1 < hiddenSize;
                 RnnPair256(ref g, ref h, ref hn, o, pair ? o + stride : o + HalfLanes, running, pair ? running : 0, tanh);
             }

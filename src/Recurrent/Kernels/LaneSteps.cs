@@ -25,7 +25,8 @@ namespace Recurrent.Kernels;
 /// (<see cref="GateMath.LstmCell2"/>, <see cref="VectorMath"/>) applied to other lanes. Where the hardware does not fuse,
 /// the row-major products multiply, then add, and so does the lane product on Vector128, the width the lane steps run
 /// on there (LaneSteps.Vector128.cs): the same bits again. Lanes of sequences not running at a step (past <c>rows</c>)
-/// are computed on whatever the buffers hold and never stored: their state is kept.
+/// are computed on whatever the buffers hold and never stored: their state is kept. The Vector256 and Vector128 kernels
+/// do not compute the half chunks (8 sequences) past the running ones at all.
 /// </para>
 /// </remarks>
 internal static partial class LaneSteps
