@@ -5,7 +5,7 @@ namespace Recurrent.Execution;
 
 /// <summary>
 /// Blocks of layers with few gates (G·H ≤ 128 and H ≤ 48: LSTM H ≤ 32, GRU H ≤ 42, RNN H ≤ 48) and a batch of at
-/// least <see cref="MinLaneBatch"/> (8 to 48 sequences, by cell and H): the time loop runs with the batch across vector lanes (<see cref="LaneSteps"/>),
+/// least <see cref="MinLaneBatch"/> (4 to 48 sequences, by cell, H and the lanes' width): the time loop runs with the batch across vector lanes (<see cref="LaneSteps"/>),
 /// one step at a time as xᵀ in, the joined product (GRU: the input and hidden products apart), the gate math, h' out.
 /// No input product ahead of the loop and no gate buffer of the whole block: at these sizes the row-major path spends
 /// its time on short rows (packing them, per-tile overhead, gate math on part-filled vectors).
@@ -78,8 +78,8 @@ internal sealed unsafe partial class DirectionPass
     /// that runs: smaller batches pay there. Measured on the Zen 3 machine with <c>DOTNET_EnableAVX=0</c> (2026-11-30, two
     /// builds in one process, both slot orders, lanes against row-major, 20 steps): LSTM H = 5 at N = 2, 4, 6 1.04, 1.71,
     /// 2.25×; H = 8 at 8 and 12 1.15 and 0.90×; H = 16 at 8 and 16 1.00×; GRU H = 5 at 4 1.65×, H = 10 at 4 and 6 0.87 and
-    /// 1.24×; RNN tanh H = 10 at 4 and 8 1.00 and 1.49×, H = 16 at 8 1.34×. Above those hidden sizes, the bounds of the
-    /// wider lanes.
+    /// 1.24×; RNN tanh H = 10 at 4 and 8 1.00 and 1.49×, H = 16 at 8 1.34×. Above those hidden sizes, the bounds of whole
+    /// Vector512 chunks (<see cref="MinWideLaneBatch"/>), which were Vector256's too when these were measured.
     /// </summary>
     private static int MinQuarterLaneBatch(LayerConfig config) => config.CellType switch
     {

@@ -24,7 +24,8 @@ internal static partial class LaneSteps
     /// pass spends on them (T2, 10 gates: 12 rows' worth of FMAs for 10). With three, the four-row pass is as fast as a
     /// three-row one would be (6 chains at 4 cycles' latency fill the units no better). The padding rows are then not
     /// written. A last chunk whose upper half holds no running sequence runs its lower half alone
-    /// (<see cref="HalfChunkPasses256"/>); its upper half's gates are left as they were.
+    /// (<see cref="HalfChunkPasses256"/>; its upper half's gates are scratch: left as they were, or written by a last
+    /// four-row pass).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Product256(ref float w, nint panelStride, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateWidth, ref float gates, int rows)

@@ -24,19 +24,20 @@ public class LaneStepsWidthTests
     [InlineData(CellType.Gru, 10, 5, 64)]
     [InlineData(CellType.Rnn, 9, 48, 23)]
     [InlineData(CellType.Rnn, 20, 10, 64)]
-    [InlineData(CellType.Rnn, 12, 20, 100)]  // 7 chunks: tanh four, two and one at a time (wide), pairs and one (halves)
-    [InlineData(CellType.Rnn, 5, 6, 70)]     // 6 gates: the two-row tail (halves) over 5 chunks, two and one at a time
+    [InlineData(CellType.Rnn, 12, 20, 100)]  // 7 chunks: tanh four, two and one at a time (wide); 6 whole in pairs, then a half (halves)
+    [InlineData(CellType.Rnn, 5, 6, 70)]     // 6 gates: the two-row tail (halves) over 4 whole chunks, two at a time, then a half
     [InlineData(CellType.Rnn, 6, 9, 64)]     // 9 gates: the one-row tail over 4 chunks at once
-    [InlineData(CellType.Gru, 4, 7, 50)]     // 21 gates: the one-row tail over 4 chunks, the last partly running
-    [InlineData(CellType.Rnn, 3, 1, 100)]    // 1 gate: the one-row tail alone, 4 chunks then 3
-    [InlineData(CellType.Rnn, 3, 2, 20)]     // 2 gates: the two-row tail alone, over 2 chunks
+    [InlineData(CellType.Gru, 4, 7, 50)]     // 21 gates: the one-row tail over 3 whole chunks, then a half partly running
+    [InlineData(CellType.Rnn, 3, 1, 100)]    // 1 gate: the one-row tail alone, 4 whole chunks then 2, then a half
+    [InlineData(CellType.Rnn, 3, 2, 20)]     // 2 gates: the two-row tail alone, over 1 whole chunk, then a half
     [InlineData(CellType.Lstm, 6, 3, 7)]     // one chunk, its second quarter partly running, the last two past the rows
     [InlineData(CellType.Gru, 5, 4, 30)]     // the last chunk's fourth quarter partly running
     [InlineData(CellType.Rnn, 4, 7, 26)]     // the last chunk's third quarter partly running
     [InlineData(CellType.Lstm, 10, 5, 40)]   // two whole chunks and a lower half all running: H odd, the last unit's halves paired
-    [InlineData(CellType.Gru, 10, 5, 8)]     // a lower half alone, 15 gates: eight-row passes and a four-row one over both halves
+    [InlineData(CellType.Gru, 10, 5, 8)]     // a lower half alone, 15 gates: two eight-row passes
     [InlineData(CellType.Rnn, 20, 10, 24)]   // the two-row tail over the whole chunk, the half chunk's rows in 8 + 4
     [InlineData(CellType.Rnn, 12, 20, 88)]   // tanh two chunks at a time, then one, then the half chunk's units in pairs
+    [InlineData(CellType.Rnn, 4, 5, 20)]     // 5 gates: the one-row tail over one whole chunk alone, then a half in one eight-row pass
     public void ProductAndGateMath_GiveTheSameBitsOnEveryWidth(CellType cell, int inputWidth, int hiddenSize, int rows)
     {
         int gates = (cell == CellType.Lstm ? 4 : cell == CellType.Gru ? 3 : 1) * hiddenSize;
