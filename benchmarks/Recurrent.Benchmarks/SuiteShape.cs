@@ -28,7 +28,8 @@ public sealed record SuiteShape(string Id, CellType Cell, Nonlinearity Nonlinear
     /// different path of the library. Hidden sizes that are not a multiple of the 32-column panel (X1, X2, XC: partial
     /// panels, no split by units), mid-size batches (X2, X4, X7: the blocked product at 8–16 rows), small layers at batch
     /// 1 over long sequences (X3, X8, XA: per-step overhead), a narrow input under a stacked layer (X5), small hidden
-    /// sizes with a large batch (X6, X9: lanes or not), and bidirectional at batch 1 (XB).
+    /// sizes with a large batch (X6, X9: lanes or not), bidirectional at batch 1 (XB), and a small layer at a small batch
+    /// (XD: in lanes, its last chunk half running).
     /// </summary>
     public static readonly SuiteShape[] Beyond =
     [
@@ -44,6 +45,7 @@ public sealed record SuiteShape(string Id, CellType Cell, Nonlinearity Nonlinear
         new("XA", CellType.Lstm, Nonlinearity.Tanh, 1, 32, 1, false, 1, 1000),
         new("XB", CellType.Lstm, Nonlinearity.Tanh, 256, 256, 1, true, 1, 100),
         new("XC", CellType.Gru, Nonlinearity.Tanh, 80, 96, 2, false, 4, 100),
+        new("XD", CellType.Gru, Nonlinearity.Tanh, 6, 16, 1, false, 8, 200),
     ];
 
     /// <summary>Floating-point operations of the matrix products: Σ over layers and directions of 2·L·N·G·H·(H_in + H).</summary>
