@@ -5,7 +5,7 @@ namespace Recurrent.Execution;
 
 /// <summary>
 /// Blocks of layers with few gates (G·H ≤ 128 and H ≤ 48: LSTM H ≤ 32, GRU H ≤ 42, RNN H ≤ 48) and a batch of at
-/// least <see cref="MinLaneBatch"/> (4 to 48 sequences, by cell, H and the lanes' width): the time loop runs with the batch across vector lanes (<see cref="LaneSteps"/>),
+/// least <see cref="MinLaneBatch"/> (2 to 48 sequences, by cell, H and the lanes' width): the time loop runs with the batch across vector lanes (<see cref="LaneSteps"/>),
 /// one step at a time as xᵀ in, the joined product (GRU: the input and hidden products apart), the gate math, h' out.
 /// No input product ahead of the loop and no gate buffer of the whole block: at these sizes the row-major path spends
 /// its time on short rows (packing them, per-tile overhead, gate math on part-filled vectors).
@@ -74,18 +74,21 @@ internal sealed unsafe partial class DirectionPass
     };
 
     /// <summary>
-    /// <see cref="MinLaneBatch"/> where the lanes run on Vector128 quarters and stop at the last half chunk (8 sequences)
-    /// that runs: smaller batches pay there. Measured on the Zen 3 machine with <c>DOTNET_EnableAVX=0</c> (2026-11-30, two
-    /// builds in one process, both slot orders, lanes against row-major, 20 steps): LSTM H = 5 at N = 2, 4, 6 1.04, 1.71,
-    /// 2.25×; H = 8 at 8 and 12 1.15 and 0.90×; H = 16 at 8 and 16 1.00×; GRU H = 5 at 4 1.65×, H = 10 at 4 and 6 0.87 and
-    /// 1.24×; RNN tanh H = 10 at 4 and 8 1.00 and 1.49×, H = 16 at 8 1.34×. Above those hidden sizes, the bounds of whole
-    /// Vector512 chunks (<see cref="MinWideLaneBatch"/>), which were Vector256's too when these were measured.
+    /// <see cref="MinLaneBatch"/> where the lanes run on Vector128 quarters and stop at the last quarter (4 sequences)
+    /// that runs: smaller batches pay there. Measured on the Zen 3 machine with <c>DOTNET_EnableAVX=0</c> (2026-11-30, one
+    /// build loaded twice in one process, lanes against row-major in alternate calls, both slot orders, geometric mean; 20
+    /// steps, 1 thread): LSTM H = 5 at N = 2, 3 1.19, 1.60×; H = 8 at 4, 6, 8 0.98, 0.92, 1.11×; H = 16 at 8 1.01×; GRU
+    /// H = 5 at 2, 3 1.28, 1.63×; H = 10 at 4 1.31×; H = 16 at 6, 8 0.92, 1.14×; H = 21 at 8, 12 1.20, 1.12×; RNN tanh
+    /// H = 10 at 4 1.21×, H = 16 at 4 1.06×, H = 24 at 12 0.93×. While they stopped at half chunks (8 sequences), two
+    /// builds in one process: LSTM H = 5 at N = 4, 6 1.71, 2.25×; H = 8 at 8 and 12 1.15 and 0.90×; H = 16 at 8 and 16
+    /// 1.00×; GRU H = 5 at 4 1.65×, H = 10 at 4 and 6 0.87 and 1.24×; RNN tanh H = 10 at 4 and 8 1.00 and 1.49×, H = 16
+    /// at 8 1.34×. Above those hidden sizes, the bounds of whole Vector512 chunks (<see cref="MinWideLaneBatch"/>).
     /// </summary>
     private static int MinQuarterLaneBatch(LayerConfig config) => config.CellType switch
     {
-        CellType.Lstm => config.HiddenSize <= 6 ? 4 : config.HiddenSize <= 8 ? 16 : config.HiddenSize <= 16 ? 32 : 48,
-        CellType.Gru => config.HiddenSize <= 5 ? 4 : config.HiddenSize <= 10 ? 6 : config.HiddenSize <= 21 ? 16 : 32,
-        _ => config.HiddenSize <= 16 ? 8 : 32,
+        CellType.Lstm => config.HiddenSize <= 6 ? 2 : config.HiddenSize <= 8 ? 8 : config.HiddenSize <= 16 ? 32 : 48,
+        CellType.Gru => config.HiddenSize <= 5 ? 2 : config.HiddenSize <= 10 ? 4 : config.HiddenSize <= 21 ? 8 : 32,
+        _ => config.HiddenSize <= 16 ? 4 : 32,
     };
 
     /// <summary>Blocks run in lanes, process-wide (lets tests see that the path ran).</summary>

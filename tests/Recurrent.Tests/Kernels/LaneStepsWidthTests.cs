@@ -37,6 +37,8 @@ public class LaneStepsWidthTests
     [InlineData(CellType.Gru, 10, 5, 8)]     // a lower half alone, 15 gates: two eight-row passes
     [InlineData(CellType.Rnn, 20, 10, 24)]   // the two-row tail over the whole chunk, the half chunk's rows in 8 + 4
     [InlineData(CellType.Rnn, 12, 20, 88)]   // tanh two chunks at a time, then one, then the half chunk's units in pairs
+    [InlineData(CellType.Lstm, 10, 5, 20)]   // a whole chunk and a first quarter (quarters: its units in pairs, H odd)
+    [InlineData(CellType.Lstm, 10, 5, 3)]    // a first quarter alone, 20 gates: 8 + 8 + 4 rows
     [InlineData(CellType.Rnn, 4, 5, 20)]     // 5 gates: the one-row tail over one whole chunk alone, then a half in one eight-row pass
     public void ProductAndGateMath_GiveTheSameBitsOnEveryWidth(CellType cell, int inputWidth, int hiddenSize, int rows)
     {
