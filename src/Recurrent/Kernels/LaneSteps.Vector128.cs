@@ -14,7 +14,7 @@ namespace Recurrent.Kernels;
 //
 // Registers (x64 has 16 without AVX-512): the product runs half a chunk at a time, 4 gate rows × 2 quarters = 8
 // accumulators, the half chunk's two vectors of [xᵀ ; hᵀ] row kk, one broadcast W value and, unfused, the product
-// awaiting its add (12 in all).
+// awaiting its add (12 in all); a last quarter alone 8 gate rows × 1 quarter (11).
 internal static partial class LaneSteps
 {
     /// <summary>A quarter of a chunk: the lanes of one Vector128.</summary>
@@ -22,8 +22,9 @@ internal static partial class LaneSteps
 
     /// <summary><see cref="Product"/>'s four-row passes, half a chunk at a time, for the half chunks whose second quarter
     /// holds running sequences, then a last quarter alone (<see cref="QuarterPasses128"/>) when only its first does; the
-    /// gates past those are left as they were (the gate math neither reads nor stores them), with the multiply-adds the
-    /// hardware has (asked once per call, not per multiply-add: NativeAOT does not fold the test to a constant).</summary>
+    /// gates past those are scratch (left as they were, or written by the last quarter's four-row pass; the gate math
+    /// stores nothing computed from them), with the multiply-adds the hardware has (asked once per call, not per
+    /// multiply-add: NativeAOT does not fold the test to a constant).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Product128(ref float w, nint panelStride, ref float x, int inputWidth, ref float h, int hiddenWidth, nint stride, ref float starts, int gateRows, ref float gates, int rows)
     {

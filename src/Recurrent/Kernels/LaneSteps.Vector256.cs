@@ -10,7 +10,7 @@ namespace Recurrent.Kernels;
 //
 // Registers (AVX2 has 16): the product runs one chunk at a time, 4 gate rows × 2 halves = 8 accumulators, the chunk's
 // two vectors of [xᵀ ; hᵀ] row kk and one broadcast W value at a time (11 in all); the 16-lane kernel's four chunks per
-// pass would need 32 accumulators here.
+// pass would need 32 accumulators here. A last half alone runs 8 gate rows × 1 half (10).
 internal static partial class LaneSteps
 {
     /// <summary>Half a chunk: the lanes of one Vector256.</summary>

@@ -25,9 +25,9 @@ namespace Recurrent.Kernels;
 /// (<see cref="GateMath.LstmCell2"/>, <see cref="VectorMath"/>) applied to other lanes. Where the hardware does not fuse,
 /// the row-major products multiply, then add, and so does the lane product on Vector128, the width the lane steps run
 /// on there (LaneSteps.Vector128.cs): the same bits again. Lanes of sequences not running at a step (past <c>rows</c>)
-/// are computed on whatever the buffers hold and never stored: their state is kept. The Vector256 and Vector128 kernels
-/// stop at the last half chunk (8 sequences) that holds a running one (Vector256 but for a last four-row pass of the
-/// product and the gate math of an odd last unit, which take both halves of that chunk).
+/// are computed on whatever the buffers hold and never stored: their state is kept. The Vector256 kernels stop at the last
+/// half chunk (8 sequences) that holds a running one, the Vector128 kernels at the last quarter (4 sequences), but for a
+/// last four-row pass of the product and the gate math of an odd last unit, which take that part and the next.
 /// </para>
 /// </remarks>
 internal static partial class LaneSteps

@@ -390,7 +390,7 @@ public class LaneStepsTests
             [
                 (CellType.Lstm, 6, 2), (CellType.Lstm, 8, 8), (CellType.Lstm, 16, 32), (CellType.Lstm, 32, 48),
                 (CellType.Gru, 5, 2), (CellType.Gru, 10, 4), (CellType.Gru, 21, 8), (CellType.Gru, 42, 32),
-                (CellType.Rnn, 16, 4), (CellType.Rnn, 48, 32),
+                (CellType.Rnn, 16, 4), (CellType.Rnn, 24, 32), (CellType.Rnn, 48, 32),
             ],
             LaneWidth.Vector256 =>
             [

@@ -39,6 +39,7 @@ public class LaneStepsWidthTests
     [InlineData(CellType.Rnn, 12, 20, 88)]   // tanh two chunks at a time, then one, then the half chunk's units in pairs
     [InlineData(CellType.Lstm, 10, 5, 20)]   // a whole chunk and a first quarter (quarters: its units in pairs, H odd)
     [InlineData(CellType.Lstm, 10, 5, 3)]    // a first quarter alone, 20 gates: 8 + 8 + 4 rows
+    [InlineData(CellType.Lstm, 10, 5, 11)]   // a third quarter alone: its four-row pass takes the fourth too
     [InlineData(CellType.Rnn, 4, 5, 20)]     // 5 gates: the one-row tail over one whole chunk alone, then a half in one eight-row pass
     public void ProductAndGateMath_GiveTheSameBitsOnEveryWidth(CellType cell, int inputWidth, int hiddenSize, int rows)
     {
@@ -76,7 +77,7 @@ public class LaneStepsWidthTests
             Assert.Equal(product.AsSpan(j * stride, rows).ToArray(), halves.AsSpan(j * stride, rows).ToArray());
         }
 
-        // Quarters, in the running columns (they skip the half chunks past them): the same bits where the hardware fuses;
+        // Quarters, in the running columns (they skip the quarters past them): the same bits where the hardware fuses;
         // else those of bias, then each term's product rounded and added in the same order.
         float[] quarters = Product(LaneWidth.Vector128).AsSpan(0, gates * stride).ToArray();
         for (int j = 0; j < gates; j++)
