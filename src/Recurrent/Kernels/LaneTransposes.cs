@@ -7,8 +7,8 @@ namespace Recurrent.Kernels;
 /// <summary>
 /// Rows to lanes and back for <see cref="LaneSteps"/>: a rows × width block (row n at n·rowStride) and its transpose in a
 /// lane buffer (element (n, kk) at kk·laneStride + n, laneStride a whole number of 16-float vectors). With AVX-512, 16 × 16
-/// blocks are transposed in registers; with AVX, 8 × 8 blocks (LaneTransposes.Avx.cs); elsewhere element by element (same
-/// results: only copies).
+/// blocks are transposed in registers; with AVX, 8 × 8 blocks (LaneTransposes.Avx.cs); with Vector128, four rows at a time
+/// (LaneTransposes.Vector128.cs); elsewhere element by element (same results: only copies).
 /// </summary>
 internal static partial class LaneTransposes
 {
@@ -39,6 +39,10 @@ internal static partial class LaneTransposes
         {
             ToLanes256(rows, rowStride, count, width, lanes, laneStride);
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            ToLanes128(rows, rowStride, count, width, lanes, laneStride);
+        }
         else
         {
             ToLanesScalar(rows, rowStride, count, width, lanes, laneStride);
@@ -67,6 +71,10 @@ internal static partial class LaneTransposes
         else if (Avx.IsSupported)
         {
             FromLanes256(lanes, laneStride, count, width, rows, rowStride);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            FromLanes128(lanes, laneStride, count, width, rows, rowStride);
         }
         else
         {

@@ -72,6 +72,12 @@ public class LaneStepsTests
     public void BlockTransposes256_GiveTheScalarResults(int count, int width)
         => AssertSameAsScalar(count, width, LaneTransposes.ToLanes256, LaneTransposes.FromLanes256);
 
+    /// <summary>The Vector128 transposing copies (Arm64, x64 before AVX) give the element-by-element forms' results.</summary>
+    [Theory]
+    [MemberData(nameof(TransposeShapes))]
+    public void Transposes128_GiveTheScalarResults(int count, int width)
+        => AssertSameAsScalar(count, width, LaneTransposes.ToLanes128, LaneTransposes.FromLanes128);
+
     /// <summary>A block transpose pair against the scalar forms, both directions, on rows with gaps and lanes with
     /// sentinels around them: the same floats everywhere, gaps included.</summary>
     private static void AssertSameAsScalar(int count, int width, Transpose toLanes, Transpose fromLanes)
