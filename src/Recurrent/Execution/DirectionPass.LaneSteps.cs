@@ -146,11 +146,19 @@ internal sealed unsafe partial class DirectionPass
     internal static bool MayRunInLanes(LayerConfig config) =>
         config.ProjSize == 0 && config.GateWidth <= LaneSteps.MaxGateWidth && config.HiddenSize <= MaxLaneHiddenSize;
 
-    /// <summary>A block in lanes is split between threads only from this many FLOPs (~0.3 ms of lane steps on one
-    /// thread). Measured on the Ice Lake CI machine (2026-11-29, interleaved pairs, two threads against one): LSTM
-    /// 10 → 5 at N = 64, 256 and 1024, 12 steps (0.5 to 7 MFLOP), ran 0.68, 0.86 and 0.88× as fast split; 16 → 8 at
-    /// N = 4096, 50 steps, 1.71× as fast. The hand-off to a helper costs tens of microseconds on this VM.</summary>
-    internal const double MinLaneSplitFlops = 32e6;
+    /// <summary>
+    /// A block in lanes is split between threads (by vectors of sequences, or a bidirectional layer's directions side by
+    /// side) only from this many FLOPs, ~8 µs of lane steps on one thread. Below it the hand-off and the wait for the
+    /// helper's part take what the split saves: T2's layers (0.19 MFLOP per direction) ran 38 µs a call unsplit and 41–43
+    /// split. A split waits for a helper only while it spins (a sleeping one is woken only from
+    /// <see cref="HelperThreads.MinWakeFlops"/>: waking it took ~300 µs a call here, LSTM 16 at N = 64 after 3 ms idle).
+    /// Measured on the Zen 3 machine (2026-12-01, separate processes in turn, 2 threads, 3 s each, median µs a call,
+    /// 32 MFLOP before → this bound): T1 (0.46 MFLOP) 23.6, 18.9, 16.3 → 11.1, 15.8, 16.8; GRU 10 → 5 at N = 64, 12
+    /// steps 23.6 → 15.1; LSTM 32 at N = 64, 20 steps (21 MFLOP) 438 → 276; bidirectional, paired: LSTM 32 at N = 64,
+    /// 20 steps 672 and 921 → 486 and 484; GRU 10 → 10, 2 layers, at N = 64, 12 steps 190 → 103. The Ice Lake machine
+    /// had set 32 MFLOP (2026-11-29: T1 split ran 0.68× as fast), measured while every split still woke the helper.
+    /// </summary>
+    internal const double MinLaneSplitFlops = 0.3e6;
 
     /// <summary>Parts the block's lane steps run in: the batch's vectors of 16 sequences split between threads (sequences
     /// are independent, so no part waits for another), when the block has the work for it.</summary>
