@@ -25,13 +25,21 @@ internal sealed record MachineDescription(string Cpu, int LogicalCores, string O
         return $"unknown {RuntimeInformation.ProcessArchitecture} CPU";
     }
 
-    /// <summary>The checked-out commit, "-dirty" when the working tree has changes; null without git.</summary>
+    /// <summary>The checked-out commit, "-dirty" when tracked files other than the command's own outputs (README.md and
+    /// benchmarks/results, which an earlier run may have rewritten) have changes; null without git.</summary>
     private static string? ReadCommit(string repositoryRoot)
     {
         try
         {
-            var (exitCode, stdout, _) = ChildProcess.Run("git", ["-C", repositoryRoot, "describe", "--always", "--dirty"]);
-            return exitCode == 0 ? stdout.Trim() : null;
+            var (exitCode, stdout, _) = ChildProcess.Run("git", ["-C", repositoryRoot, "describe", "--always"]);
+            if (exitCode != 0)
+            {
+                return null;
+            }
+
+            var (statusCode, changes, _) = ChildProcess.Run(
+                "git", ["-C", repositoryRoot, "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)README.md", ":(exclude)benchmarks/results"]);
+            return stdout.Trim() + (statusCode != 0 || changes.Trim().Length > 0 ? "-dirty" : "");
         }
         catch (System.ComponentModel.Win32Exception)
         {
