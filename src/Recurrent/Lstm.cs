@@ -121,13 +121,13 @@ public sealed class Lstm : RecurrentLayer
     /// of this size (with dense arguments); results equal the other overloads' bit for bit.
     /// </summary>
     /// <param name="input">(L, N, H_in), (N, L, H_in) when batch-first, or (L, H_in) unbatched.</param>
-    /// <param name="h0">Initial hidden state (D*NumLayers, N, H_out) or (D*NumLayers, H_out); empty (<c>default</c>) together with c0 for zeros.</param>
-    /// <param name="c0">Initial cell state (D*NumLayers, N, H) or (D*NumLayers, H); empty together with h0 for zeros.</param>
+    /// <param name="h0">Initial hidden state (D*NumLayers, N, H_out) or (D*NumLayers, H_out); <c>default</c> together with c0 for zeros (a span of any other shape is a state and must match, even one with no elements).</param>
+    /// <param name="c0">Initial cell state (D*NumLayers, N, H) or (D*NumLayers, H); <c>default</c> together with h0 for zeros.</param>
     /// <param name="output">Receives the output: dense, (L, N, D*H_out) in the input's layout.</param>
     /// <param name="hn">Receives h_n: dense, shaped like h0. May be h0 itself (updated in place).</param>
     /// <param name="cn">Receives c_n: dense, shaped like c0. May be c0 itself.</param>
     /// <param name="workspace">Scratch reused across calls; one call at a time.</param>
-    /// <exception cref="ArgumentException">A shape is wrong, exactly one of h0 and c0 is empty, or a destination is not dense or
+    /// <exception cref="ArgumentException">A shape is wrong, exactly one of h0 and c0 is <c>default</c>, or a destination is not dense or
     /// overlaps another argument. Nothing is written.</exception>
     /// <exception cref="InvalidOperationException"><paramref name="workspace"/> is in use by another call.</exception>
     public void Forward(

@@ -43,12 +43,7 @@ public abstract class RecurrentCell : RecurrentModule
         }
 
         bool batched = shape.Length == 2;
-        int batch = batched ? checked((int)shape[0]) : 1;
-        if (batch == 0)
-        {
-            throw new ArgumentException($"Expected a batch of at least one row (N > 0), got input shape {TensorData.FormatShape(shape)}.", nameof(input));
-        }
-
+        int batch = batched ? checked((int)shape[0]) : 1; // may be 0: PyTorch returns (0, H)
         config.CheckCallSize(batch, batch, nameof(input), shape);
         bool isLstm = config.CellType == CellType.Lstm;
         if (isLstm && (hx is null) != (cx is null))
@@ -60,6 +55,11 @@ public abstract class RecurrentCell : RecurrentModule
         nint[] stateShape = batched ? [batch, config.HiddenSize] : [config.HiddenSize];
         StateShapeCheck.Check(hx, isLstm ? "h" : "hx", stateShape, batched ? "2-D (batched)" : "1-D (unbatched)");
         StateShapeCheck.Check(cx, "c", stateShape, batched ? "2-D (batched)" : "1-D (unbatched)");
+
+        if (batch == 0)
+        {
+            return (Tensor.CreateFromShape<float>(stateShape), isLstm ? Tensor.CreateFromShape<float>(stateShape) : null);
+        }
 
         var hidden = new float[batch * config.HiddenSize];
         var finalHidden = new float[hidden.Length];

@@ -8,9 +8,14 @@ namespace Recurrent;
 public abstract partial class RecurrentLayer
 {
     /// <summary>
-    /// Checks every shape and overlap, then runs the stack from h0 (and c0), or zeros when they are empty, writing
+    /// Checks every shape and overlap, then runs the stack from h0 (and c0), or zeros when they are absent, writing
     /// output, h_n and (LSTM) c_n. All checks come before any write: a failed call changes nothing.
     /// </summary>
+    /// <remarks>
+    /// A state is absent when it is <c>default</c> (rank 0, as <see cref="Tensor{T}.Empty"/> too). Any other span is a state
+    /// and must have the state's shape, even one with no elements: (D*layers, 0, H_out) is h0 of a batch of no
+    /// sequences, and (1, 0, 6) for a batch of 2 is a wrong h0, not a missing one.
+    /// </remarks>
     private protected void ForwardInto(
         ReadOnlyTensorSpan<float> input, ReadOnlyTensorSpan<float> h0, ReadOnlyTensorSpan<float> c0,
         TensorSpan<float> output, TensorSpan<float> hn, TensorSpan<float> cn, ForwardWorkspace workspace)
@@ -23,11 +28,11 @@ public abstract partial class RecurrentLayer
         // Shapes on the stack: this overload allocates nothing.
         ReadOnlySpan<nint> hiddenShape = StateShape(batched, batch, config.OutputSize, stackalloc nint[3]);
         ReadOnlySpan<nint> cellShape = StateShape(batched, batch, config.HiddenSize, stackalloc nint[3]);
-        bool hasH0 = !h0.IsEmpty, hasC0 = !c0.IsEmpty;
+        bool hasH0 = h0.Rank != 0, hasC0 = c0.Rank != 0;
         if (isLstm && hasH0 != hasC0)
         {
             throw new ArgumentException(
-                $"LSTM takes h0 and c0 together or neither (both empty for zeros); got {(hasH0 ? "h0 without c0" : "c0 without h0")}.",
+                $"LSTM takes h0 and c0 together or neither (both default for zeros); got {(hasH0 ? "h0 without c0" : "c0 without h0")}.",
                 hasH0 ? nameof(c0) : nameof(h0));
         }
 
@@ -58,6 +63,11 @@ public abstract partial class RecurrentLayer
         ThrowIfOverlaps(hiddenData, nameof(hn), inputData, SameOrNone(initialHidden, hiddenData), initialCell);
         ThrowIfOverlaps(hiddenData, nameof(hn), cellData, default, default);
         ThrowIfOverlaps(cellData, nameof(cn), inputData, initialHidden, SameOrNone(initialCell, cellData));
+
+        if (batch == 0)
+        {
+            return; // a batch of no sequences: every destination has no elements, as in PyTorch
+        }
 
         workspace.Acquire();
         try
@@ -95,7 +105,7 @@ public abstract partial class RecurrentLayer
         {
             throw new ArgumentException(
                 $"Expected {name} as a dense buffer of shape {TensorData.FormatShape(expected)}, " +
-                $"got {(buffer.IsDense ? "" : "a non-dense ")}{TensorData.FormatShape(buffer.Lengths)}.", name);
+                $"got {TensorData.DescribeBuffer(buffer.Lengths, buffer.IsDense)}.", name);
         }
 
         return MemoryMarshal.CreateSpan(ref buffer.GetPinnableReference(), checked((int)buffer.FlattenedLength));

@@ -64,7 +64,7 @@ public abstract partial class RecurrentLayer
         {
             throw new ArgumentException(
                 $"Expected a dense output of shape {TensorData.FormatShape(OutputShape(input.Lengths, state.IsBatched))}, " +
-                $"got {(output.IsDense ? "" : "a non-dense ")}{TensorData.FormatShape(output.Lengths)}.",
+                $"got {TensorData.DescribeBuffer(output.Lengths, output.IsDense)}.",
                 nameof(output));
         }
 
@@ -147,10 +147,19 @@ public abstract partial class RecurrentLayer
     private (int Steps, int Batch) CheckChunk(ReadOnlySpan<nint> shape, RecurrentState state)
     {
         LayerConfig config = Config;
-        if (state.Config.CellType != config.CellType || state.Config.NumLayers != config.NumLayers ||
-            state.Config.OutputSize != config.OutputSize || state.Config.HiddenSize != config.HiddenSize || config.Directions != 1)
+        if (config.Directions != 1)
         {
-            throw new ArgumentException("state was created by a layer of another kind or size; create it with this layer's CreateState.", nameof(state));
+            throw new ArgumentException(
+                "Step streams unidirectional layers only: this layer is bidirectional, and its reverse direction needs the whole sequence.", nameof(state));
+        }
+
+        LayerConfig made = state.Config;
+        if (made.CellType != config.CellType || made.NumLayers != config.NumLayers || made.OutputSize != config.OutputSize || made.HiddenSize != config.HiddenSize)
+        {
+            throw new ArgumentException(
+                $"state was created by another layer: it holds the state of {DescribeState(made, state.BatchSize, state.IsBatched)}, " +
+                $"this layer's is {DescribeState(config, state.BatchSize, state.IsBatched)}; create it with this layer's CreateState.",
+                nameof(state));
         }
 
         int rank = state.IsBatched ? 3 : 2;
@@ -171,6 +180,18 @@ public abstract partial class RecurrentLayer
 
         config.CheckCallSize((long)steps * batch, batch, "input", shape);
         return (steps, batch);
+    }
+
+    /// <summary>"an LSTM: h (layers, N, H_out), c (layers, N, H)" for error messages (without N when unbatched).</summary>
+    private static string DescribeState(LayerConfig config, int batch, bool batched)
+    {
+        string Shape(int features) => batched ? $"({config.NumLayers}, {batch}, {features})" : $"({config.NumLayers}, {features})";
+        return config.CellType switch
+        {
+            CellType.Lstm => $"an LSTM: h {Shape(config.OutputSize)}, c {Shape(config.HiddenSize)}",
+            CellType.Gru => $"a GRU: h {Shape(config.OutputSize)}",
+            _ => $"an RNN: h {Shape(config.OutputSize)}",
+        };
     }
 
     /// <summary>Whether the output shape is the input's with H_out features (checked without allocating).</summary>

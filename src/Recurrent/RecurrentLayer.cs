@@ -107,6 +107,8 @@ public abstract partial class RecurrentLayer : RecurrentModule
         return (output, hidden, cell);
     }
 
+    /// <summary>L, N and whether the input is batched, from its shape. L must be positive (PyTorch raises for L = 0); N may
+    /// be 0, as in PyTorch, which returns outputs and states with no elements.</summary>
     private (int Steps, int Batch, bool Batched) ReadInputShape(ReadOnlySpan<nint> shape)
     {
         LayerConfig config = Config;
@@ -131,11 +133,6 @@ public abstract partial class RecurrentLayer : RecurrentModule
         if (steps == 0)
         {
             throw new ArgumentException($"Expected a non-empty sequence (L > 0), got input shape {TensorData.FormatShape(shape)}.", "input");
-        }
-
-        if (batch == 0)
-        {
-            throw new ArgumentException($"Expected a batch of at least one sequence (N > 0), got input shape {TensorData.FormatShape(shape)}.", "input");
         }
 
         config.CheckCallSize((long)steps * batch, batch, "input", shape);

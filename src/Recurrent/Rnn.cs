@@ -80,7 +80,7 @@ public sealed class Rnn : RecurrentLayer
     /// of this size (with dense arguments); results equal the other overloads' bit for bit.
     /// </summary>
     /// <param name="input">(L, N, H_in), (N, L, H_in) when batch-first, or (L, H_in) unbatched.</param>
-    /// <param name="h0">Initial hidden state (D*NumLayers, N, H) or (D*NumLayers, H); empty (<c>default</c>) for zeros.</param>
+    /// <param name="h0">Initial hidden state (D*NumLayers, N, H) or (D*NumLayers, H); <c>default</c> for zeros (a span of any other shape is a state and must match, even one with no elements).</param>
     /// <param name="output">Receives the output: dense, (L, N, D*H) in the input's layout.</param>
     /// <param name="hn">Receives h_n: dense, shaped like h0. May be h0 itself (updated in place).</param>
     /// <param name="workspace">Scratch reused across calls; one call at a time.</param>

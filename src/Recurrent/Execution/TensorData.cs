@@ -42,5 +42,10 @@ internal static class TensorData
         return shape.Length == 1 ? $"({shape[0]})" : "(" + string.Join(", ", shape.ToArray()) + ")";
     }
 
+    /// <summary>How an error message names a buffer the caller gave: its shape, "a non-dense" one, or none at all
+    /// (<c>default</c>, rank 0).</summary>
+    public static string DescribeBuffer(ReadOnlySpan<nint> lengths, bool isDense) =>
+        lengths.Length == 0 ? "none (a default span)" : isDense ? FormatShape(lengths) : $"a non-dense {FormatShape(lengths)}";
+
     public static bool ShapeEquals(ReadOnlySpan<nint> shape, ReadOnlySpan<nint> expected) => shape.SequenceEqual(expected);
 }

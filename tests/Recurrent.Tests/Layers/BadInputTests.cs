@@ -100,13 +100,6 @@ public class BadInputTests
         Throws<ArgumentException>("input", () => new Rnn(10, 5).Forward(Zeros(0, 10)), "non-empty", "(0, 10)");
     }
 
-    [Fact]
-    public void Layers_EmptyBatch_Throws()
-    {
-        Throws<ArgumentException>("input", () => new Lstm(10, 5).Forward(Zeros(3, 0, 10)), "at least one", "(3, 0, 10)");
-        Throws<ArgumentException>("input", () => new GruCell(10, 5).Forward(Zeros(0, 10)), "at least one", "(0, 10)");
-    }
-
     [Theory]
     [InlineData(0, 5, 1, "inputSize")]
     [InlineData(-3, 5, 1, "inputSize")]

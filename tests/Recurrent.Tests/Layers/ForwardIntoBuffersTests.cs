@@ -150,8 +150,12 @@ public class ForwardIntoBuffersTests
         { "output not dense", "output", "non-dense" },
         { "hn wrong shape", "hn", "(2, 4, 7)" },
         { "cn wrong rank", "cn", "(2, 4, 7)" },
+        { "cn missing", "cn", "none" },
         { "h0 wrong shape", "h0", "(2, 4, 7)" },
         { "h0 without c0", "c0", "h0 without c0" },
+        { "h0 and c0 with no elements", "h0", "(2, 0, 7)" }, // a state of another batch, not a missing one
+        { "c0 with no elements", "c0", "(2, 0, 7)" },
+        { "h0 and c0 of rank 1, empty", "h0", "(2, 4, 7)" },
         { "input wrong features", "input", "input_size" },
         { "output overlaps input", "output", "overlaps" },
         { "hn overlaps c0", "hn", "overlaps" },
@@ -179,8 +183,12 @@ public class ForwardIntoBuffersTests
             case "output not dense": outputSpan = Tensor.Create(arena, 0, [6, 4, 7], [56, 7, 1]); break;
             case "hn wrong shape": hnSpan = Slice(1000, 2, 5, 7); break;
             case "cn wrong rank": cnSpan = Slice(2000, 8, 7); break;
+            case "cn missing": cnSpan = Tensor<float>.Empty; break;
             case "h0 wrong shape": initialH = Randn(2, 2, 3, 7); break;
             case "h0 without c0": initialC = null; break;
+            case "h0 and c0 with no elements": initialH = Zeros(2, 0, 7); initialC = Zeros(2, 0, 7); break;
+            case "c0 with no elements": initialC = Zeros(2, 0, 7); break;
+            case "h0 and c0 of rank 1, empty": initialH = Zeros(0); initialC = Zeros(0); break;
             case "input wrong features": input = Randn(1, 6, 4, 6); break;
             case "output overlaps input": input = Slice(100, 6, 4, 5); break;
             case "hn overlaps c0": initialC = Slice(1010, 2, 4, 7); break;

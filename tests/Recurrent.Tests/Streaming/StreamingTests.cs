@@ -159,7 +159,11 @@ public class StreamingTests
         Assert.Contains("(3, 3, 4)", wrongBatch.Message, StringComparison.Ordinal);
         Assert.Equal("input", Assert.Throws<ArgumentException>(() => rnn.Step(Randn(2, 3, 4), state)).ParamName);
         Assert.Equal("input", Assert.Throws<ArgumentException>(() => rnn.Step(Zeros(0, 2, 4), state)).ParamName);
-        Assert.Equal("state", Assert.Throws<ArgumentException>(() => rnn.Step(Randn(2, 3, 2, 4), new Rnn(4, 6).CreateState(2))).ParamName);
+        ArgumentAssert.Throws<ArgumentException>("state", () => rnn.Step(Randn(2, 3, 2, 4), new Rnn(4, 6).CreateState(2)), "(1, 2, 6)", "(1, 2, 5)");
+        ArgumentAssert.Throws<ArgumentException>(
+            "state", () => new Lstm(4, 3, numLayers: 2).Step(Randn(2, 3, 2, 4), new Lstm(4, 3).CreateState(2)), "c (1, 2, 3)", "c (2, 2, 3)");
+        ArgumentAssert.Throws<ArgumentException>("state", () => new Gru(4, 5, bidirectional: true).Step(Randn(2, 3, 2, 4), new Gru(4, 5).CreateState(2)), "bidirectional");
+        ArgumentAssert.Throws<ArgumentException>("output", () => rnn.Step(Randn(2, 3, 2, 4).AsReadOnlyTensorSpan(), state, default), "(3, 2, 5)", "none");
         var badOutput = Assert.Throws<ArgumentException>(() => rnn.Step(Randn(2, 3, 2, 4).AsReadOnlyTensorSpan(), state, Zeros(3, 2, 4).AsTensorSpan()));
         Assert.Equal("output", badOutput.ParamName);
         Assert.Contains("(3, 2, 5)", badOutput.Message, StringComparison.Ordinal);
