@@ -1,4 +1,5 @@
 using System.Globalization;
+using Recurrent.Kernels;
 
 namespace Recurrent.Execution;
 
@@ -113,17 +114,22 @@ internal sealed class LayerConfig
     }
 
     /// <summary>
-    /// Throws unless every buffer of a call fits in an array: <paramref name="rows"/> (step, sequence) rows of the
-    /// widest per-row buffer, and the (D*layers, N, max(H, H_out)) states. Checked in 64 bits before any work.
+    /// Throws unless every buffer of a call fits in an array (with an aligned buffer's slack): <paramref name="rows"/>
+    /// (step, sequence) rows of input, output and the layers' outputs, max(H_in, D*H_out) floats each; the gate buffer,
+    /// which holds one block of steps (<see cref="Workspace.GateFloatsBound"/>), not the whole sequence's G*H per row; and
+    /// the (D*layers, N, max(H, H_out)) states. Checked in 64 bits before any work.
     /// </summary>
     public void CheckCallSize(long rows, long batch, string paramName, ReadOnlySpan<nint> shape)
     {
-        long widestRow = Math.Max(Math.Max(InputSize, GateWidth), OutputWidth);
-        long stateLength = (long)StateCount * batch * Math.Max(HiddenSize, OutputSize);
-        if (rows * widestRow > Array.MaxLength || stateLength > Array.MaxLength)
+        long maxFloats = Array.MaxLength - (AlignedFloats.AlignmentBytes / sizeof(float));
+        long rowFloats = rows * Math.Max(InputSize, OutputWidth);
+        long stateFloats = (long)StateCount * batch * Math.Max(HiddenSize, OutputSize);
+        long gateFloats = Workspace.GateFloatsBound(this, rows, batch);
+        if (rowFloats > maxFloats || stateFloats > maxFloats || gateFloats > maxFloats)
         {
             throw new ArgumentException(
-                $"Input shape {TensorData.FormatShape(shape)} needs buffers of more than {Array.MaxLength} elements; split the sequence or the batch.",
+                $"Input shape {TensorData.FormatShape(shape)} needs a buffer of more than {maxFloats} elements " +
+                $"({Math.Max(rowFloats, Math.Max(stateFloats, gateFloats))}); split the sequence or the batch.",
                 paramName);
         }
     }

@@ -33,6 +33,14 @@ internal sealed class Workspace
     public static int GateBudget(LayerConfig config) =>
         (int)Math.Clamp((long)config.GateWidth * Math.Max(config.InputSize, config.OutputWidth), MinGateBudget, MaxGateBudget);
 
+    /// <summary>
+    /// At least the floats of the gate buffer a call of <paramref name="rows"/> rows at batch <paramref name="batch"/>
+    /// needs: a block of steps holds at most <see cref="GateBudget"/> floats, or else the fewest steps that reach
+    /// <see cref="MinimumBlockRows"/> rows, which are fewer than MinimumBlockRows + N (one step when N alone reaches it).
+    /// </summary>
+    public static long GateFloatsBound(LayerConfig config, long rows, long batch) =>
+        Math.Max(GateBudget(config), Math.Min(rows, MinimumBlockRows + batch) * config.GateWidth);
+
     public Workspace(LayerConfig config, StepSchedule schedule, int parallelism = 1)
         : this(config, schedule, parallelism, reverseScratch: false)
     {

@@ -12,6 +12,21 @@ namespace Recurrent.Tests.Layers;
 public class LongSequenceTests
 {
     [Fact]
+    public void CallSize_BoundsTheBuffersThatExist_NotTheWholeSequencesGates()
+    {
+        // LSTM 1 → 4096 projected to 1: a step's gates are 16384 floats, but the gate buffer holds one block of steps, so
+        // 131073 steps (over 2^31 gate floats in all) need buffers of ~131073 floats, and PyTorch runs them. The call
+        // itself takes seconds; the check is what refused it.
+        var lstm = new Lstm(1, 4096, projSize: 1);
+        lstm.Config.CheckCallSize(131_073, 1, "input", [131_073, 1, 1]);
+        lstm.Config.CheckCallSize(1_000_000, 1, "input", [1_000_000, 1, 1]);
+
+        // Buffers that really would exceed an array: the output rows, or one step's gates for a huge batch.
+        ArgumentAssert.Throws<ArgumentException>("input", () => lstm.Config.CheckCallSize(200_000, 200_000, "input", [1, 200_000, 1]), "(1, 200000, 1)");
+        ArgumentAssert.Throws<ArgumentException>("input", () => new Lstm(1, 4096).Config.CheckCallSize(600_000, 1, "input", [600_000, 1, 1]), "(600000, 1, 1)", "split");
+    }
+
+    [Fact]
     public void Forward_InputProductInSeveralBlocks_EqualsSingleBlockChunksExactly()
     {
         // G·H = 256, N = 8: 2048 gate floats per step, so a block holds at most 1024 steps and 2600 steps need at least three blocks.
