@@ -49,7 +49,7 @@ public static class RnnUtils
             }
         }
 
-        int features = FeatureCount(shape[2..]);
+        int features = FeatureCount(shape[2..], nameof(input));
         ReadOnlySpan<float> source = TensorData.Read(input);
         var data = new float[checked(batchSizes.Sum() * features)];
         int row = 0;
@@ -75,7 +75,9 @@ public static class RnnUtils
     /// <param name="paddingValue">Value of the positions past each sequence's length.</param>
     /// <param name="totalLength">T; null for the longest sequence's length. Must be at least that length.</param>
     /// <returns>The padded batch and each sequence's length, in the caller's original order.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="totalLength"/> is shorter than the longest sequence.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="totalLength"/> is shorter than the longest sequence, or
+    /// so long that the padded batch would not fit in an array.</exception>
+    /// <exception cref="ArgumentException">The padded batch would not fit in an array.</exception>
     public static (Tensor<float> Padded, int[] Lengths) PadPackedSequence(PackedSequence sequence, bool batchFirst = false, float paddingValue = 0, int? totalLength = null)
     {
         ArgumentNullException.ThrowIfNull(sequence);
@@ -90,9 +92,18 @@ public static class RnnUtils
         int steps = totalLength ?? maxLength;
         int batch = sequence.BatchSize;
         ReadOnlySpan<nint> dataShape = sequence.Data.Lengths;
-        int features = FeatureCount(dataShape[1..]);
+        int features = FeatureCount(dataShape[1..], nameof(sequence));
+        nint[] shape = batchFirst ? [batch, steps, .. dataShape[1..]] : [steps, batch, .. dataShape[1..]];
+        if ((long)steps * batch * features > Array.MaxLength)
+        {
+            string message = $"The padded batch {TensorData.FormatShape(shape)} would hold more than the {Array.MaxLength} elements an array can.";
+            throw totalLength is int given
+                ? new ArgumentOutOfRangeException(nameof(totalLength), given, message)
+                : new ArgumentException(message, nameof(sequence));
+        }
+
         ReadOnlySpan<float> data = TensorData.Read(sequence.Data);
-        var padded = new float[checked(steps * batch * features)];
+        var padded = new float[steps * batch * features];
         padded.AsSpan().Fill(paddingValue);
         int[] batchSizes = sequence.BatchSizeArray;
         int row = 0;
@@ -112,7 +123,6 @@ public static class RnnUtils
             lengths[sequence.OriginalIndex(i)] = sequence.SortedLength(i);
         }
 
-        nint[] shape = batchFirst ? [batch, steps, .. dataShape[1..]] : [steps, batch, .. dataShape[1..]];
         return (Tensor.Create(padded, shape), lengths);
     }
 
@@ -120,14 +130,22 @@ public static class RnnUtils
     /// <param name="sequences">At least one sequence; all with the same trailing shape.</param>
     /// <param name="batchFirst">Return (N, L_max, features...) instead of (L_max, N, features...).</param>
     /// <param name="paddingValue">Value of the positions past each sequence's length.</param>
-    /// <exception cref="ArgumentException">The list is empty, a sequence is null or 0-D, or trailing shapes differ.</exception>
+    /// <exception cref="ArgumentException">The list is empty, a sequence is null or 0-D, trailing shapes differ, or the padded
+    /// batch would not fit in an array.</exception>
     public static Tensor<float> PadSequence(IReadOnlyList<Tensor<float>> sequences, bool batchFirst = false, float paddingValue = 0)
     {
         nint[] trailing = CheckSequences(sequences);
         int batch = sequences.Count;
         int steps = sequences.Max(s => checked((int)s.Lengths[0]));
-        int features = FeatureCount(trailing);
-        var padded = new float[checked(steps * batch * features)];
+        int features = FeatureCount(trailing, nameof(sequences));
+        nint[] shape = batchFirst ? [batch, steps, .. trailing] : [steps, batch, .. trailing];
+        if ((long)steps * batch * features > Array.MaxLength)
+        {
+            throw new ArgumentException(
+                $"The padded batch {TensorData.FormatShape(shape)} would hold more than the {Array.MaxLength} elements an array can.", nameof(sequences));
+        }
+
+        var padded = new float[steps * batch * features];
         padded.AsSpan().Fill(paddingValue);
         for (int n = 0; n < batch; n++)
         {
@@ -139,18 +157,37 @@ public static class RnnUtils
             }
         }
 
-        nint[] shape = batchFirst ? [batch, steps, .. trailing] : [steps, batch, .. trailing];
         return Tensor.Create(padded, shape);
     }
 
     /// <summary><c>pack_sequence</c>: packs a list of sequences of shape (length_i, features...), each length at least 1.</summary>
     /// <param name="sequences">The sequences, in the caller's order.</param>
     /// <param name="enforceSorted">As in <see cref="PackPaddedSequence"/>: when true the lengths must be decreasing.</param>
-    /// <exception cref="ArgumentException">As for <see cref="PadSequence"/> and <see cref="PackPaddedSequence"/>.</exception>
+    /// <exception cref="ArgumentException">As for <see cref="PadSequence"/>; a sequence has no steps; or
+    /// <paramref name="enforceSorted"/> and a sequence is longer than the one before it. Each names
+    /// <paramref name="sequences"/>.</exception>
     public static PackedSequence PackSequence(IReadOnlyList<Tensor<float>> sequences, bool enforceSorted = true)
     {
         CheckSequences(sequences);
         int[] lengths = sequences.Select(s => checked((int)s.Lengths[0])).ToArray();
+
+        // Checked here, against the caller's own list, so that PackPaddedSequence below never has a length to reject.
+        for (int n = 0; n < lengths.Length; n++)
+        {
+            if (lengths[n] == 0)
+            {
+                throw new ArgumentException(
+                    $"sequences[{n}] has shape {TensorData.FormatShape(sequences[n].Lengths)}: every sequence needs at least one step.", nameof(sequences));
+            }
+
+            if (enforceSorted && n > 0 && lengths[n] > lengths[n - 1])
+            {
+                throw new ArgumentException(
+                    $"sequences must be sorted by decreasing length when enforceSorted is true, but sequences[{n}] (length {lengths[n]}) " +
+                    $"follows sequences[{n - 1}] (length {lengths[n - 1]}). Pass enforceSorted: false to pack them unsorted.", nameof(sequences));
+            }
+        }
+
         return PackPaddedSequence(PadSequence(sequences), lengths, batchFirst: false, enforceSorted);
     }
 
@@ -225,14 +262,20 @@ public static class RnnUtils
         return trailing!;
     }
 
-    private static int FeatureCount(ReadOnlySpan<nint> trailing)
+    /// <summary>The product of the trailing dimensions: the floats of one (step, sequence) row.</summary>
+    private static int FeatureCount(ReadOnlySpan<nint> trailing, string paramName)
     {
         long count = 1;
         foreach (nint d in trailing)
         {
             count *= d;
+            if (count > Array.MaxLength)
+            {
+                throw new ArgumentException(
+                    $"Trailing dimensions {TensorData.FormatShape(trailing)} make rows of more than the {Array.MaxLength} elements an array can hold.", paramName);
+            }
         }
 
-        return checked((int)count);
+        return (int)count;
     }
 }

@@ -74,6 +74,28 @@ public class SequenceBadInputTests
     }
 
     [Fact]
+    public void PackSequence_BadList_NamesTheSequences()
+    {
+        Throws<ArgumentException>("sequences", () => RnnUtils.PackSequence([Zeros(2, 4), Zeros(3, 4)]), "sequences[1] (length 3)", "sequences[0] (length 2)");
+        Throws<ArgumentException>("sequences", () => RnnUtils.PackSequence([Zeros(3, 4), Zeros(0, 4)], enforceSorted: false), "sequences[1]", "(0, 4)");
+        Throws<ArgumentException>("sequences", () => RnnUtils.PackSequence([Zeros(0, 4)]), "sequences[0]", "(0, 4)");
+    }
+
+    [Fact]
+    public void Padding_LargerThanAnArray_ThrowsNamingTheArgument()
+    {
+        PackedSequence packed = RnnUtils.PackPaddedSequence(Randn(1, 5, 2, 4), [5, 3]);
+        Throws<ArgumentOutOfRangeException>("totalLength", () => RnnUtils.PadPackedSequence(packed, totalLength: 300_000_000), "(300000000, 2, 4)");
+        Throws<ArgumentOutOfRangeException>("totalLength", () => RnnUtils.PadPackedSequence(packed, totalLength: int.MaxValue), "more than");
+
+        // One tensor listed 2200 times: a padded (1000000, 2200, 1) batch would be 2.2e9 floats.
+        Tensor<float> longSequence = Zeros(1_000_000, 1);
+        var many = Enumerable.Repeat(longSequence, 2200).ToList();
+        Throws<ArgumentException>("sequences", () => RnnUtils.PadSequence(many), "(1000000, 2200, 1)");
+        Throws<ArgumentException>("sequences", () => RnnUtils.PackSequence(many), "(1000000, 2200, 1)");
+    }
+
+    [Fact]
     public void PackPadded_EmptyBatchOrSequence_Throws()
     {
         Throws<ArgumentException>("input", () => RnnUtils.PackPaddedSequence(Zeros(5, 0, 2), []), "at least one", "(5, 0, 2)");
