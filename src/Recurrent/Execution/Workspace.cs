@@ -82,7 +82,7 @@ internal sealed class Workspace
         if (lanes)
         {
             LaneStride = LaneSteps.Stride(batch);
-            LaneInputs = new AlignedFloats(Math.Max(config.InputSize, config.OutputWidth) * LaneStride);
+            LaneInputs = new AlignedFloats(checked((int)LaneInputFloats(config, LaneStride)));
             LaneHidden = new AlignedFloats(2 * config.OutputSize * LaneStride);
             LaneCell = new AlignedFloats(config.CellType == CellType.Lstm ? config.HiddenSize * LaneStride : 0);
             int gateBuffers = config.CellType == CellType.Gru ? 2 : 1; // GRU: the input part and the hidden part apart
@@ -209,14 +209,22 @@ internal sealed class Workspace
     public int LaneLayerSteps { get; }
 
     /// <summary>Whether this workspace can run <paramref name="schedule"/> of a layer shaped as <paramref name="config"/> in
-    /// up to <paramref name="parallelism"/> parts: buffers of the same widths, enough layers, and the schedule fits.</summary>
+    /// up to <paramref name="parallelism"/> parts: buffers of the same widths, room for its input rows (the joined and
+    /// lane inputs, whose width is the layer's input size: a layer with a wider input than the one the buffers were made
+    /// for must not reuse them), enough layers, and the schedule fits.</summary>
     public bool Fits(LayerConfig config, StepSchedule schedule, int parallelism)
     {
         bool sameWidths = config.GateWidth == Config.GateWidth && config.OutputSize == Config.OutputSize &&
             config.HiddenSize == Config.HiddenSize && config.OutputWidth == Config.OutputWidth && config.CellType == Config.CellType &&
-            config.ProjSize == Config.ProjSize && JoinedInputFloats(config, schedule.Batch) <= JoinedInputs.Length && Math.Min(config.NumLayers - 1, 2) <= LayerOutputs.Length;
-        return sameWidths && (config.Dropout == 0 || _rowMajorBetweenLayers) && parallelism == Parallelism && Fits(schedule);
+            config.ProjSize == Config.ProjSize && Math.Min(config.NumLayers - 1, 2) <= LayerOutputs.Length;
+        bool inputsFit = JoinedInputFloats(config, schedule.Batch) <= JoinedInputs.Length && LaneInputFloats(config, LaneStride) <= LaneInputs.Length;
+        return sameWidths && inputsFit && (config.Dropout == 0 || _rowMajorBetweenLayers) && parallelism == Parallelism && Fits(schedule);
     }
+
+    /// <summary>Floats of <see cref="LaneInputs"/> for a layer shaped as <paramref name="config"/> in lanes of
+    /// <paramref name="laneStride"/> (0 when the layer does not run in lanes): one lane row per input or output feature.</summary>
+    private static long LaneInputFloats(LayerConfig config, int laneStride) =>
+        (long)Math.Max(config.InputSize, config.OutputWidth) * laneStride;
 
     /// <summary>Floats of <see cref="JoinedInputs"/> for a layer shaped as <paramref name="config"/> at this batch.</summary>
     private static int JoinedInputFloats(LayerConfig config, int batch) =>

@@ -132,6 +132,25 @@ public class ForwardIntoBuffersTests
     }
 
     [Fact]
+    public void Workspace_ReusedByALayerWithAWiderInput_StaysCorrect()
+    {
+        // GRU layers small enough for lanes: the lane input buffer is as wide as the input, so a layer with the same
+        // hidden size but a wider input must not take the narrower one's buffers (it once overran them, on every call).
+        var workspace = new ForwardWorkspace();
+        var narrow = new Gru(8, 32, seed: 1).Eval();
+        var wide = new Gru(200, 32, seed: 2).Eval();
+        foreach (var (layer, seed) in new (RecurrentLayer, int)[] { (narrow, 1), (wide, 2), (wide, 3), (narrow, 4), (wide, 5) })
+        {
+            var shapes = new Shapes(layer, steps: 10, batch: 32, unbatched: false);
+            Tensor<float> x = Randn(seed, shapes.Input), h0 = Randn(seed + 10, shapes.Hidden);
+            float[][] expected = LayerResults.Forward(layer, x, h0, null);
+            float[][] actual = ForwardInto(layer, shapes, x, h0, null, workspace);
+            Assert.Equal(expected[0], actual[0]);
+            Assert.Equal(expected[1], actual[1]);
+        }
+    }
+
+    [Fact]
     public void Workspace_InUse_Throws()
     {
         var rnn = new Rnn(3, 4).Eval();

@@ -78,6 +78,25 @@ public class StreamingTests
     }
 
     [Fact]
+    public void Step_StateOfALayerWithANarrowerInput_CarriesOverToAWiderOne()
+    {
+        // A state holds h of (layers, N, H): another layer of that kind and size may continue from it, even with a wider
+        // input, whose lane buffers the state's cached scratch is too narrow for (it once overran them).
+        var narrow = new Gru(8, 32, seed: 1).Eval();
+        var wide = new Gru(200, 32, seed: 2).Eval();
+        RecurrentState state = narrow.CreateState(32);
+        narrow.Step(Randn(1, 3, 32, 8), state);
+        Tensor<float> h = Randn(0, 1, 32, 32);
+        state.Hidden.CopyTo(h);
+
+        Tensor<float> x = Randn(2, 3, 32, 200); // as many steps as the narrow layer's chunk: its scratch would fit them
+        var (expected, expectedH) = wide.Forward(x, h);
+        Tensor<float> output = wide.Step(x, state);
+        Assert.Equal(ToArray(expected), ToArray(output));
+        Assert.Equal(ToArray(expectedH), ToArray(state.Hidden));
+    }
+
+    [Fact]
     public void Step_EightThreadsThroughOneLayer_MatchSerialResultsExactly()
     {
         var gru = new Gru(6, 10, numLayers: 2, seed: 2).Eval();
