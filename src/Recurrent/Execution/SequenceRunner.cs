@@ -22,7 +22,28 @@ namespace Recurrent.Execution;
 /// </remarks>
 internal static class SequenceRunner
 {
-    public static unsafe void Run(
+    public static void Run(
+        LayerConfig config, ParameterSet parameters, StepSchedule schedule, ReadOnlySpan<float> input,
+        ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell,
+        Span<float> output, Span<float> finalHidden, Span<float> finalCell,
+        Workspace workspace, Random? dropoutRandom)
+    {
+        if (dropoutRandom is null)
+        {
+            RunLayers(config, parameters, schedule, input, initialHidden, initialCell, output, finalHidden, finalCell, workspace, dropoutRandom);
+            return;
+        }
+
+        // Dropout draws from the module's one random stream, one call at a time: a call's masks are one unbroken run of
+        // the stream, as when calls come one after another, so concurrent calls take turns whole rather than layer by
+        // layer (which gave each call a mix of the other's draws).
+        lock (dropoutRandom)
+        {
+            RunLayers(config, parameters, schedule, input, initialHidden, initialCell, output, finalHidden, finalCell, workspace, dropoutRandom);
+        }
+    }
+
+    private static unsafe void RunLayers(
         LayerConfig config, ParameterSet parameters, StepSchedule schedule, ReadOnlySpan<float> input,
         ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell,
         Span<float> output, Span<float> finalHidden, Span<float> finalCell,
@@ -77,11 +98,7 @@ internal static class SequenceRunner
 
                 if (!last && dropoutRandom is not null)
                 {
-                    // The random stream is the module's: one forward at a time draws from it.
-                    lock (dropoutRandom)
-                    {
-                        Dropout.Apply(layerOutput[..(schedule.TotalRows * config.OutputWidth)], config.Dropout, dropoutRandom);
-                    }
+                    Dropout.Apply(layerOutput[..(schedule.TotalRows * config.OutputWidth)], config.Dropout, dropoutRandom); // locked by Run
                 }
 
                 layerInput = layerOutput;

@@ -51,6 +51,30 @@ public class DropoutTests
     }
 
     [Fact]
+    public void TrainingMode_ConcurrentCalls_EachGetsOneUnbrokenRunOfTheStream()
+    {
+        // Two calls after ManualSeed, one after the other, give s1 then s2. Started together on two threads they must give
+        // {s1, s2} in some order: each call draws all its masks at once, not layer by layer in turns with the other.
+        var gru = new Gru(32, 128, numLayers: 3, dropout: 0.3, seed: 1); // ~2 ms a call: the two calls overlap
+        Tensor<float> x = Randn(1, 20, 16, 32);
+        gru.ManualSeed(9);
+        float[] s1 = ToArray(gru.Forward(x).Output), s2 = ToArray(gru.Forward(x).Output);
+        Assert.NotEqual(s1, s2);
+        for (int trial = 0; trial < 8; trial++)
+        {
+            gru.ManualSeed(9);
+            using var start = new Barrier(2);
+            float[]? a = null, b = null;
+            var other = new Thread(() => { start.SignalAndWait(); b = ToArray(gru.Forward(x).Output); });
+            other.Start();
+            start.SignalAndWait();
+            a = ToArray(gru.Forward(x).Output);
+            other.Join();
+            Assert.True((a.AsSpan().SequenceEqual(s1) && b!.AsSpan().SequenceEqual(s2)) || (a.AsSpan().SequenceEqual(s2) && b!.AsSpan().SequenceEqual(s1)), $"trial {trial}");
+        }
+    }
+
+    [Fact]
     public void TrainingMode_SingleLayer_DropoutHasNoEffect()
     {
         // PyTorch applies dropout to the outputs of all layers but the last: one layer means none.
