@@ -8,8 +8,10 @@ namespace Recurrent;
 /// <c>layer.LoadStateDict(SafeTensors.Load(path))</c>, and files written here load in Python.
 /// </summary>
 /// <remarks>
-/// <para>Loading accepts F32 as is and converts F16, BF16 (exactly) and F64 (round to nearest) to float32; any
-/// other dtype is rejected. Entries are returned in the order their data appear in the file, not header order.
+/// <para>Loading accepts F32 as is and converts F16, BF16 (exactly), F64 (round to nearest), BOOL (0 or 1) and the
+/// 8- to 64-bit integers (exactly up to 2^24, else round to nearest), as PyTorch's <c>tensor.float()</c> does, so that a
+/// larger model's file with integer buffers loads and a prefix can then select the layer; the 4-, 6- and 8-bit floats
+/// and complex are rejected. Entries are returned in the order their data appear in the file, not header order.
 /// A scalar (shape <c>[]</c>) loads as a rank-1 tensor of length 1, because <c>Tensor&lt;float&gt;</c> has no
 /// rank-0 form; a tensor with a 0 in its shape loads as an empty tensor of that shape.</para>
 /// <para>The header is validated in full against the real input length before any tensor is allocated, with the
@@ -25,6 +27,7 @@ public static class SafeTensors
     /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
     /// <exception cref="SafeTensorsFormatException">The file is malformed or holds a dtype that cannot be loaded.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">The path is a directory, or the file may not be read.</exception>
     public static StateDict Load(string path) => Load(path, out _);
 
     /// <summary>Loads the tensors and the <c>__metadata__</c> map of the SafeTensors file at <paramref name="path"/>.</summary>
@@ -33,6 +36,7 @@ public static class SafeTensors
     /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
     /// <exception cref="SafeTensorsFormatException">The file is malformed or holds a dtype that cannot be loaded.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">The path is a directory, or the file may not be read.</exception>
     public static StateDict Load(string path, out IReadOnlyDictionary<string, string> metadata)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

@@ -51,6 +51,11 @@ internal static class SafeTensorsHeaderJson
         {
             throw new SafeTensorsFormatException($"The header is not valid JSON: {e.Message}", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // Utf8JsonReader.GetString on a string whose escapes do not make valid UTF-16 (a lone surrogate, "\ud800").
+            throw new SafeTensorsFormatException($"The header holds a string that is not valid text: {e.Message}", e);
+        }
 
         return (entries, metadata);
     }

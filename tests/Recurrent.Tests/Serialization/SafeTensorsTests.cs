@@ -179,6 +179,34 @@ public class SafeTensorsTests
     }
 
     [Fact]
+    public void Load_IntegersAndBooleans_ConvertAsPyTorchsFloat()
+    {
+        // Expected values from PyTorch 1.13, tensor.float(): int64 [16777217, 16777219, -3, 2^62 + 2^38 + 1, -2^63] →
+        // [16777216, 16777220, -3, 2^62 + 2^39, -2^63]; numpy's uint64 → float32 of [2^64 - 1, 2^63 + 2^39 + 1] →
+        // [2^64, 2^63 + 2^40] (one rounding: through double both would round twice, and the last to 2^63); int32
+        // [2^31 - 1, -2^31, 16777217] → [2^31, -2^31, 16777216]; bool [True, False] → [1, 0].
+        byte[] int64s = UInt64s(16777217, 16777219, unchecked((ulong)-3L), (1UL << 62) + (1UL << 38) + 1, 1UL << 63);
+        byte[] uint64s = UInt64s(ulong.MaxValue, (1UL << 63) + (1UL << 39) + 1);
+        byte[] int32s = [.. BitConverter.GetBytes(int.MaxValue), .. BitConverter.GetBytes(int.MinValue), .. BitConverter.GetBytes(16777217)];
+        byte[] small = [1, 0, 255, 0x80, 0x7F, 0x00, 0x80, 0xFF, 0x7F];
+        string header = ("{'bn.num_batches_tracked':{'dtype':'I64','shape':[5],'data_offsets':[0,40]},'u':{'dtype':'U64','shape':[2],'data_offsets':[40,56]}," +
+            "'i':{'dtype':'I32','shape':[3],'data_offsets':[56,68]},'b':{'dtype':'BOOL','shape':[2],'data_offsets':[68,70]}," +
+            "'u8':{'dtype':'U8','shape':[1],'data_offsets':[70,71]},'i8':{'dtype':'I8','shape':[2],'data_offsets':[71,73]}," +
+            "'i16':{'dtype':'I16','shape':[2],'data_offsets':[73,77]}}").Replace('\'', '"');
+        var loaded = LoadEveryWay(Build(
+            header,
+            [.. int64s, .. uint64s, .. int32s, .. small]));
+
+        Assert.Equal([16777216f, 16777220f, -3f, 4611686568183201792f, -9223372036854775808f], Values(loaded["bn.num_batches_tracked"]));
+        Assert.Equal([18446744073709551616f, 9223373136366403584f], Values(loaded["u"]));
+        Assert.Equal([2147483648f, -2147483648f, 16777216f], Values(loaded["i"]));
+        Assert.Equal([1f, 0f], Values(loaded["b"]));
+        Assert.Equal([255f], Values(loaded["u8"]));
+        Assert.Equal([-128f, 127f], Values(loaded["i8"]));
+        Assert.Equal([-32768f, 32767f], Values(loaded["i16"])); // 0x8000 and 0x7FFF, little-endian
+    }
+
+    [Fact]
     public void RoundTrip_TensorsLargerThanOneReadChunk_AreBitExact()
     {
         var state = new StateDict { { "small", Sequence(3) }, { "large", Sequence(700, 501) } };
