@@ -135,6 +135,13 @@ public abstract partial class RecurrentLayer : RecurrentModule
             throw new ArgumentException($"Expected a non-empty sequence (L > 0), got input shape {TensorData.FormatShape(shape)}.", "input");
         }
 
+        // With N = 0 the input has no elements whatever L is, so the size check below cannot bound L.
+        if (steps > Array.MaxLength || batch > Array.MaxLength)
+        {
+            throw new ArgumentException(
+                $"Input shape {TensorData.FormatShape(shape)} has more than {Array.MaxLength} steps or sequences; split the sequence or the batch.", "input");
+        }
+
         config.CheckCallSize((long)steps * batch, batch, "input", shape);
         return ((int)steps, (int)batch, batched);
     }

@@ -116,8 +116,10 @@ internal sealed class LayerConfig
     /// <summary>
     /// Throws unless every buffer of a call fits in an array (with an aligned buffer's slack): <paramref name="rows"/>
     /// (step, sequence) rows of input, output and the layers' outputs, max(H_in, D*H_out) floats each; the gate buffer,
-    /// which holds one block of steps (<see cref="Workspace.GateFloatsBound"/>), not the whole sequence's G*H per row; and
-    /// the (D*layers, N, max(H, H_out)) states. Checked in 64 bits before any work.
+    /// which holds one block of steps (<see cref="Workspace.GateFloatsBound"/>), not the whole sequence's G*H per row; the
+    /// (D*layers, N, max(H, H_out)) states; and the buffers of one row per sequence, which in lanes count the batch rounded
+    /// up to a whole vector of sequences: the joined step's inputs, the lane inputs and the lane gates (two sets for GRU).
+    /// Checked in 64 bits before any work.
     /// </summary>
     public void CheckCallSize(long rows, long batch, string paramName, ReadOnlySpan<nint> shape)
     {
@@ -125,11 +127,17 @@ internal sealed class LayerConfig
         long rowFloats = rows * Math.Max(InputSize, OutputWidth);
         long stateFloats = (long)StateCount * batch * Math.Max(HiddenSize, OutputSize);
         long gateFloats = Workspace.GateFloatsBound(this, rows, batch);
-        if (rowFloats > maxFloats || stateFloats > maxFloats || gateFloats > maxFloats)
+        long sequenceFloats = batch * (Math.Max(InputSize, OutputWidth) + OutputSize);
+        if (DirectionPass.MayRunInLanes(this))
+        {
+            sequenceFloats = Math.Max(sequenceFloats, (batch + LaneSteps.Lanes) * Math.Max(Math.Max(InputSize, OutputWidth), 2L * (GateWidth + LaneSteps.RowsPerPass)));
+        }
+
+        long largest = Math.Max(Math.Max(rowFloats, stateFloats), Math.Max(gateFloats, sequenceFloats));
+        if (largest > maxFloats)
         {
             throw new ArgumentException(
-                $"Input shape {TensorData.FormatShape(shape)} needs a buffer of more than {maxFloats} elements " +
-                $"({Math.Max(rowFloats, Math.Max(stateFloats, gateFloats))}); split the sequence or the batch.",
+                $"Input shape {TensorData.FormatShape(shape)} needs a buffer of more than {maxFloats} elements ({largest}); split the sequence or the batch.",
                 paramName);
         }
     }

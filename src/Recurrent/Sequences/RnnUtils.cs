@@ -29,8 +29,13 @@ public static class RnnUtils
                 $"Expected a padded batch of at least 2 dimensions ({(batchFirst ? "N, L" : "L, N")}, features...), got shape {TensorData.FormatShape(shape)}.", nameof(input));
         }
 
-        int steps = checked((int)(batchFirst ? shape[1] : shape[0]));
-        int batch = checked((int)(batchFirst ? shape[0] : shape[1]));
+        if (shape[0] > Array.MaxLength || shape[1] > Array.MaxLength)
+        {
+            throw new ArgumentException($"Expected at most {Array.MaxLength} steps and sequences, got input shape {TensorData.FormatShape(shape)}.", nameof(input));
+        }
+
+        int steps = (int)(batchFirst ? shape[1] : shape[0]);
+        int batch = (int)(batchFirst ? shape[0] : shape[1]);
         if (steps == 0 || batch == 0)
         {
             throw new ArgumentException(
@@ -136,7 +141,7 @@ public static class RnnUtils
     {
         nint[] trailing = CheckSequences(sequences);
         int batch = sequences.Count;
-        int steps = sequences.Max(s => checked((int)s.Lengths[0]));
+        int steps = sequences.Max(s => (int)s.Lengths[0]); // at most Array.MaxLength (CheckSequences)
         int features = FeatureCount(trailing, nameof(sequences));
         nint[] shape = batchFirst ? [batch, steps, .. trailing] : [steps, batch, .. trailing];
         if ((long)steps * batch * features > Array.MaxLength)
@@ -169,7 +174,7 @@ public static class RnnUtils
     public static PackedSequence PackSequence(IReadOnlyList<Tensor<float>> sequences, bool enforceSorted = true)
     {
         CheckSequences(sequences);
-        int[] lengths = sequences.Select(s => checked((int)s.Lengths[0])).ToArray();
+        int[] lengths = sequences.Select(s => (int)s.Lengths[0]).ToArray(); // at most Array.MaxLength (CheckSequences)
 
         // Checked here, against the caller's own list, so that PackPaddedSequence below never has a length to reject.
         for (int n = 0; n < lengths.Length; n++)
@@ -247,6 +252,12 @@ public static class RnnUtils
             if (s.Rank < 1)
             {
                 throw new ArgumentException($"sequences[{n}]: expected (length, features...), got a 0-D tensor.", nameof(sequences));
+            }
+
+            if (s.Lengths[0] > Array.MaxLength)
+            {
+                throw new ArgumentException(
+                    $"sequences[{n}] has shape {TensorData.FormatShape(s.Lengths)}: more than {Array.MaxLength} steps.", nameof(sequences));
             }
 
             nint[] rest = s.Lengths[1..].ToArray();

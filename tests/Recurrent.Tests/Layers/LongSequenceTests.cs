@@ -24,6 +24,17 @@ public class LongSequenceTests
         // Buffers that really would exceed an array: the output rows, or one step's gates for a huge batch.
         ArgumentAssert.Throws<ArgumentException>("input", () => lstm.Config.CheckCallSize(200_000, 200_000, "input", [1, 200_000, 1]), "(1, 200000, 1)");
         ArgumentAssert.Throws<ArgumentException>("input", () => new Lstm(1, 4096).Config.CheckCallSize(600_000, 1, "input", [600_000, 1, 1]), "(600000, 1, 1)", "split");
+
+        // The buffers of one row per sequence: an RNN 1 → 1000 at a batch of 1.2 million holds 1.2e9 floats of output a
+        // step, but its joined step inputs (input and h side by side) would be 2.4e9.
+        var rnn = new Rnn(1, 1000);
+        rnn.Config.CheckCallSize(1_000_000, 1_000_000, "input", [1, 1_000_000, 1]);
+        ArgumentAssert.Throws<ArgumentException>("input", () => rnn.Config.CheckCallSize(1_200_000, 1_200_000, "input", [1, 1_200_000, 1]), "(1, 1200000, 1)");
+
+        // With no sequences the input has no elements whatever its length: the length itself is bounded.
+        long steps = 1L << 32;
+        ArgumentAssert.Throws<ArgumentException>("input", () => new Lstm(3, 4).Forward(Zeros((nint)steps, 0, 3)), "(4294967296, 0, 3)");
+        ArgumentAssert.Throws<ArgumentException>("input", () => new Gru(3, 4, batchFirst: true).Forward(Zeros(0, (nint)steps + 5, 3)), "(0, 4294967301, 3)");
     }
 
     [Fact]

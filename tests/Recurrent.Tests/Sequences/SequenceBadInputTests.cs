@@ -93,6 +93,12 @@ public class SequenceBadInputTests
         var many = Enumerable.Repeat(longSequence, 2200).ToList();
         Throws<ArgumentException>("sequences", () => RnnUtils.PadSequence(many), "(1000000, 2200, 1)");
         Throws<ArgumentException>("sequences", () => RnnUtils.PackSequence(many), "(1000000, 2200, 1)");
+
+        // Sequences without features hold no elements whatever their length, so the length itself is bounded.
+        long steps = 1L << 31;
+        Throws<ArgumentException>("sequences", () => RnnUtils.PadSequence([Zeros((nint)steps, 0)]), "sequences[0]", "(2147483648, 0)");
+        Throws<ArgumentException>("sequences", () => RnnUtils.PackSequence([Zeros((nint)steps, 0)]), "sequences[0]", "(2147483648, 0)");
+        Throws<ArgumentException>("input", () => RnnUtils.PackPaddedSequence(Zeros((nint)steps, 1, 0), [1]), "(2147483648, 1, 0)");
     }
 
     [Fact]
