@@ -50,7 +50,7 @@ public abstract class RecurrentModule
     /// How the kernels store the weights: <see cref="WeightFormat.Float32"/> (the default), or
     /// <see cref="WeightFormat.BFloat16"/>, each weight rounded to bfloat16 and stored in 2 bytes, so that a step reads
     /// half the bytes (batch-1 and streaming speed; the arithmetic stays 32-bit). The parameters keep their float values:
-    /// <see cref="StateDict"/> and <see cref="NamedParameters"/> return them (and an ONNX export writes them),
+    /// <see cref="StateDict"/> and <see cref="NamedParameters"/> return them,
     /// <see cref="LoadStateDict"/> takes floats and packs them in the current format, and setting Float32 again gives the
     /// float outputs back. Setting a new format
     /// repacks the weights, as a load does (a concurrent forward sees the old packing or the new one).

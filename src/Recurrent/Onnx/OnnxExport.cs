@@ -53,7 +53,8 @@ internal static class OnnxExport
             }
         }
 
-        graph.AddInt64Initializer("seq_batch_features_shape", 0, 0, -1);
+        // The feature width is written out, not -1: Reshape cannot infer a -1 beside a 0 dimension (a batch of 0).
+        graph.AddInt64Initializer("seq_batch_features_shape", 0, 0, directions * hidden);
         if (initialStateInputs && layers > 1)
         {
             graph.AddInt64Initializer("state_axes", 0);

@@ -89,6 +89,24 @@ public sealed class OnnxExportTests
         Tolerance.AssertClose(TestTensors.ToArray(c), results["Y_c"].Data, "Y_c");
     }
 
+    /// <summary>A batch of no sequences runs, as the layer's own forward pass does (PyTorch: Y (L, 0, D·H)). Only for RNN:
+    /// ONNX Runtime 1.32's own LSTM and GRU kernels abort the process at a batch of 0.</summary>
+    [Fact]
+    [Trait(OnnxRuntimeRunner.Trait, OnnxRuntimeRunner.TraitValue)]
+    public void RnnAtAnEmptyBatch_OnnxRuntime_ReturnsOutputsWithNoElements()
+    {
+        RecurrentLayer layer = CreateLayer("rnn_tanh", 2, bidirectional: true, bias: true, batchFirst: false, seed: 4);
+        var (output, hidden) = ((Rnn)layer).Forward(Tensor.CreateFromShape<float>([3, 0, InputSize]));
+
+        var results = OnnxRuntimeRunner.Run(
+            OnnxExport.ToOnnx(layer), new Dictionary<string, (float[], long[])> { ["X"] = ([], [3, 0, InputSize]) }, "Y", "Y_h");
+
+        Assert.Equal([3, 0, 2 * HiddenSize], results["Y"].Shape);
+        Assert.Equal([4, 0, HiddenSize], results["Y_h"].Shape);
+        Assert.Equal(output.Lengths.ToArray().Select(n => (long)n), results["Y"].Shape);
+        Assert.Equal(hidden.Lengths.ToArray().Select(n => (long)n), results["Y_h"].Shape);
+    }
+
     [Fact]
     public void ExportIsDeterministic()
     {
