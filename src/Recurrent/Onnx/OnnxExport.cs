@@ -21,12 +21,16 @@ internal static class OnnxExport
     public const long OpsetVersion = 17;
     public const string ProducerName = "Recurrent";
 
+    /// <summary>The most weights an export writes: 2 GiB of floats less 1 MiB for the graph around them.</summary>
+    public const long MaxWeightFloats = (int.MaxValue - (1 << 20)) / sizeof(float);
+
     /// <summary>Exports <paramref name="layer"/> with inputs X only; initial states are zeros.</summary>
     /// <exception cref="NotSupportedException">An LSTM with a projection (ProjSize &gt; 0): ONNX's LSTM has none.</exception>
     public static byte[] ToOnnx(RecurrentLayer layer) => ToOnnx(layer, initialStateInputs: false);
 
     /// <summary>Exports <paramref name="layer"/>; with <paramref name="initialStateInputs"/> the graph also takes h0 (and c0).</summary>
-    /// <exception cref="NotSupportedException">An LSTM with a projection (ProjSize &gt; 0): ONNX's LSTM has none.</exception>
+    /// <exception cref="NotSupportedException">An LSTM with a projection (ProjSize &gt; 0): ONNX's LSTM has none; or more
+    /// than <see cref="MaxWeightFloats"/> parameters.</exception>
     public static byte[] ToOnnx(RecurrentLayer layer, bool initialStateInputs)
     {
         ArgumentNullException.ThrowIfNull(layer);
@@ -40,6 +44,7 @@ internal static class OnnxExport
             _ => throw new NotSupportedException($"ONNX export of {layer.GetType().Name} is not supported."),
         };
 
+        CheckWeightCount(layer.ParameterCount, MaxWeightFloats);
         bool isLstm = cellType == CellType.Lstm;
         int layers = layer.NumLayers, hidden = layer.HiddenSize, directions = layer.Bidirectional ? 2 : 1;
         var graph = new OnnxGraphBuilder();
@@ -128,6 +133,18 @@ internal static class OnnxExport
     }
 
     /// <summary>hidden_size, direction, and the operator-specific attributes matching PyTorch's equations.</summary>
+    /// <summary>A protobuf message, and so a model without external data (which this writer does not write), is below
+    /// 2 GiB: more than <paramref name="maxFloats"/> weights are refused before anything is written.</summary>
+    /// <exception cref="NotSupportedException"><paramref name="parameterCount"/> is above <paramref name="maxFloats"/>.</exception>
+    internal static void CheckWeightCount(long parameterCount, long maxFloats)
+    {
+        if (parameterCount > maxFloats)
+        {
+            throw new NotSupportedException(
+                $"ONNX export of a layer with {parameterCount} parameters is not supported: an ONNX file without external data holds at most {maxFloats} floats of weights (2 GiB).");
+        }
+    }
+
     private static OnnxAttribute[] NodeAttributes(RecurrentLayer layer, int directions)
     {
         var attributes = new List<OnnxAttribute>

@@ -108,6 +108,15 @@ public sealed class OnnxExportTests
     }
 
     [Fact]
+    public void WeightCount_AboveTheLimit_IsNotSupported_AtTheLimit_Passes()
+    {
+        OnnxExport.CheckWeightCount(OnnxExport.MaxWeightFloats, OnnxExport.MaxWeightFloats);
+        var error = Assert.Throws<NotSupportedException>(() => OnnxExport.CheckWeightCount(OnnxExport.MaxWeightFloats + 1, OnnxExport.MaxWeightFloats));
+        Assert.Contains("2 GiB", error.Message, StringComparison.Ordinal);
+        Assert.True(OnnxExport.MaxWeightFloats * sizeof(float) < int.MaxValue, "the weights' bytes fit one protobuf message");
+    }
+
+    [Fact]
     public void ExportIsDeterministic()
     {
         RecurrentLayer layer = CreateLayer("lstm", 3, bidirectional: true, bias: true, batchFirst: false, seed: 9);
