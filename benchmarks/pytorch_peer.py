@@ -3,7 +3,7 @@
 
 The command calls this script once per shape and thread count:
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 benchmarks/pytorch_peer.py --case CASE.safetensors --threads T \
+    OPENBLAS_NUM_THREADS=T /usr/bin/python3 benchmarks/pytorch_peer.py --case CASE.safetensors --threads T \
         --tolerance 1e-3 --warmup-runs 1 --warmup-seconds 0.3 --min-runs 5 --min-seconds 0.5 --max-runs 20000
 
 CASE.safetensors (written by CaseFile.cs) holds the layer's weights as `param.<PyTorch name>`, the input `input`
@@ -174,6 +174,12 @@ def main():
         median, runs = measure(run, args.warmup_runs, args.warmup_seconds, args.min_runs, args.min_seconds,
                                args.max_runs)
         diff = max(diff, max_abs_diff(run(), tensors))
+    if not diff <= args.tolerance:
+        # Outputs that went wrong while timed fail the shape as a failed first check does.
+        result.update(status="check-failed",
+                      reason=f"max |Δ| = {scientific(diff, 2)} > {scientific(args.tolerance, 0)} after timing",
+                      max_abs_diff=diff, peak_mib=peak_mib())
+        return result
     result.update(status="ok", median_ms=median, runs=runs, max_abs_diff=diff, peak_mib=peak_mib())
     return result
 

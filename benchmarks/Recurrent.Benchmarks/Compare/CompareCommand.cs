@@ -148,6 +148,7 @@ internal static class CompareCommand
             pytorch,
             pytorchReason,
             options.Timing,
+            options.PairedTiming,
             options.Rounds,
             Tolerance,
             options.Threads,

@@ -13,7 +13,7 @@ internal sealed record CompareOptions(bool Quick, CompareShape[] Shapes, int[] T
     public const string Usage =
         "usage: compare [--quick] [--shapes T1,S1,...] [--threads 1|1,2] [--rounds R] [--readme]\n" +
         "  --quick    fewer repetitions and one round (a smoke run)\n" +
-        "  --shapes   shape ids, comma-separated (default: the suite); 'beyond' for twelve shapes outside it (X1..XC)\n" +
+        "  --shapes   shape ids, comma-separated (default: the suite); 'beyond' for the thirteen shapes outside it (X1..XD)\n" +
         "  --threads  thread counts, comma-separated (default: 1,2)\n" +
         "  --rounds   passes over the suite; each library's fastest round of a case is reported (default: 2, 1 to 9)\n" +
         "  --readme   also put the condensed table into README.md (between its compare-table markers)";
@@ -75,7 +75,8 @@ internal sealed record CompareOptions(bool Quick, CompareShape[] Shapes, int[] T
             throw new ArgumentException($"{option} needs a value.\n{Usage}");
         }
 
-        return args[index].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string[] values = args[index].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return values.Length > 0 ? values : throw new ArgumentException($"{option} needs at least one value, got '{args[index]}'.\n{Usage}");
     }
 
     private static int ParseThreads(string text) =>

@@ -41,6 +41,7 @@ internal sealed record CompareReport(
     PyTorchPeer? PyTorch,
     string PyTorchUnavailableReason,
     TimingPolicy Timing,
+    TimingPolicy PairedTiming,
     int Rounds,
     double Tolerance,
     int[] Threads,

@@ -5,9 +5,11 @@ namespace Recurrent.Benchmarks.Compare;
 /// <summary>
 /// PyTorch, through benchmarks/pytorch_peer.py run by a Python that has torch: /usr/bin/python3 first (Debian's
 /// python3-torch), then <c>python3</c> on PATH. The script runs one shape at one thread count per process, with
-/// OPENBLAS_NUM_THREADS=1 so that OpenBLAS's pool does not fight torch's own threads over the two cores, and
-/// OMP_WAIT_POLICY=PASSIVE so that torch's idle OpenMP threads sleep instead of spinning: with the default spinning,
-/// PyTorch at 2 threads ran 5 to 30 times slower than at 1 thread here (L3: 1.3 s against 0.23 s).
+/// OPENBLAS_NUM_THREADS set to that thread count (Debian's torch does its matrix products in OpenBLAS's own pthread
+/// pool, which torch.set_num_threads does not size: at 1 this keeps the pool off the second core, at 2 it lets the
+/// products use both; they ran on one thread at "2 threads" before 2026-12-01), and OMP_WAIT_POLICY=PASSIVE so that
+/// torch's idle OpenMP threads sleep instead of spinning: with the default spinning, PyTorch at 2 threads ran 5 to 30
+/// times slower than at 1 thread here (L3: 1.3 s against 0.23 s).
 /// </summary>
 internal sealed class PyTorchPeer
 {
@@ -83,7 +85,10 @@ internal sealed class PyTorchPeer
             Script, "--case", casePath, "--threads", threads.ToString(CultureInfo.InvariantCulture),
             "--tolerance", tolerance.ToString("R", CultureInfo.InvariantCulture), .. timing.ToArgs(),
         ];
-        var environment = new Dictionary<string, string> { ["OPENBLAS_NUM_THREADS"] = "1", ["OMP_WAIT_POLICY"] = "PASSIVE" };
+        var environment = new Dictionary<string, string>
+        {
+            ["OPENBLAS_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture), ["OMP_WAIT_POLICY"] = "PASSIVE",
+        };
         var (exitCode, stdout, stderr) = ChildProcess.Run(Python, arguments, environment);
         return WorkerResult.FromOutput(stdout)
             ?? new WorkerResult(WorkerResult.Error, Reason: $"exit code {exitCode}: {ChildProcess.LastLine(stderr)}");

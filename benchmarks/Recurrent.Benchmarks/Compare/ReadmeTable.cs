@@ -44,6 +44,11 @@ internal static class ReadmeTable
         md.Append("Ratios above 1 mean ours is faster; \"% of peak\" is our 1-thread GFLOP/s over the 1-core peak;\n");
         md.Append("\"one process\": ours and ONNX Runtime in one process, a run of each in turn, the median of the pairs' ratios;\n");
         md.Append("the 2t / 1t speed-up likewise, ours at 2 threads and at 1 thread in one process.\n");
+        if (report.PyTorch is null)
+        {
+            md.Append(Invariant($"PyTorch was not available to this run ({report.PyTorchUnavailableReason}): its columns are n/a.\n"));
+        }
+
         md.Append('\n');
         md.Append("| id | shape | ours 1t ms | % of peak | ORT / ours | ORT / ours, one process | PyTorch / ours | ours 2t ms | 2t / 1t speed-up, one process | ORT / ours | ORT / ours, one process | PyTorch / ours | ours / memory bound, 1t, 2t |\n");
         md.Append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");

@@ -41,6 +41,9 @@ internal sealed record WorkerResult(
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+
+        // A diff of NaN or infinity (Python's json writes them as NaN and Infinity) must still parse, and still print.
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
     [JsonIgnore]
