@@ -4,8 +4,11 @@ namespace Recurrent;
 
 /// <summary>
 /// Scratch memory for the Forward overloads that write into caller-provided buffers: sized on first use and kept, so
-/// later calls of the same or a smaller shape allocate nothing. Any layer may use it, and a call of another shape or
-/// layer simply resizes it.
+/// later calls allocate nothing. The scratch of a call fits later calls of the same layer (or one of the same sizes)
+/// with the same batch size, no more steps and the same <see cref="RecurrentLayer.MaxDegreeOfParallelism"/>; the
+/// workspace keeps the scratch of up to four such call shapes at once, so calls that alternate among a few batch sizes
+/// allocate nothing either, once each has run. Any layer may use it: a call that fits none of them adds its own
+/// scratch, in place of the least recently used one beyond that count.
 /// </summary>
 /// <remarks>
 /// A workspace serves one call at a time: give each thread its own. Using one from two threads at once throws
@@ -13,7 +16,11 @@ namespace Recurrent;
 /// </remarks>
 public sealed class ForwardWorkspace
 {
-    private Workspace? _runner;
+    /// <summary>The most call shapes whose scratch a workspace keeps at once.</summary>
+    internal const int MaxShapes = 4;
+
+    /// <summary>Scratch of the call shapes seen, most recently used first; at most <see cref="MaxShapes"/>.</summary>
+    private readonly List<Workspace> _runners = [];
     private int _inUse;
 
     /// <summary>Creates an empty workspace; its buffers are allocated by the first call that uses it.</summary>
@@ -28,7 +35,7 @@ public sealed class ForwardWorkspace
     internal float[] OutputStaging { get; private set; } = [];
 
     /// <summary>Scratch floats held, for callers that cache a workspace and want to bound what they keep.</summary>
-    internal long HeldFloats => (_runner?.HeldFloats ?? 0) + InputStaging.Length + OutputStaging.Length;
+    internal long HeldFloats => _runners.Sum(runner => runner.HeldFloats) + InputStaging.Length + OutputStaging.Length;
 
     /// <summary>Marks the workspace in use by the calling thread until <see cref="Release"/>.</summary>
     /// <exception cref="InvalidOperationException">Another call is using it.</exception>
@@ -43,15 +50,60 @@ public sealed class ForwardWorkspace
 
     internal void Release() => Volatile.Write(ref _inUse, 0);
 
-    /// <summary>The runner's scratch for this call: the one held if it fits, else a new one that replaces it.</summary>
+    /// <summary>The runner's scratch for this call: a held one that fits (now the most recently used), else a new one.
+    /// A new one replaces those held for the same layer at its batch size and parallelism (it was made for a call they
+    /// could not run, mostly a longer one, so they are not worth keeping beside it), then the least recently used beyond
+    /// <see cref="MaxShapes"/>. Whichever is returned, <see cref="Workspace.Fits(LayerConfig, StepSchedule, int)"/>
+    /// holds for this call.</summary>
     internal Workspace Runner(LayerConfig config, StepSchedule schedule, int parallelism)
     {
-        if (_runner is null || !_runner.Fits(config, schedule, parallelism))
+        for (int i = 0; i < _runners.Count; i++)
         {
-            _runner = new Workspace(config, schedule, parallelism);
+            Workspace held = _runners[i];
+            if (held.Fits(config, schedule, parallelism))
+            {
+                _runners.RemoveAt(i);
+                _runners.Insert(0, held);
+                return held;
+            }
         }
 
-        return _runner;
+        var runner = new Workspace(config, schedule, parallelism);
+        for (int i = _runners.Count - 1; i >= 0; i--)
+        {
+            // No lambda here: one capturing the parameters would be allocated on every call, hits included.
+            Workspace held = _runners[i];
+            if (ReferenceEquals(held.Config, config) && held.Batch == runner.Batch && held.Parallelism == parallelism)
+            {
+                _runners.RemoveAt(i);
+            }
+        }
+
+        _runners.Insert(0, runner);
+        if (_runners.Count > MaxShapes)
+        {
+            _runners.RemoveAt(_runners.Count - 1);
+        }
+
+        return runner;
+    }
+
+    /// <summary>Drops the least recently used scratch until at most <paramref name="floats"/> are held, the staging
+    /// buffers last; whether that was reached.</summary>
+    internal bool KeepWithin(long floats)
+    {
+        while (HeldFloats > floats && _runners.Count > 0)
+        {
+            _runners.RemoveAt(_runners.Count - 1);
+        }
+
+        if (HeldFloats > floats)
+        {
+            InputStaging = [];
+            OutputStaging = [];
+        }
+
+        return HeldFloats <= floats;
     }
 
     /// <summary>Staging buffers of at least the given lengths (grown, never shrunk).</summary>

@@ -34,10 +34,11 @@ public abstract partial class RecurrentLayer
         var finalHidden = new float[config.StateCount * batch * config.OutputSize];
         bool isLstm = config.CellType == CellType.Lstm;
         float[] finalCell = isLstm ? new float[config.StateCount * batch * config.HiddenSize] : [];
-        var workspace = new Workspace(config, schedule, Parallelism);
+        ForwardWorkspace workspace = RentCachedWorkspace();
         SequenceRunner.Run(
             config, Parameters, schedule, TensorData.Read(input.Data), initialHidden, initialCell, output, finalHidden, finalCell,
-            workspace, DropoutRandomForCall());
+            workspace.Runner(config, schedule, Parallelism), DropoutRandomForCall());
+        ReturnCachedWorkspace(workspace);
 
         var packedOutput = new PackedSequence(TensorData.Wrap(output, schedule.TotalRows, config.OutputWidth), input.BatchSizeArray, sorted);
         Tensor<float> hidden = TensorData.Wrap(Permute(finalHidden, sorted, batch, config.OutputSize, toSorted: false), hiddenShape);

@@ -93,18 +93,25 @@ public abstract partial class RecurrentLayer : RecurrentModule
         Tensor<float> hidden = Tensor.CreateFromShape<float>(hiddenShape);
         Tensor<float>? cell = isLstm ? Tensor.CreateFromShape<float>(cellShape) : null;
 
-        ForwardWorkspace workspace = Interlocked.Exchange(ref _cachedWorkspace, null) ?? new ForwardWorkspace();
+        ForwardWorkspace workspace = RentCachedWorkspace();
         ForwardInto(
             input, h0 is null ? default : h0.AsReadOnlyTensorSpan(), c0 is null ? default : c0.AsReadOnlyTensorSpan(),
             output, hidden, cell is null ? default : cell.AsTensorSpan(), workspace);
+        ReturnCachedWorkspace(workspace);
+        return (output, hidden, cell);
+    }
 
-        // Keep the scratch for the next call unless it is large (a long sequence's buffers are not worth holding).
-        if (workspace.HeldFloats <= CachedWorkspaceLimit)
+    /// <summary>The scratch the last convenience call left, or a new one when another call has it (or none is left).</summary>
+    private protected ForwardWorkspace RentCachedWorkspace() => Interlocked.Exchange(ref _cachedWorkspace, null) ?? new ForwardWorkspace();
+
+    /// <summary>Keeps <paramref name="workspace"/> for the next convenience call, within <see cref="CachedWorkspaceLimit"/>
+    /// (a long sequence's buffers are not worth holding).</summary>
+    private protected void ReturnCachedWorkspace(ForwardWorkspace workspace)
+    {
+        if (workspace.KeepWithin(CachedWorkspaceLimit))
         {
             Volatile.Write(ref _cachedWorkspace, workspace);
         }
-
-        return (output, hidden, cell);
     }
 
     /// <summary>L, N and whether the input is batched, from its shape. L must be positive (PyTorch raises for L = 0); N may

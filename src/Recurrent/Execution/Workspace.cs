@@ -211,14 +211,17 @@ internal sealed class Workspace
     /// <summary>Whether this workspace can run <paramref name="schedule"/> of a layer shaped as <paramref name="config"/> in
     /// up to <paramref name="parallelism"/> parts: buffers of the same widths, room for its input rows (the joined and
     /// lane inputs, whose width is the layer's input size: a layer with a wider input than the one the buffers were made
-    /// for must not reuse them), enough layers, and the schedule fits.</summary>
+    /// for must not reuse them), enough layers, lane buffers exactly when the layer runs in lanes at this batch, and the
+    /// schedule fits.</summary>
     public bool Fits(LayerConfig config, StepSchedule schedule, int parallelism)
     {
         bool sameWidths = config.GateWidth == Config.GateWidth && config.OutputSize == Config.OutputSize &&
             config.HiddenSize == Config.HiddenSize && config.OutputWidth == Config.OutputWidth && config.CellType == Config.CellType &&
             config.ProjSize == Config.ProjSize && Math.Min(config.NumLayers - 1, 2) <= LayerOutputs.Length;
         bool inputsFit = JoinedInputFloats(config, schedule.Batch) <= JoinedInputs.Length && LaneInputFloats(config, LaneStride) <= LaneInputs.Length;
-        return sameWidths && inputsFit && (config.Dropout == 0 || _rowMajorBetweenLayers) && parallelism == Parallelism && Fits(schedule);
+        // Lane buffers exist exactly when the layer runs in lanes at this batch (a test may have forced either way since).
+        bool sameLayout = (LaneStride > 0) == DirectionPass.RunsInLanes(config, schedule.Batch);
+        return sameWidths && inputsFit && sameLayout && (config.Dropout == 0 || _rowMajorBetweenLayers) && parallelism == Parallelism && Fits(schedule);
     }
 
     /// <summary>Floats of <see cref="LaneInputs"/> for a layer shaped as <paramref name="config"/> in lanes of

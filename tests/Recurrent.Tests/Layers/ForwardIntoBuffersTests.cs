@@ -93,6 +93,77 @@ public class ForwardIntoBuffersTests
         Assert.Equal(0, fewest);
     }
 
+    /// <summary>A service batching requests as they come calls with a few batch sizes in turn: once each has run, the
+    /// workspace holds the scratch of each and no call allocates. (One scratch per workspace, as before, reallocated
+    /// megabytes at every change of batch size.)</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ForwardInto_AlternatingBatchSizes_AllocatesNothingOnceEachHasRun(int degree)
+    {
+        var lstm = new Lstm(64, 128, numLayers: 2, seed: 1).Eval();
+        lstm.MaxDegreeOfParallelism = degree;
+        int[] batches = [32, 16, 8, 1];
+        Tensor<float>[] inputs = [.. batches.Select(n => Randn(n, 20, n, 64))];
+        Tensor<float>[] outputs = [.. batches.Select(n => Zeros(20, n, 128))];
+        Tensor<float>[] states = [.. batches.Select(n => Zeros(2, n, 128))];
+        Tensor<float>[] cells = [.. batches.Select(n => Zeros(2, n, 128))];
+        var workspace = new ForwardWorkspace();
+        void Call(int k) => lstm.Forward(inputs[k], default, default, outputs[k], states[k], cells[k], workspace);
+        for (int k = 0; k < batches.Length; k++)
+        {
+            Call(k);
+        }
+
+        long[] fewest = [.. batches.Select(_ => long.MaxValue)];
+        for (int round = 0; round < 8; round++)
+        {
+            for (int k = 0; k < batches.Length; k++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                Call(k);
+                fewest[k] = Math.Min(fewest[k], GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+        }
+
+        Assert.Equal(new long[batches.Length], fewest);
+
+        // And each call's results are those of a fresh workspace.
+        for (int k = 0; k < batches.Length; k++)
+        {
+            Tensor<float> expected = Zeros(20, batches[k], 128), expectedH = Zeros(2, batches[k], 128), expectedC = Zeros(2, batches[k], 128);
+            lstm.Forward(inputs[k], default, default, expected, expectedH, expectedC, new ForwardWorkspace());
+            Call(k);
+            Assert.Equal(ToArray(expected), ToArray(outputs[k]));
+            Assert.Equal(ToArray(expectedH), ToArray(states[k]));
+            Assert.Equal(ToArray(expectedC), ToArray(cells[k]));
+        }
+    }
+
+    [Fact]
+    public void Forward_Packed_ReusesTheLayersScratch()
+    {
+        var gru = new Gru(64, 96, numLayers: 2, seed: 1).Eval();
+        Tensor<float> x = Randn(1, 20, 32, 64);
+        int[] lengths = [.. Enumerable.Range(0, 32).Select(i => 20 - (i % 20))];
+        PackedSequence packed = RnnUtils.PackPaddedSequence(x, lengths, enforceSorted: false);
+        gru.Forward(packed);
+
+        long fewest = long.MaxValue, returned = 0;
+        for (int i = 0; i < 5; i++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var (output, hidden) = gru.Forward(packed);
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+            returned = (output.Data.FlattenedLength + hidden.FlattenedLength) * sizeof(float);
+        }
+
+        // The returned data, the packed input's data read as one span, the states' copies in sorted order, and small
+        // objects: no workspace (the gate buffer alone is 1 MiB).
+        long inputData = packed.Data.FlattenedLength * sizeof(float);
+        Assert.InRange(fewest, returned, returned + inputData + (4 * 96 * 32 * sizeof(float)) + 4096);
+    }
+
     [Fact]
     public void Forward_Convenience_AllocatesOnlyWhatItReturns()
     {
