@@ -62,8 +62,12 @@ public sealed class ForwardWorkspace
             Workspace held = _runners[i];
             if (held.Fits(config, schedule, parallelism))
             {
-                _runners.RemoveAt(i);
-                _runners.Insert(0, held);
+                if (i > 0)
+                {
+                    _runners.RemoveAt(i);
+                    _runners.Insert(0, held);
+                }
+
                 return held;
             }
         }
