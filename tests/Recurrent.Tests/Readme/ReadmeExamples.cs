@@ -16,7 +16,8 @@ internal static class ReadmeExamples
         {
             var random = new Random(0);
             var values = new float[shape.Aggregate((nint)1, (a, b) => a * b)];
-            for (int i = 0; i < values.Length; i++) values[i] = (float)random.NextDouble() * 2 - 1;
+            for (int i = 0; i < values.Length; i++) // normal samples (Box-Muller), as np.random.randn
+                values[i] = (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
             return Tensor.Create(values, shape);
         }
 
@@ -45,6 +46,10 @@ internal static class ReadmeExamples
         var (xn, (hn, cn)) = lstm.Forward(Randn(1, 64, 10));
         Console.WriteLine($"LSTM: {Shape(xn)} {Shape(hn)} {Shape(cn)}");
 
+        // the same LSTM given zero (h0, c0) explicitly: the same as none
+        (xn, (hn, cn)) = lstm.Forward(Randn(1, 64, 10), (Tensor.CreateFromShape<float>([1, 64, 5]), Tensor.CreateFromShape<float>([1, 64, 5])));
+        Console.WriteLine($"LSTM, zero (h0, c0): {Shape(xn)} {Shape(hn)} {Shape(cn)}");
+
         // stacked, bidirectional LSTM with an initial state
         lstm = new Lstm(inputSize: 10, hiddenSize: 5, numLayers: 2, bidirectional: true);
         var h0 = Tensor.CreateFromShape<float>([4, 64, 5]);
@@ -67,6 +72,7 @@ internal static class ReadmeExamples
     public static (Tensor<float> Output, Tensor<float> H, Tensor<float> C) LoadPyTorch(Tensor<float> input)
     {
         // begin-example: load-pytorch
+        // input: your (L, N, 16) data, e.g. Tensor.Create(values, [L, N, 16])
         var lstm = new Lstm(inputSize: 16, hiddenSize: 20).Eval();
         lstm.LoadStateDict(SafeTensors.Load("lstm.safetensors"));
         var (output, (hn, cn)) = lstm.Forward(input);
