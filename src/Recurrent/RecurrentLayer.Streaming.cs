@@ -31,7 +31,7 @@ public abstract partial class RecurrentLayer
     /// (bit for bit; in training mode with dropout, each call draws its own masks).
     /// </summary>
     /// <param name="input">A chunk: (L, N, H_in), (N, L, H_in) when batch-first, or (L, H_in) for an unbatched state.</param>
-    /// <param name="state">From <see cref="CreateState(int)"/>; updated in place.</param>
+    /// <param name="state">From <see cref="CreateState(int)"/> (batched input), or <see cref="CreateState()"/> (unbatched); updated in place.</param>
     /// <returns>Output (L, N, H_out) in the input's layout.</returns>
     /// <exception cref="ArgumentException">The chunk's shape does not fit the state or the layer, or the state is another layer's.</exception>
     /// <exception cref="InvalidOperationException">Another call is using <paramref name="state"/>.</exception>

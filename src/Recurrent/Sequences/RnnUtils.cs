@@ -18,7 +18,9 @@ public static class RnnUtils
     /// <param name="batchFirst">Whether <paramref name="input"/> is batch-first.</param>
     /// <param name="enforceSorted">When true, lengths must already be in decreasing order and no permutation is recorded;
     /// when false the batch is sorted by decreasing length (ties keep their order) and the permutation is recorded.</param>
-    /// <exception cref="ArgumentException">A length is not positive or exceeds L, the count differs from N, or lengths are unsorted with <paramref name="enforceSorted"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="input"/> has fewer than 2 dimensions, no steps, no sequences,
+    /// no features, or more elements than an array holds; a length is not positive or exceeds L, the count differs from
+    /// N, or lengths are unsorted with <paramref name="enforceSorted"/>.</exception>
     public static PackedSequence PackPaddedSequence(Tensor<float> input, ReadOnlySpan<int> lengths, bool batchFirst = false, bool enforceSorted = true)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -55,6 +57,18 @@ public static class RnnUtils
         }
 
         int features = FeatureCount(shape[2..], nameof(input));
+        if (features == 0)
+        {
+            throw new ArgumentException(
+                $"Expected at least one feature per step, got input shape {TensorData.FormatShape(shape)} (PyTorch: \"Cannot pack empty tensors\").", nameof(input));
+        }
+
+        if (input.FlattenedLength > Array.MaxLength)
+        {
+            throw new ArgumentException(
+                $"The padded batch {TensorData.FormatShape(shape)} holds {input.FlattenedLength} elements, more than the {Array.MaxLength} an array can; pack it in smaller batches.", nameof(input));
+        }
+
         ReadOnlySpan<float> source = TensorData.Read(input);
         var data = new float[checked(batchSizes.Sum() * features)];
         int row = 0;
@@ -168,12 +182,19 @@ public static class RnnUtils
     /// <summary><c>pack_sequence</c>: packs a list of sequences of shape (length_i, features...), each length at least 1.</summary>
     /// <param name="sequences">The sequences, in the caller's order.</param>
     /// <param name="enforceSorted">As in <see cref="PackPaddedSequence"/>: when true the lengths must be decreasing.</param>
-    /// <exception cref="ArgumentException">As for <see cref="PadSequence"/>; a sequence has no steps; or
+    /// <exception cref="ArgumentException">As for <see cref="PadSequence"/>; the sequences have no features; a sequence
+    /// has no steps; or
     /// <paramref name="enforceSorted"/> and a sequence is longer than the one before it. Each names
     /// <paramref name="sequences"/>.</exception>
     public static PackedSequence PackSequence(IReadOnlyList<Tensor<float>> sequences, bool enforceSorted = true)
     {
-        CheckSequences(sequences);
+        nint[] trailing = CheckSequences(sequences);
+        if (FeatureCount(trailing, nameof(sequences)) == 0)
+        {
+            throw new ArgumentException(
+                $"Expected at least one feature per step, got sequences[0] of shape {TensorData.FormatShape(sequences[0].Lengths)} (PyTorch: \"Cannot pack empty tensors\").", nameof(sequences));
+        }
+
         int[] lengths = sequences.Select(s => (int)s.Lengths[0]).ToArray(); // at most Array.MaxLength (CheckSequences)
 
         // Checked here, against the caller's own list, so that PackPaddedSequence below never has a length to reject.
@@ -222,8 +243,9 @@ public static class RnnUtils
     }
 
     /// <summary>
-    /// Batch indices by decreasing length; equal lengths keep their order. PyTorch sorts with torch.sort, which does not
-    /// promise stability, but on the CPU it kept ties in order in every reference case; unpacked results never depend on it.
+    /// Batch indices by decreasing length; equal lengths keep their order. PyTorch sorts with torch.sort, which is not
+    /// stable: on the CPU (1.13, libstdc++'s std::sort) it keeps ties in order up to 16 sequences and not beyond, where
+    /// its SortedIndices (and the packed rows' order) can differ from ours. Unpacked outputs and states never depend on it.
     /// </summary>
     private static int[] SortedOrder(ReadOnlySpan<int> lengths, bool alreadySorted)
     {

@@ -25,6 +25,7 @@ public static class SafeTensors
 {
     /// <summary>Loads the tensors of the SafeTensors file at <paramref name="path"/>.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
     /// <exception cref="SafeTensorsFormatException">The file is malformed or holds a dtype that cannot be loaded.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
     /// <exception cref="UnauthorizedAccessException">The path is a directory, or the file may not be read.</exception>
@@ -34,6 +35,7 @@ public static class SafeTensors
     /// <param name="path">The file to read.</param>
     /// <param name="metadata">The <c>__metadata__</c> string map, empty when the file has none.</param>
     /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
     /// <exception cref="SafeTensorsFormatException">The file is malformed or holds a dtype that cannot be loaded.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
     /// <exception cref="UnauthorizedAccessException">The path is a directory, or the file may not be read.</exception>
@@ -122,8 +124,8 @@ public static class SafeTensors
     /// <param name="tensors">Names and tensors, for example a <see cref="StateDict"/>; non-dense tensors are written in logical row-major order.</param>
     /// <param name="metadata">Optional string map stored under <c>__metadata__</c>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="path"/> or <paramref name="tensors"/> is null.</exception>
-    /// <exception cref="ArgumentException">A name or tensor is null, two tensors share a name, a tensor is named
-    /// <c>__metadata__</c>, or a metadata key or value is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty, a name or tensor is null, two tensors share
+    /// a name, a tensor is named <c>__metadata__</c>, or a metadata key or value is null.</exception>
     public static void Save(
         string path, IEnumerable<KeyValuePair<string, Tensor<float>>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {

@@ -102,6 +102,23 @@ public class SequenceBadInputTests
     }
 
     [Fact]
+    public void Packing_StepsWithoutFeatures_ThrowsAsPyTorchDoes()
+    {
+        // PyTorch 1.13: pack_padded_sequence(torch.zeros(2, 3, 0), [2, 1, 1]) raises "Cannot pack empty tensors."
+        Throws<ArgumentException>("input", () => RnnUtils.PackPaddedSequence(Zeros(2, 3, 0), [2, 1, 1]), "at least one feature", "(2, 3, 0)");
+        Throws<ArgumentException>("sequences", () => RnnUtils.PackSequence([Zeros(2, 0), Zeros(1, 0)]), "at least one feature", "(2, 0)");
+    }
+
+    [Fact]
+    public void PackPadded_BroadcastViewBeyondAnArray_ThrowsNamingTheInput()
+    {
+        // A (50000, 50000, 2) view of two floats (strides 0, 0, 1): 5e9 elements, more than an array holds, which was an
+        // OverflowException.
+        var broadcast = Tensor.Create(new float[] { 1, 2 }, [50_000, 50_000, 2], [0, 0, 1]);
+        Throws<ArgumentException>("input", () => RnnUtils.PackPaddedSequence(broadcast, [.. Enumerable.Repeat(1, 50_000)]), "5000000000", "(50000, 50000, 2)");
+    }
+
+    [Fact]
     public void PackPadded_EmptyBatchOrSequence_Throws()
     {
         Throws<ArgumentException>("input", () => RnnUtils.PackPaddedSequence(Zeros(5, 0, 2), []), "at least one", "(5, 0, 2)");
