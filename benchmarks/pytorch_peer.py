@@ -25,6 +25,7 @@ the parent across fork and exec, so it would start at the compare command's own 
 
 import argparse
 import json
+import math
 import resource
 import struct
 import sys
@@ -191,5 +192,10 @@ if __name__ == "__main__":
     except Exception as error:  # reported to the command, which shows it in the table and goes on
         outcome = {"status": "error", "reason": f"{type(error).__name__}: {error}"}
         code = 1
-    print(json.dumps(outcome), flush=True)
+    # Non-finite numbers as the strings System.Text.Json reads (json.dumps would write bare NaN / Infinity, which is
+    # not JSON, and the command would lose the result and its reason).
+    outcome = {key: (("NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity")
+                     if isinstance(value, float) and not math.isfinite(value) else value)
+               for key, value in outcome.items()}
+    print(json.dumps(outcome, allow_nan=False), flush=True)
     sys.exit(code)

@@ -51,10 +51,9 @@ public sealed class ForwardWorkspace
     internal void Release() => Volatile.Write(ref _inUse, 0);
 
     /// <summary>The runner's scratch for this call: a held one that fits (now the most recently used), else a new one.
-    /// A new one replaces those held for the same layer at its batch size and parallelism (it was made for a call they
-    /// could not run, mostly a longer one, so they are not worth keeping beside it), then the least recently used beyond
-    /// <see cref="MaxShapes"/>. Whichever is returned, <see cref="Workspace.Fits(LayerConfig, StepSchedule, int)"/>
-    /// holds for this call.</summary>
+    /// A new one replaces the held ones it covers (<see cref="Workspace.Covers"/>: every call they fit, it fits), then
+    /// the least recently used beyond <see cref="MaxShapes"/>. Whichever is returned,
+    /// <see cref="Workspace.Fits(LayerConfig, StepSchedule, int)"/> holds for this call.</summary>
     internal Workspace Runner(LayerConfig config, StepSchedule schedule, int parallelism)
     {
         for (int i = 0; i < _runners.Count; i++)
@@ -76,8 +75,7 @@ public sealed class ForwardWorkspace
         for (int i = _runners.Count - 1; i >= 0; i--)
         {
             // No lambda here: one capturing the parameters would be allocated on every call, hits included.
-            Workspace held = _runners[i];
-            if (ReferenceEquals(held.Config, config) && held.Batch == runner.Batch && held.Parallelism == parallelism)
+            if (runner.Covers(_runners[i]))
             {
                 _runners.RemoveAt(i);
             }

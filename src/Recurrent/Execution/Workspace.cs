@@ -224,6 +224,15 @@ internal sealed class Workspace
         return sameWidths && inputsFit && sameLayout && (config.Dropout == 0 || _rowMajorBetweenLayers) && parallelism == Parallelism && Fits(schedule);
     }
 
+    /// <summary>Whether this workspace fits every call <paramref name="other"/> fits, so that keeping both is a waste: the
+    /// same layer, batch, parallelism and layout, all of the other's rows in one block of gates (a block's rows are at
+    /// most the call's rows), at least its rows, and no tighter bound on steps between layers in lanes.</summary>
+    public bool Covers(Workspace other) =>
+        ReferenceEquals(Config, other.Config) && Batch == other.Batch && Parallelism == other.Parallelism &&
+        LaneStride == other.LaneStride && _rowMajorBetweenLayers == other._rowMajorBetweenLayers &&
+        TotalRows >= other.TotalRows && GateRows >= other.TotalRows &&
+        (LaneLayerOutputs.Length == 0 || (other.LaneLayerOutputs.Length > 0 && LaneLayerSteps >= other.LaneLayerSteps));
+
     /// <summary>Floats of <see cref="LaneInputs"/> for a layer shaped as <paramref name="config"/> in lanes of
     /// <paramref name="laneStride"/> (0 when the layer does not run in lanes): one lane row per input or output feature.</summary>
     private static long LaneInputFloats(LayerConfig config, int laneStride) =>

@@ -31,7 +31,11 @@ internal static class OnnxExport
     /// <summary>Exports <paramref name="layer"/>; with <paramref name="initialStateInputs"/> the graph also takes h0 (and c0).</summary>
     /// <exception cref="NotSupportedException">An LSTM with a projection (ProjSize &gt; 0): ONNX's LSTM has none; or more
     /// than <see cref="MaxWeightFloats"/> parameters.</exception>
-    public static byte[] ToOnnx(RecurrentLayer layer, bool initialStateInputs)
+    public static byte[] ToOnnx(RecurrentLayer layer, bool initialStateInputs) => ToOnnx(layer, initialStateInputs, MaxWeightFloats);
+
+    /// <summary><see cref="ToOnnx(RecurrentLayer, bool)"/> with the weight limit given (tests lower it: a layer beyond
+    /// the real limit needs over 2 GiB of memory).</summary>
+    internal static byte[] ToOnnx(RecurrentLayer layer, bool initialStateInputs, long maxWeightFloats)
     {
         ArgumentNullException.ThrowIfNull(layer);
         var (cellType, opType) = layer switch
@@ -44,7 +48,7 @@ internal static class OnnxExport
             _ => throw new NotSupportedException($"ONNX export of {layer.GetType().Name} is not supported."),
         };
 
-        CheckWeightCount(layer.ParameterCount, MaxWeightFloats);
+        CheckWeightCount(layer.ParameterCount, maxWeightFloats);
         bool isLstm = cellType == CellType.Lstm;
         int layers = layer.NumLayers, hidden = layer.HiddenSize, directions = layer.Bidirectional ? 2 : 1;
         var graph = new OnnxGraphBuilder();
@@ -132,7 +136,6 @@ internal static class OnnxExport
         return graph.ToModel(opType.ToLowerInvariant(), ProducerName, IrVersion, OpsetVersion);
     }
 
-    /// <summary>hidden_size, direction, and the operator-specific attributes matching PyTorch's equations.</summary>
     /// <summary>A protobuf message, and so a model without external data (which this writer does not write), is below
     /// 2 GiB: more than <paramref name="maxFloats"/> weights are refused before anything is written.</summary>
     /// <exception cref="NotSupportedException"><paramref name="parameterCount"/> is above <paramref name="maxFloats"/>.</exception>
@@ -145,6 +148,7 @@ internal static class OnnxExport
         }
     }
 
+    /// <summary>hidden_size, direction, and the operator-specific attributes matching PyTorch's equations.</summary>
     private static OnnxAttribute[] NodeAttributes(RecurrentLayer layer, int directions)
     {
         var attributes = new List<OnnxAttribute>

@@ -44,6 +44,14 @@ public static class RnnUtils
                 $"Expected at least one step and one sequence, got input shape {TensorData.FormatShape(shape)}.", nameof(input));
         }
 
+        // PyTorch refuses steps without features before it looks at the lengths ("Cannot pack empty tensors.").
+        int features = FeatureCount(shape[2..], nameof(input));
+        if (features == 0)
+        {
+            throw new ArgumentException(
+                $"Expected at least one feature per step, got input shape {TensorData.FormatShape(shape)} (PyTorch: \"Cannot pack empty tensors\").", nameof(input));
+        }
+
         CheckLengths(lengths, batch, steps, shape, enforceSorted);
 
         int[] order = SortedOrder(lengths, enforceSorted);
@@ -54,13 +62,6 @@ public static class RnnUtils
             {
                 batchSizes[t]++;
             }
-        }
-
-        int features = FeatureCount(shape[2..], nameof(input));
-        if (features == 0)
-        {
-            throw new ArgumentException(
-                $"Expected at least one feature per step, got input shape {TensorData.FormatShape(shape)} (PyTorch: \"Cannot pack empty tensors\").", nameof(input));
         }
 
         if (input.FlattenedLength > Array.MaxLength)

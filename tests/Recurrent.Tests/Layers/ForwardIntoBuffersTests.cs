@@ -165,6 +165,31 @@ public class ForwardIntoBuffersTests
     }
 
     [Fact]
+    public void Forward_PlainAndPackedInTurn_KeepEachOthersScratch()
+    {
+        // A plain call of 10 steps (160 rows) and a packed one of 15 steps (128 rows) at batch 16: neither's scratch fits
+        // the other's call, so the layer's cache keeps both rather than replacing one with the other at every call.
+        var gru = new Gru(8, 10, numLayers: 2, seed: 1).Eval();
+        Tensor<float> x = Randn(1, 10, 16, 8);
+        int[] lengths = [.. Enumerable.Repeat(15, 8), .. Enumerable.Repeat(1, 8)];
+        PackedSequence packed = RnnUtils.PackPaddedSequence(Randn(2, 15, 16, 8), lengths);
+        gru.Forward(x);
+        gru.Forward(packed);
+
+        long fewest = long.MaxValue, returned = 0;
+        for (int i = 0; i < 5; i++)
+        {
+            gru.Forward(packed);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var (output, hidden) = gru.Forward(x);
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+            returned = (output.FlattenedLength + hidden.FlattenedLength) * sizeof(float);
+        }
+
+        Assert.InRange(fewest, returned, returned + 1024);
+    }
+
+    [Fact]
     public void Forward_Convenience_AllocatesOnlyWhatItReturns()
     {
         var gru = new Gru(64, 96, numLayers: 2, seed: 1).Eval();

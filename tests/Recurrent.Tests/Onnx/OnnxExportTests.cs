@@ -108,12 +108,12 @@ public sealed class OnnxExportTests
     }
 
     [Fact]
-    public void WeightCount_AboveTheLimit_IsNotSupported_AtTheLimit_Passes()
+    public void Export_WeightsAboveTheLimit_IsNotSupported_AtTheLimit_Exports()
     {
-        OnnxExport.CheckWeightCount(OnnxExport.MaxWeightFloats, OnnxExport.MaxWeightFloats);
-        var error = Assert.Throws<NotSupportedException>(() => OnnxExport.CheckWeightCount(OnnxExport.MaxWeightFloats + 1, OnnxExport.MaxWeightFloats));
+        var layer = new Gru(InputSize, HiddenSize, seed: 1);
+        Assert.NotEmpty(OnnxExport.ToOnnx(layer, initialStateInputs: false, maxWeightFloats: layer.ParameterCount));
+        var error = Assert.Throws<NotSupportedException>(() => OnnxExport.ToOnnx(layer, initialStateInputs: false, maxWeightFloats: layer.ParameterCount - 1));
         Assert.Contains("2 GiB", error.Message, StringComparison.Ordinal);
-        Assert.True(OnnxExport.MaxWeightFloats * sizeof(float) < int.MaxValue, "the weights' bytes fit one protobuf message");
     }
 
     [Fact]

@@ -106,6 +106,7 @@ public class SequenceBadInputTests
     {
         // PyTorch 1.13: pack_padded_sequence(torch.zeros(2, 3, 0), [2, 1, 1]) raises "Cannot pack empty tensors."
         Throws<ArgumentException>("input", () => RnnUtils.PackPaddedSequence(Zeros(2, 3, 0), [2, 1, 1]), "at least one feature", "(2, 3, 0)");
+        Throws<ArgumentException>("input", () => RnnUtils.PackPaddedSequence(Zeros(2, 3, 0), [3, 1, 1]), "at least one feature", "(2, 3, 0)"); // before the lengths, as PyTorch
         Throws<ArgumentException>("sequences", () => RnnUtils.PackSequence([Zeros(2, 0), Zeros(1, 0)]), "at least one feature", "(2, 0)");
     }
 
