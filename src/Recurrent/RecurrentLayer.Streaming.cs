@@ -33,7 +33,9 @@ public abstract partial class RecurrentLayer
     /// <param name="input">A chunk: (L, N, H_in), (N, L, H_in) when batch-first, or (L, H_in) for an unbatched state.</param>
     /// <param name="state">From <see cref="CreateState(int)"/> (batched input), or <see cref="CreateState()"/> (unbatched); updated in place.</param>
     /// <returns>Output (L, N, H_out) in the input's layout.</returns>
-    /// <exception cref="ArgumentException">The chunk's shape does not fit the state or the layer, or the state is another layer's.</exception>
+    /// <exception cref="ArgumentException">The chunk's shape does not fit the state or the layer, or the state is shaped
+    /// for another layer (a state of a layer with the same kind, layers and hidden sizes is taken, as PyTorch takes any hx
+    /// of the right shape).</exception>
     /// <exception cref="InvalidOperationException">Another call is using <paramref name="state"/>.</exception>
     public Tensor<float> Step(Tensor<float> input, RecurrentState state)
     {

@@ -1,8 +1,10 @@
 namespace Recurrent.Execution;
 
 /// <summary>
-/// Inverted dropout as <c>torch.nn.functional.dropout</c> in training mode: each element is zeroed with probability
-/// p and the survivors are scaled by 1 / (1 - p), so the expected value is unchanged. p = 1 zeroes everything.
+/// Inverted dropout as <c>torch.nn.functional.dropout</c> in training mode: each element is multiplied by 0 with
+/// probability p and the survivors by 1 / (1 - p), so the expected value is unchanged; p = 1 multiplies everything by 0.
+/// Multiplied, not overwritten, as PyTorch's <c>input * noise</c>: a dropped NaN or infinity stays NaN, and a dropped
+/// negative value is −0.
 /// </summary>
 internal static class Dropout
 {
@@ -10,14 +12,18 @@ internal static class Dropout
     {
         if (probability >= 1)
         {
-            values.Clear();
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] *= 0f;
+            }
+
             return;
         }
 
         float scale = (float)(1 / (1 - probability));
         for (int i = 0; i < values.Length; i++)
         {
-            values[i] = random.NextDouble() < probability ? 0f : values[i] * scale;
+            values[i] *= random.NextDouble() < probability ? 0f : scale;
         }
     }
 }

@@ -106,6 +106,33 @@ public class DropoutTests
     }
 
     [Fact]
+    public void TrainingMode_DroppedNaN_StaysNaN_AsPyTorch()
+    {
+        // PyTorch 1.13 multiplies by its mask (input * noise), so a dropped NaN stays NaN:
+        // torch.nn.GRU(2, 3, num_layers=2, dropout=1.0)(torch.tensor([[[float('nan'), 0.0]]])) gives all-NaN output and h_n.
+        var gru = new Gru(2, 3, numLayers: 2, dropout: 1.0, seed: 0);
+        var (output, hn) = gru.Forward(Tensor.Create(new[] { float.NaN, 0f }, [1, 1, 2]));
+
+        Assert.All(ToArray(output), v => Assert.True(float.IsNaN(v), $"output {v}"));
+        Assert.All(ToArray(hn), v => Assert.True(float.IsNaN(v), $"h_n {v}"));
+    }
+
+    [Fact]
+    public void Dropout_DropsByMultiplying_NaNAndInfinityStayNonFinite_NegativesBecomeNegativeZero()
+    {
+        float[] values = [float.NaN, float.PositiveInfinity, -2f];
+        Dropout.Apply(values, 1.0, new Random(1));
+        Assert.True(float.IsNaN(values[0]));
+        Assert.True(float.IsNaN(values[1]));
+        Assert.True(values[2] == 0 && float.IsNegative(values[2]), "−2 · 0 is −0");
+
+        float[] nans = new float[1000];
+        Array.Fill(nans, float.NaN);
+        Dropout.Apply(nans, 0.5, new Random(1));
+        Assert.All(nans, v => Assert.True(float.IsNaN(v)));
+    }
+
+    [Fact]
     public void Dropout_ZeroesAboutPAndScalesSurvivorsByInverseKeep()
     {
         var values = new float[20000];
