@@ -45,10 +45,11 @@ public abstract partial class RecurrentLayer : RecurrentModule
 
     /// <summary>
     /// The most threads one call may use: the calling thread and up to this many − 1 long-lived helper threads shared
-    /// by the process (at most one per extra processor, so larger values act as that limit). Default 1. A call splits
-    /// the input products by output columns; the time loop by sequences of the batch, or for batches under 8 by
-    /// hidden units (one barrier per step); a bidirectional layer on two threads runs its directions side by side.
-    /// Only work large enough to gain is split, and results are identical, bit for bit, for every value.
+    /// by the process (one per extra processor, and one on a single-processor machine, where the busy-core check soon
+    /// keeps the work on the calling thread; larger values act as that limit). Default 1. A call splits the input
+    /// products by output columns; the time loop by sequences of the batch, or for batches under 8 by hidden units (one
+    /// barrier per step); a bidirectional layer on two threads runs its directions side by side. Only work large
+    /// enough to gain is split, and results are identical, bit for bit, for every value.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
     public int MaxDegreeOfParallelism

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using System.Runtime.Loader;
 
 namespace Recurrent.Execution;
 
@@ -24,6 +25,11 @@ internal interface IPartitionedWork
 /// microseconds on a virtual machine, so callers ask <see cref="Ready"/> first and leave small phases to the calling
 /// thread while the helper sleeps.
 /// </para>
+/// <para>
+/// When the library's load context unloads (a collectible plugin context), the pool stops: idle helpers end at once,
+/// rented ones when given back, and calls from then on run on the calling thread. A helper loop that never ended would
+/// hold the context, and with it the library, in memory for good.
+/// </para>
 /// </summary>
 internal sealed class HelperThreads
 {
@@ -41,6 +47,11 @@ internal sealed class HelperThreads
     // At least one, so that the parallel paths run (and are tested) even where only one processor is visible.
     private static readonly int s_maxHelpers = Math.Max(1, Environment.ProcessorCount - 1);
     private static int s_created;
+    private static bool s_stopped; // under s_poolLock: the load context unloads, so no helper is handed out or kept
+
+    /// <summary>Set (with a bare wake-up) only on a helper that is idle in the pool: its loop ends at the next wake-up
+    /// that brings no work. A rented helper is never stopped, so a part started on it always runs.</summary>
+    private volatile bool _stopped;
 
     private readonly Signal _start = new();
     private readonly Signal _done = new();
@@ -58,13 +69,14 @@ internal sealed class HelperThreads
         thread.Start();
     }
 
-    /// <summary>Fills <paramref name="helpers"/> with idle helpers (creating them up to the process limit); returns how many.</summary>
+    /// <summary>Fills <paramref name="helpers"/> with idle helpers (creating them up to the process limit); returns how
+    /// many (none once the load context unloads).</summary>
     public static int Rent(Span<HelperThreads?> helpers)
     {
         int rented = 0;
         lock (s_poolLock)
         {
-            while (rented < helpers.Length)
+            while (rented < helpers.Length && !s_stopped)
             {
                 if (s_idle.TryPop(out HelperThreads? idle))
                 {
@@ -72,6 +84,11 @@ internal sealed class HelperThreads
                 }
                 else if (s_created < s_maxHelpers)
                 {
+                    if (s_created == 0)
+                    {
+                        HookUnloading(); // once, before the first helper exists
+                    }
+
                     s_created++;
                     helpers[rented++] = new HelperThreads();
                 }
@@ -101,7 +118,15 @@ internal sealed class HelperThreads
                 {
                     for (int i = 0; i < count; i++)
                     {
-                        s_idle.Push(helpers[i]!);
+                        if (s_stopped)
+                        {
+                            helpers[i]!.Stop();
+                        }
+                        else
+                        {
+                            s_idle.Push(helpers[i]!);
+                        }
+
                         helpers[i] = null;
                     }
                 }
@@ -370,6 +395,36 @@ internal sealed class HelperThreads
     /// <summary>Brings a sleeping helper back to spinning, with nothing to run (see <see cref="Ready"/>).</summary>
     private void Wake() => _start.Set();
 
+    /// <summary>Ends an idle helper's loop (under s_poolLock, on a helper no call holds).</summary>
+    private void Stop()
+    {
+        _stopped = true;
+        _start.Set();
+    }
+
+    /// <summary>Stops the pool when the library's load context unloads.</summary>
+    private static void HookUnloading()
+    {
+        AssemblyLoadContext? context = AssemblyLoadContext.GetLoadContext(typeof(HelperThreads).Assembly);
+        if (context is not null)
+        {
+            context.Unloading += _ => StopPool();
+        }
+    }
+
+    /// <summary>No helper is handed out or kept from now on; the idle ones end now, the rented ones when given back.</summary>
+    private static void StopPool()
+    {
+        lock (s_poolLock)
+        {
+            s_stopped = true;
+            while (s_idle.TryPop(out HelperThreads? idle))
+            {
+                idle.Stop();
+            }
+        }
+    }
+
     private ExceptionDispatchInfo? Wait()
     {
         _done.Wait();
@@ -388,6 +443,11 @@ internal sealed class HelperThreads
             IPartitionedWork? work = Interlocked.Exchange(ref _work, null);
             if (work is null)
             {
+                if (_stopped)
+                {
+                    return; // idle in a stopped pool: nothing can start a part on it any more
+                }
+
                 continue; // a wake-up, or the signal of a start whose work an earlier loop took
             }
 
