@@ -7,6 +7,9 @@ namespace Recurrent.Tests.Layers;
 
 /// <summary>A host that loads the library into a collectible context (a plugin) can unload it after calls on two threads:
 /// the helper threads end with the context, rather than holding it in memory for good.</summary>
+/// <remarks>Alone (no test runs beside it): its second copy of the library must not load while
+/// <see cref="Kernels.FirstCallTierTests"/> watches the JIT for the one copy it loads from the same path.</remarks>
+[Collection(HelperThreadsCollection.Name)]
 public class UnloadTests
 {
     [Fact]
