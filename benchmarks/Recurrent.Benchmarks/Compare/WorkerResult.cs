@@ -42,7 +42,8 @@ internal sealed record WorkerResult(
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
 
-        // A diff of NaN or infinity (Python's json writes them as NaN and Infinity) must still parse, and still print.
+        // A diff of NaN or infinity must still parse and print: as the strings "NaN" and "Infinity", which our workers
+        // and benchmarks/pytorch_peer.py both write (bare NaN and Infinity, Python's json default, are not JSON).
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
