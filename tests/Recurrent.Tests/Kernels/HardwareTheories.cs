@@ -14,7 +14,7 @@ public sealed class Avx512TheoryAttribute : TheoryAttribute
     {
         if (!Avx512F.IsSupported)
         {
-            Skip = "needs AVX-512F, which this machine (or DOTNET_EnableAVX512F=0) does not give the runtime";
+            Skip = "needs AVX-512F, which this machine (or DOTNET_EnableAVX512=0) does not give the runtime";
         }
     }
 }
