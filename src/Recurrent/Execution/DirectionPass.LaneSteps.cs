@@ -160,6 +160,18 @@ internal sealed unsafe partial class DirectionPass
     /// </summary>
     internal const double MinLaneSplitFlops = 0.3e6;
 
+    /// <summary>
+    /// Whether a block in lanes split between threads gives each part lane buffers of its own (rows of the part's columns,
+    /// one block per part) rather than its columns of rows shared with the other parts. Shared rows put each part's stores
+    /// next to the other's, and a core's prefetcher, running ahead of its stores, pulls the other core's lines away: on
+    /// the Zen 5 machine (2026-12-01), two threads storing 64 floats each of such rows ran 10–20× slower than storing
+    /// into blocks apart, and split in shared rows LSTM 10 → 5 at N = 64 and 128, 12 steps, ran 0.70× and 0.57× as fast
+    /// as on one thread (own blocks: 1.52× and 1.66×). On its Vector256 lanes (DOTNET_EnableAVX512=0) own blocks
+    /// measured slower at N = 64 (0.66× against 0.93×), so those, and the Vector128 ones (not measured), keep the
+    /// shared rows. Either gives the same bits. Settable for tests.
+    /// </summary>
+    internal static bool SplitLanesInOwnBlocks { get; set; } = LaneSteps.Width == LaneWidth.Vector512;
+
     /// <summary>Parts the block's lane steps run in: the batch's vectors of 16 sequences split between threads (sequences
     /// are independent, so no part waits for another), when the block has the work for it.</summary>
     private int LaneParts(int helperCount)
@@ -247,14 +259,24 @@ internal sealed unsafe partial class DirectionPass
             return;
         }
 
+        // Split between threads, each part's lane buffers are a block of its own where SplitLanesInOwnBlocks says so: its
+        // rows one after another, its columns the row stride (laneStride), at offset first·rows in each buffer. A lower or
+        // upper layer's lanes (read or written by step blocks of the whole stride) keep the shared rows: the next layer may
+        // split differently.
+        bool ownBlocks = parts > 1 && !_inputInLanes && !_outputInLanes && SplitLanesInOwnBlocks;
+        int laneStride = ownBlocks ? columns : stride;
         bool lstm = config.CellType == CellType.Lstm, gru = config.CellType == CellType.Gru;
-        Span<float> hidden = workspace.LaneHidden.AsSpan(first, laneFloats - first);
-        Span<float> hiddenNext = workspace.LaneHidden.AsSpan(laneFloats + first, laneFloats - first);
-        Span<float> cell = lstm ? workspace.LaneCell.AsSpan(first, laneFloats - first) : default;
-        Span<float> inputs = workspace.LaneInputs.AsSpan(first, (inputWidth * stride) - first);
-        int gateFloats = LaneSteps.GateRows(config.GateWidth) * stride;
-        Span<float> gates = workspace.LaneGates.AsSpan(first, gateFloats - first);
-        Span<float> hiddenGates = gru ? workspace.LaneGates.AsSpan(gateFloats + first, gateFloats - first) : default;
+        int gateRows = LaneSteps.GateRows(config.GateWidth), gateFloats = gateRows * stride;
+        Span<float> hidden = PartLanes(workspace.LaneHidden, 0, hiddenSize);
+        Span<float> hiddenNext = PartLanes(workspace.LaneHidden, laneFloats, hiddenSize);
+        Span<float> cell = lstm ? PartLanes(workspace.LaneCell, 0, hiddenSize) : default;
+        Span<float> inputs = PartLanes(workspace.LaneInputs, 0, inputWidth);
+        Span<float> gates = PartLanes(workspace.LaneGates, 0, gateRows);
+        Span<float> hiddenGates = gru ? PartLanes(workspace.LaneGates, gateFloats, gateRows) : default;
+
+        // This part's view of a lane buffer of `rows` rows from `offset`: its own block, or its columns of the shared rows.
+        Span<float> PartLanes(AlignedFloats buffer, int offset, int rows) =>
+            ownBlocks ? buffer.AsSpan(offset + (first * rows), columns * rows) : buffer.AsSpan(offset + first, (rows * stride) - first);
         var input = new ReadOnlySpan<float>(_input, _inputLength);
         var output = new Span<float>(_output, _outputLength);
 
@@ -269,13 +291,13 @@ internal sealed unsafe partial class DirectionPass
         {
             if (!zeros)
             {
-                LaneTransposes.ToLanes(rowMajor, hiddenSize, count, hiddenSize, lanes, stride);
+                LaneTransposes.ToLanes(rowMajor, hiddenSize, count, hiddenSize, lanes, laneStride);
                 return;
             }
 
             for (int u = 0; u < hiddenSize; u++)
             {
-                lanes.Slice(u * stride, columns).Clear();
+                lanes.Slice(u * laneStride, columns).Clear();
             }
         }
 
@@ -299,7 +321,7 @@ internal sealed unsafe partial class DirectionPass
             {
                 // The input from this step's rows to its end: past this step's rows the transposes may read (not use) whole
                 // vectors, which lets a narrow last block run straight (LaneTransposes.ToLanes256).
-                LaneTransposes.ToLanes(input[(offset * inputWidth)..], inputWidth, rows, inputWidth, inputs, stride);
+                LaneTransposes.ToLanes(input[(offset * inputWidth)..], inputWidth, rows, inputWidth, inputs, laneStride);
             }
 
             if (_outputInLanes)
@@ -313,24 +335,24 @@ internal sealed unsafe partial class DirectionPass
             if (gru)
             {
                 // GRU's reset gate multiplies the hidden part of n alone, so the two products stay apart (as row-major).
-                LaneSteps.Product(_weights.InputWeights, _weights.InputBias, stepInputs, inputWidth, hidden, 0, stride, rows, gates);
-                LaneSteps.Product(_weights.HiddenWeights, _weights.RecurrentBias, hidden, hiddenSize, hidden, 0, stride, rows, hiddenGates);
-                LaneSteps.Gru(gates, hiddenGates, hidden, hiddenNext, hiddenSize, stride, rows, columns);
+                LaneSteps.Product(_weights.InputWeights, _weights.InputBias, stepInputs, inputWidth, hidden, 0, laneStride, rows, gates);
+                LaneSteps.Product(_weights.HiddenWeights, _weights.RecurrentBias, hidden, hiddenSize, hidden, 0, laneStride, rows, hiddenGates);
+                LaneSteps.Gru(gates, hiddenGates, hidden, hiddenNext, hiddenSize, laneStride, rows, columns);
             }
             else if (lstm)
             {
-                LaneSteps.Product(_weights.JoinedWeights!, _weights.InputBias, stepInputs, inputWidth, hidden, hiddenSize, stride, rows, gates);
-                LaneSteps.Lstm(gates, hidden, cell, hiddenNext, hiddenSize, stride, rows, columns);
+                LaneSteps.Product(_weights.JoinedWeights!, _weights.InputBias, stepInputs, inputWidth, hidden, hiddenSize, laneStride, rows, gates);
+                LaneSteps.Lstm(gates, hidden, cell, hiddenNext, hiddenSize, laneStride, rows, columns);
             }
             else
             {
-                LaneSteps.Product(_weights.JoinedWeights!, _weights.InputBias, stepInputs, inputWidth, hidden, hiddenSize, stride, rows, gates);
-                LaneSteps.Rnn(gates, hidden, hiddenNext, hiddenSize, stride, rows, columns, config.Nonlinearity);
+                LaneSteps.Product(_weights.JoinedWeights!, _weights.InputBias, stepInputs, inputWidth, hidden, hiddenSize, laneStride, rows, gates);
+                LaneSteps.Rnn(gates, hidden, hiddenNext, hiddenSize, laneStride, rows, columns, config.Nonlinearity);
             }
 
             if (!_outputInLanes)
             {
-                LaneTransposes.FromLanes(hiddenNext, stride, rows, hiddenSize, output[((offset * outputWidth) + (_direction * hiddenSize))..], outputWidth);
+                LaneTransposes.FromLanes(hiddenNext, laneStride, rows, hiddenSize, output[((offset * outputWidth) + (_direction * hiddenSize))..], outputWidth);
             }
 
             Span<float> swap = hidden;
@@ -338,10 +360,10 @@ internal sealed unsafe partial class DirectionPass
             hiddenNext = swap;
         }
 
-        LaneTransposes.FromLanes(hidden, stride, count, hiddenSize, workspace.Hidden.AsSpan(first * hiddenSize), hiddenSize);
+        LaneTransposes.FromLanes(hidden, laneStride, count, hiddenSize, workspace.Hidden.AsSpan(first * hiddenSize), hiddenSize);
         if (lstm)
         {
-            LaneTransposes.FromLanes(cell, stride, count, hiddenSize, workspace.Cell.AsSpan(first * hiddenSize), hiddenSize);
+            LaneTransposes.FromLanes(cell, laneStride, count, hiddenSize, workspace.Cell.AsSpan(first * hiddenSize), hiddenSize);
         }
     }
 }

@@ -295,21 +295,25 @@ public class LaneStepsTests
     }
 
     [Theory]
-    [InlineData(CellType.Lstm)]
-    [InlineData(CellType.Rnn)]
-    [InlineData(CellType.Gru)]
-    public void LanesSplitBetweenThreads_GiveTheOneThreadBits(CellType cell)
+    [InlineData(CellType.Lstm, 1)]
+    [InlineData(CellType.Lstm, 3)]
+    [InlineData(CellType.Rnn, 1)]
+    [InlineData(CellType.Rnn, 3)]
+    [InlineData(CellType.Gru, 1)]
+    [InlineData(CellType.Gru, 3)]
+    public void LanesSplitBetweenThreads_GiveTheOneThreadBits(CellType cell, int numLayers)
     {
         // 1000 sequences = 63 vectors, split 31 / 32 between two threads; uneven lengths, so the second part's sequences
-        // (the shorter ones) end while the first part's still run; three layers handing their outputs on in lanes. Each
-        // layer has the work (DirectionPass.MinLaneSplitFlops) to be split.
+        // (the shorter ones) end while the first part's still run. One layer: each part's lane buffers are a block of its
+        // own; three layers hand their outputs on in lanes, whose rows the parts share. Each layer has the work
+        // (DirectionPass.MinLaneSplitFlops) to be split.
         int hiddenSize = cell switch { CellType.Lstm => 8, CellType.Gru => 11, _ => 32 }; // 32 or 33 gates
         int[] lengths = Enumerable.Range(0, 1000).Select(n => 1 + ((n * 37) % 100)).ToArray();
         int gates = hiddenSize * (cell switch { CellType.Lstm => 4, CellType.Gru => 3, _ => 1 });
         Assert.True(2.0 * lengths.Sum() * gates * (hiddenSize + hiddenSize) >= DirectionPass.MinLaneSplitFlops);
         Tensor<float> x = Randn(51, 100, 1000, 9);
-        Tensor<float> h0 = Randn(52, 3, 1000, hiddenSize), c0 = Randn(53, 3, 1000, hiddenSize);
-        RecurrentLayer layer = RecurrentLayer.Create(new RecurrentLayerOptions { CellType = cell, InputSize = 9, HiddenSize = hiddenSize, NumLayers = 3, Seed = 9 }).Eval();
+        Tensor<float> h0 = Randn(52, numLayers, 1000, hiddenSize), c0 = Randn(53, numLayers, 1000, hiddenSize);
+        RecurrentLayer layer = RecurrentLayer.Create(new RecurrentLayerOptions { CellType = cell, InputSize = 9, HiddenSize = hiddenSize, NumLayers = numLayers, Seed = 9 }).Eval();
         float[][] Run() => layer switch
         {
             Lstm lstm => lstm.Forward(x, lengths, h0, c0) is var (o, (h, c)) ? [ToArray(o), ToArray(h), ToArray(c)] : [],
@@ -320,11 +324,23 @@ public class LaneStepsTests
 
         float[][] oneThread = RunWithLanes(true, Run);
         layer.MaxDegreeOfParallelism = 2;
-        long splitBefore = DirectionPass.LaneSplitBlocks;
-        float[][] twoThreads = RunWithLanes(true, Run);
-        Assert.True(DirectionPass.LaneSplitBlocks >= splitBefore + 3, "the lane steps did not run split between threads");
-        LayerResults.AssertBitIdentical(oneThread, twoThreads, "two threads against one, in lanes");
-        AssertSame(RunWithLanes(false, Run), twoThreads, "row-major against lanes on two threads");
+        bool saved = DirectionPass.SplitLanesInOwnBlocks;
+        try
+        {
+            foreach (bool ownBlocks in new[] { true, false })
+            {
+                DirectionPass.SplitLanesInOwnBlocks = ownBlocks;
+                long splitBefore = DirectionPass.LaneSplitBlocks;
+                float[][] twoThreads = RunWithLanes(true, Run);
+                Assert.True(DirectionPass.LaneSplitBlocks >= splitBefore + numLayers, "the lane steps did not run split between threads");
+                LayerResults.AssertBitIdentical(oneThread, twoThreads, $"two threads against one, in lanes, parts in own blocks {ownBlocks}");
+                AssertSame(RunWithLanes(false, Run), twoThreads, $"row-major against lanes on two threads, parts in own blocks {ownBlocks}");
+            }
+        }
+        finally
+        {
+            DirectionPass.SplitLanesInOwnBlocks = saved;
+        }
     }
 
     [Theory]
