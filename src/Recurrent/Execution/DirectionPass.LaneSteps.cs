@@ -147,18 +147,24 @@ internal sealed unsafe partial class DirectionPass
         config.ProjSize == 0 && config.GateWidth <= LaneSteps.MaxGateWidth && config.HiddenSize <= MaxLaneHiddenSize;
 
     /// <summary>
-    /// A block in lanes is split between threads (by vectors of sequences, or a bidirectional layer's directions side by
-    /// side) only from this many FLOPs, ~8 µs of lane steps on one thread. Below it the hand-off and the wait for the
-    /// helper's part take what the split saves: T2's layers (0.19 MFLOP per direction) ran 38 µs a call unsplit and 41–43
-    /// split. A split waits for a helper only while it spins (a sleeping one is woken only from
-    /// <see cref="HelperThreads.MinWakeFlops"/>: waking it took ~300 µs a call here, LSTM 16 at N = 64 after 3 ms idle).
-    /// Measured on the Zen 3 machine (2026-12-01, separate processes in turn, 2 threads, 3 s each, median µs a call,
-    /// 32 MFLOP before → this bound): T1 (0.46 MFLOP) 23.6, 18.9, 16.3 → 11.1, 15.8, 16.8; GRU 10 → 5 at N = 64, 12
-    /// steps 23.6 → 15.1; LSTM 32 at N = 64, 20 steps (21 MFLOP) 438 → 276; bidirectional, paired: LSTM 32 at N = 64,
-    /// 20 steps 672 and 921 → 486 and 484; GRU 10 → 10, 2 layers, at N = 64, 12 steps 190 → 103. The Ice Lake machine
-    /// had set 32 MFLOP (2026-11-29: T1 split ran 0.68× as fast), measured while every split still woke the helper.
+    /// A block in lanes is split between threads by vectors of sequences only from this many FLOPs (a bidirectional
+    /// layer's directions side by side have their own bound, <see cref="DirectionPair.MinDirectionFlops"/>). Below it
+    /// the hand-off and the wait for the helper's part take what the split saves. A split waits for a helper only while
+    /// it spins (a sleeping one is woken only from <see cref="HelperThreads.MinWakeFlops"/>: waking it took ~300 µs a
+    /// call, LSTM 16 at N = 64 after 3 ms idle).
+    /// <para>On Vector512 lanes 4 MFLOP. On the Zen 5 machine (2026-12-01, AVX-512, own blocks, calls back to back,
+    /// steady-state medians, µs a call, one thread → two): T1 (0.46 MFLOP) 7.5 → 12.5; LSTM 10 → 5 at N = 128 (0.92)
+    /// 14 → 20, at N = 256 (1.84) 28 → 31; GRU 10 → 10 at N = 64, 12 steps (0.92) 11.5 → 19.5; LSTM 16 at N = 64,
+    /// 12 steps (3.1) even; LSTM 32 at N = 64, 5 steps (5.2) 33 → 25, 20 steps 125 → 82. Each of T1's two halves took
+    /// longer (caller 9.9, helper 10.4 µs) than the whole layer on one thread: not the hand-off (the helper started
+    /// 0.66 µs after the caller) but the two cores slowing each other, still unexplained.</para>
+    /// <para>On narrower lanes 0.3 MFLOP. On the Zen 3 machine (2026-12-01, AVX2, 2 threads, separate processes in
+    /// turn, median µs a call, 32 MFLOP before → 0.3): T1 23.6, 18.9, 16.3 → 11.1, 15.8, 16.8; GRU 10 → 5 at N = 64,
+    /// 12 steps 23.6 → 15.1; LSTM 32 at N = 64, 20 steps (21 MFLOP) 438 → 276. T2's layers (0.19 MFLOP a direction)
+    /// ran 38 µs a call unsplit and 41–43 split. The Ice Lake machine had set 32 MFLOP (2026-11-29), measured while
+    /// every split still woke the helper.</para>
     /// </summary>
-    internal const double MinLaneSplitFlops = 0.3e6;
+    internal static readonly double MinLaneSplitFlops = LaneSteps.Width == LaneWidth.Vector512 ? 4e6 : 0.3e6;
 
     /// <summary>
     /// Whether a block in lanes split between threads gives each part lane buffers of its own (rows of the part's columns,

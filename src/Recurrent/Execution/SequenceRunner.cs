@@ -73,7 +73,6 @@ internal static class SequenceRunner
                         inputPointer, layerInput.Length, layerInputWidth, outputPointer, layerOutput.Length, inputInLanes, outputInLanes);
                     DirectionPair? pair = workspace.Directions;
                     if (pair is not null && helperCount == 1 && pair.WorthPairing(config, schedule, layerInputWidth) &&
-                        (workspace.LaneStride == 0 || DirectionPass.LaneWorkWorthSplitting(config, schedule.TotalRows, layerInputWidth)) &&
                         HelperThreads.Ready(workspace.Helpers, helperCount, DirectionPair.Flops(config, schedule, layerInputWidth)) == 1)
                     {
                         // Two threads, two directions: each runs one direction whole, on scratch of its own.
@@ -113,10 +112,16 @@ internal static class SequenceRunner
     }
 
     /// <summary>Whether any phase of the call can run in parts. Layers in lanes run a whole direction as one block, split
-    /// between threads by vectors of sequences (or a bidirectional layer's directions side by side) only from
-    /// <see cref="DirectionPass.MinLaneSplitFlops"/>; renting a helper for nothing is only lock traffic.</summary>
-    private static bool CanUseHelpers(LayerConfig config, StepSchedule schedule, Workspace workspace) =>
-        workspace.LaneStride == 0 || DirectionPass.LaneWorkWorthSplitting(config, schedule.TotalRows, Math.Max(config.InputSize, config.OutputWidth));
+    /// between threads by vectors of sequences only from <see cref="DirectionPass.MinLaneSplitFlops"/>, and a
+    /// bidirectional layer's directions side by side only from <see cref="DirectionPair.MinDirectionFlops"/>; renting a
+    /// helper for nothing is only lock traffic.</summary>
+    private static bool CanUseHelpers(LayerConfig config, StepSchedule schedule, Workspace workspace)
+    {
+        int widestInput = Math.Max(config.InputSize, config.OutputWidth);
+        return workspace.LaneStride == 0 ||
+            DirectionPass.LaneWorkWorthSplitting(config, schedule.TotalRows, widestInput) ||
+            (workspace.Directions is not null && DirectionPair.Flops(config, schedule, widestInput) >= DirectionPair.MinDirectionFlops);
+    }
 
     /// <summary>
     /// One layer and direction in up to <paramref name="parts"/> parts: its pass over the sequence, then its final h

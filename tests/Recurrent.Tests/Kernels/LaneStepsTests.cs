@@ -294,6 +294,26 @@ public class LaneStepsTests
         LayerResults.AssertBitIdentical(oneThread, twoThreads, "two threads against one, in lanes");
     }
 
+    [Fact]
+    public void SmallBidirectionalLayersInLanes_OnTwoThreads_PairTheDirections()
+    {
+        // GRU 10 → 10, 2 layers, N = 64, 12 steps: 0.92 and 1.38 MFLOP a direction, enough to pair the directions
+        // (DirectionPair.MinDirectionFlops) though on Vector512 lanes too little to split a direction's vectors
+        // (DirectionPass.MinLaneSplitFlops): the two bounds are separate.
+        Tensor<float> x = Randn(44, 12, 64, 10), h0 = Randn(45, 4, 64, 10);
+        double firstLayerFlops = 2.0 * 12 * 64 * 30 * (10 + 10);
+        Assert.True(firstLayerFlops >= DirectionPair.MinDirectionFlops);
+        Assert.Equal(LaneSteps.Width == LaneWidth.Vector512, firstLayerFlops < DirectionPass.MinLaneSplitFlops);
+        var gru = new Gru(10, 10, numLayers: 2, bidirectional: true, seed: 10);
+        gru.Eval();
+        float[][] oneThread = RunWithLanes(true, () => LayerResults.Forward(gru, x, h0, null));
+        gru.MaxDegreeOfParallelism = 2;
+        long pairedBefore = DirectionPair.PairedLayers;
+        float[][] twoThreads = RunWithLanes(true, () => LayerResults.Forward(gru, x, h0, null));
+        Assert.True(DirectionPair.PairedLayers >= pairedBefore + 2, "the directions did not run side by side");
+        LayerResults.AssertBitIdentical(oneThread, twoThreads, "two threads against one, in lanes");
+    }
+
     [Theory]
     [InlineData(CellType.Lstm, 1)]
     [InlineData(CellType.Lstm, 3)]
