@@ -47,6 +47,10 @@ internal static class CompareCommand
 
         PyTorchPeer? pytorch = PyTorchPeer.Find(Path.Combine(root, "benchmarks", "pytorch_peer.py"), out string pytorchReason);
         Progress(pytorch is null ? $"PyTorch: not available ({pytorchReason})" : $"PyTorch {pytorch.Version} via {pytorch.Python}, BLAS {pytorch.Blas}");
+        if (pytorch is { WithoutOpenBlas: true })
+        {
+            Progress($"  warning: {PyTorchPeer.WithoutOpenBlasWarning}");
+        }
 
         var runs = new List<ShapeRun>();
         DirectoryInfo temp = Directory.CreateTempSubdirectory("recurrent-compare-");

@@ -42,6 +42,15 @@ internal sealed class PyTorchPeer
     /// <summary>The BLAS library (or libraries) torch's process loaded: OpenBLAS, or the slow reference BLAS.</summary>
     public string Blas { get; }
 
+    /// <summary>Whether torch's matrix products run on something other than OpenBLAS: on Debian that is the reference
+    /// BLAS (libblas3 without libopenblas0-pthread), ~30× slower on L1 (2026-12-02: 1.95 s a call against ~60 ms), so
+    /// its times say nothing about PyTorch.</summary>
+    public bool WithoutOpenBlas => !Blas.Contains("openblas", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>What to tell the reader when <see cref="WithoutOpenBlas"/>.</summary>
+    public const string WithoutOpenBlasWarning =
+        "torch runs on the reference BLAS, not OpenBLAS: its times are many times slower than a normal install's (Debian: apt-get install libopenblas0-pthread)";
+
     public string Script { get; }
 
     /// <summary>The first candidate Python that imports torch and numpy; null, with every candidate's failure, when none does.</summary>
