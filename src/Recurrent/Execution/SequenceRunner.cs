@@ -1,3 +1,4 @@
+using Recurrent.Kernels;
 using Recurrent.Parameters;
 
 namespace Recurrent.Execution;
@@ -112,14 +113,14 @@ internal static class SequenceRunner
     }
 
     /// <summary>Whether any phase of the call can run in parts. Layers in lanes run a whole direction as one block, split
-    /// between threads by vectors of sequences only from <see cref="DirectionPass.MinLaneSplitFlops"/>, and a
-    /// bidirectional layer's directions side by side only from <see cref="DirectionPair.MinDirectionFlops"/>; renting a
-    /// helper for nothing is only lock traffic.</summary>
-    private static bool CanUseHelpers(LayerConfig config, StepSchedule schedule, Workspace workspace)
+    /// between threads by vectors of sequences (when there are two or more) only from
+    /// <see cref="DirectionPass.MinLaneSplitFlops"/>, and a bidirectional layer's directions side by side only from
+    /// <see cref="DirectionPair.MinDirectionFlops"/>; renting a helper for nothing is only lock traffic.</summary>
+    internal static bool CanUseHelpers(LayerConfig config, StepSchedule schedule, Workspace workspace)
     {
         int widestInput = Math.Max(config.InputSize, config.OutputWidth);
         return workspace.LaneStride == 0 ||
-            DirectionPass.LaneWorkWorthSplitting(config, schedule.TotalRows, widestInput) ||
+            (workspace.LaneStride > LaneSteps.Lanes && DirectionPass.LaneWorkWorthSplitting(config, schedule.TotalRows, widestInput)) ||
             (workspace.Directions is not null && DirectionPair.Flops(config, schedule, widestInput) >= DirectionPair.MinDirectionFlops);
     }
 

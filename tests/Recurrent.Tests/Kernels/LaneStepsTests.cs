@@ -294,6 +294,26 @@ public class LaneStepsTests
         LayerResults.AssertBitIdentical(oneThread, twoThreads, "two threads against one, in lanes");
     }
 
+    [Theory]
+    [InlineData(false, 16, false)]
+    [InlineData(false, 32, true)]
+    [InlineData(true, 16, true)]
+    public void LayersInLanes_RentAHelperOnlyWithSomethingToSplit(bool bidirectional, int batch, bool rents)
+    {
+        // GRU 16 → 16 over 300 steps, 14.7 MFLOP a direction at 16 sequences: work enough to split
+        // (DirectionPass.MinLaneSplitFlops), but 16 sequences are one vector, and one direction has nothing to pair.
+        var config = LayerConfig.Create(new RecurrentLayerOptions { CellType = CellType.Gru, InputSize = 16, HiddenSize = 16, Bidirectional = bidirectional });
+        var schedule = new StepSchedule(300, batch);
+        Assert.True(2.0 * 300 * 16 * 48 * 32 >= DirectionPass.MinLaneSplitFlops);
+        RunWithLanes(true, () =>
+        {
+            var workspace = new Workspace(config, schedule, parallelism: 2);
+            Assert.Equal(LaneSteps.Stride(batch), workspace.LaneStride);
+            Assert.Equal(rents, SequenceRunner.CanUseHelpers(config, schedule, workspace));
+            return 0;
+        });
+    }
+
     [Fact]
     public void SmallBidirectionalLayersInLanes_OnTwoThreads_PairTheDirections()
     {
