@@ -169,12 +169,15 @@ internal sealed unsafe partial class DirectionPass
     /// <summary>
     /// Whether a block in lanes split between threads gives each part lane buffers of its own (rows of the part's columns,
     /// one block per part) rather than its columns of rows shared with the other parts. Shared rows put each part's stores
-    /// next to the other's, and a core's prefetcher, running ahead of its stores, pulls the other core's lines away: on
-    /// the Zen 5 machine (2026-12-01), two threads storing 64 floats each of such rows ran 10–20× slower than storing
-    /// into blocks apart, and split in shared rows LSTM 10 → 5 at N = 64 and 128, 12 steps, ran 0.70× and 0.57× as fast
-    /// as on one thread (own blocks: 1.52× and 1.66×). On its Vector256 lanes (DOTNET_EnableAVX512=0) own blocks
-    /// measured slower at N = 64 (0.66× against 0.93×), so those, and the Vector128 ones (not measured), keep the
-    /// shared rows. Either gives the same bits. Settable for tests.
+    /// next to the other's, and a core's prefetcher, running ahead of its stores, can pull the other core's lines away:
+    /// on the Zen 5 machine (2026-12-01) two threads storing 64 floats each of such rows ran 10–20× slower than storing
+    /// into blocks apart. Split layers from 4 MFLOP (<see cref="MinLaneSplitFlops"/>; 2026-12-02, two threads, calls back
+    /// to back, the layouts alternating in one process, median of shared / own): LSTM 16 at N = 128, 50 steps 1.99, at
+    /// N = 256, 12 steps 1.73; LSTM 32 at N = 128 1.81, at N = 64, 20 steps 1.02; LSTM 8 at N = 512 1.31; GRU 21 at
+    /// N = 128 1.82, GRU 16 at N = 256 1.51, GRU 10 at N = 512 1.11; but LSTM 16 at N = 64, 50 steps 0.89, GRU 32 at
+    /// N = 64 0.83, GRU 10 at N = 2048 0.67. On the Vector256 lanes (DOTNET_EnableAVX512=0) own blocks measured slower
+    /// at N = 64 (0.66× against 0.93×), so those, and the Vector128 ones (not measured), keep the shared rows. Either
+    /// gives the same bits. Settable for tests.
     /// </summary>
     internal static bool SplitLanesInOwnBlocks { get; set; } = LaneSteps.Width == LaneWidth.Vector512;
 
@@ -234,14 +237,15 @@ internal sealed unsafe partial class DirectionPass
 
     /// <summary>
     /// The block's steps in lanes for this part's sequences: a run of the batch's vectors of 16 sequences
-    /// (<see cref="LaneSplit"/>), every lane buffer viewed from the part's first column (same row stride). Per part:
+    /// (<see cref="LaneSplit"/>), every lane buffer viewed from the part's first column (same row stride), or, in own
+    /// blocks (<see cref="SplitLanesInOwnBlocks"/>), as a block of the part's own (its columns the row stride). Per part:
     /// workspace.Hidden and workspace.Cell rows transposed in, then per step xᵀ in (or read as it is from a lower layer's
     /// output in lanes), the joined product (GRU: two products), the gate math, h' out to the output rows (or, for an
     /// output in lanes, which the next layer reads, written there in the first place). Invariant between steps:
     /// <c>hidden</c> (one of <see cref="Workspace.LaneHidden"/>'s two buffers, or with an output in lanes the part's columns of
     /// the last step's block of it) holds hᵀ and <see cref="Workspace.LaneCell"/> cᵀ of the part's sequences, run or not. On
-    /// return their rows of workspace.Hidden and workspace.Cell hold them row-major again. Parts write disjoint columns of
-    /// the lane buffers, disjoint rows of the state and output.
+    /// return their rows of workspace.Hidden and workspace.Cell hold them row-major again. Parts write disjoint columns (or
+    /// disjoint blocks) of the lane buffers, disjoint rows of the state and output.
     /// </summary>
     private void RunLaneSteps(int part, int parts)
     {
@@ -265,11 +269,11 @@ internal sealed unsafe partial class DirectionPass
             return;
         }
 
-        // Split between threads, each part's lane buffers are a block of its own where SplitLanesInOwnBlocks says so: its
-        // rows one after another, its columns the row stride (laneStride), at offset first·rows in each buffer. A lower or
-        // upper layer's lanes (read or written by step blocks of the whole stride) keep the shared rows: the next layer may
-        // split differently.
-        bool ownBlocks = parts > 1 && !_inputInLanes && !_outputInLanes && SplitLanesInOwnBlocks;
+        // Split between threads, each part's lane buffers are a block of its own where RunBlock decided so
+        // (_laneOwnBlocks): its rows one after another, its columns the row stride (laneStride), at offset first·rows in
+        // each buffer. A lower or upper layer's lanes (read or written by step blocks of the whole stride) keep the
+        // shared rows: the next layer may split differently.
+        bool ownBlocks = parts > 1 && _laneOwnBlocks;
         int laneStride = ownBlocks ? columns : stride;
         bool lstm = config.CellType == CellType.Lstm, gru = config.CellType == CellType.Gru;
         int gateRows = LaneSteps.GateRows(config.GateWidth), gateFloats = gateRows * stride;

@@ -109,6 +109,10 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
     private int _outputLength;
     private bool _inputInLanes;
     private bool _outputInLanes;
+
+    /// <summary>Whether the current block's lane parts each have lane buffers of their own
+    /// (<see cref="SplitLanesInOwnBlocks"/>); set by <see cref="RunBlock"/> before its parts start.</summary>
+    private bool _laneOwnBlocks;
     private int _parts;
     private int _stepParts;
 
@@ -201,6 +205,9 @@ internal sealed unsafe partial class DirectionPass : IPartitionedWork
         if (_workspace.LaneStride > 0)
         {
             int laneParts = WithReadyHelpers(LaneParts(helperCount), 2.0 * _blockRows * gateWidth * (_inputWidth + _config.OutputSize), helpers, helperCount);
+
+            // Decided once for the block, before any part reads it: parts in different layouts would overlap.
+            _laneOwnBlocks = laneParts > 1 && !_inputInLanes && !_outputInLanes && SplitLanesInOwnBlocks;
             if (laneParts == 1)
             {
                 RunLaneSteps(0, 1);

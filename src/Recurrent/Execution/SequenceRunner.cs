@@ -73,10 +73,11 @@ internal static class SequenceRunner
                     var layerBuffers = new LayerBuffers(
                         inputPointer, layerInput.Length, layerInputWidth, outputPointer, layerOutput.Length, inputInLanes, outputInLanes);
                     DirectionPair? pair = workspace.Directions;
-                    if (pair is not null && helperCount == 1 && pair.WorthPairing(config, schedule, layerInputWidth) &&
-                        HelperThreads.Ready(workspace.Helpers, helperCount, DirectionPair.Flops(config, schedule, layerInputWidth)) == 1)
+                    if (pair is not null && PairsDirections(pair, config, schedule, layerInputWidth, workspace, helperCount) &&
+                        HelperThreads.Ready(workspace.Helpers, helperCount, DirectionPair.Flops(config, schedule, layerInputWidth)) >= 1)
                     {
-                        // Two threads, two directions: each runs one direction whole, on scratch of its own.
+                        // Two threads, two directions: each runs one direction whole, on scratch of its own (with more
+                        // helpers, the others stay idle).
                         fixed (float* h0 = initialHidden, c0 = initialCell, hn = finalHidden, cn = finalCell)
                         {
                             pair.Begin(
@@ -111,6 +112,13 @@ internal static class SequenceRunner
             HelperThreads.Return(workspace.Helpers, helperCount);
         }
     }
+
+    /// <summary>Whether a bidirectional layer runs its two directions side by side: each direction must be worth a thread
+    /// (<see cref="DirectionPair.WorthPairing"/>), and with more than one helper only a layer in lanes too small to split
+    /// its sequences pairs (a larger layer, or one in rows, runs each direction on every thread instead).</summary>
+    private static bool PairsDirections(DirectionPair pair, LayerConfig config, StepSchedule schedule, int inputWidth, Workspace workspace, int helperCount) =>
+        helperCount >= 1 && pair.WorthPairing(config, schedule, inputWidth) &&
+        (helperCount == 1 || (workspace.LaneStride > 0 && !DirectionPass.LaneWorkWorthSplitting(config, schedule.TotalRows, inputWidth)));
 
     /// <summary>Whether any phase of the call can run in parts. Layers in lanes run a whole direction as one block, split
     /// between threads by vectors of sequences (when there are two or more) only from

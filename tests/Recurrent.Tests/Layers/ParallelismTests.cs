@@ -51,6 +51,29 @@ public class ParallelismTests
         }
     }
 
+    [Fact]
+    public void SmallBidirectionalLayerInLanes_ThreeThreads_PairsTheDirections()
+    {
+        // GRU 10 → 10, 2 layers, N = 64, 12 steps: 0.92 and 1.38 MFLOP a direction. Where a layer in lanes is too small
+        // to split its vectors of sequences (DirectionPass.MinLaneSplitFlops: Vector512 lanes), three threads pair its
+        // directions as two do, rather than hold two helpers and run on one thread. On a 2-processor machine the call
+        // gets one helper and pairs either way; .ci/run's DOTNET_PROCESSOR_COUNT=4 pass gives it two.
+        var gru = new Gru(10, 10, numLayers: 2, bidirectional: true, seed: 10).Eval();
+        Tensor<float> x = Randn(46, 12, 64, 10);
+        var config = LayerConfig.Create(new RecurrentLayerOptions { CellType = CellType.Gru, InputSize = 10, HiddenSize = 10, NumLayers = 2, Bidirectional = true });
+        bool tooSmallToSplit = DirectionPass.RunsInLanes(config, 64) && 2.0 * 12 * 64 * 30 * (20 + 10) < DirectionPass.MinLaneSplitFlops;
+        float[][] serial = LayerResults.Forward(gru, x, null, null);
+        gru.MaxDegreeOfParallelism = 3;
+        long pairedBefore = DirectionPair.PairedLayers;
+        float[][] parallel = LayerResults.Forward(gru, x, null, null);
+        if (Environment.ProcessorCount <= 2 || tooSmallToSplit)
+        {
+            Assert.True(DirectionPair.PairedLayers >= pairedBefore + 2, "the directions did not run side by side");
+        }
+
+        LayerResults.AssertBitIdentical(serial, parallel, "three threads against one");
+    }
+
     [Theory]
     [InlineData(CellType.Lstm, true)]
     [InlineData(CellType.Gru, false)]
