@@ -47,9 +47,9 @@ internal static class CompareCommand
 
         PyTorchPeer? pytorch = PyTorchPeer.Find(Path.Combine(root, "benchmarks", "pytorch_peer.py"), out string pytorchReason);
         Progress(pytorch is null ? $"PyTorch: not available ({pytorchReason})" : $"PyTorch {pytorch.Version} via {pytorch.Python}, BLAS {pytorch.Blas}");
-        if (pytorch is { WithoutOpenBlas: true })
+        if (pytorch is { OnReferenceBlas: true })
         {
-            Progress($"  warning: {PyTorchPeer.WithoutOpenBlasWarning}");
+            Progress($"  warning: {PyTorchPeer.ReferenceBlasWarning}");
         }
 
         var runs = new List<ShapeRun>();

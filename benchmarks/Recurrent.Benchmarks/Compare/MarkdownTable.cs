@@ -36,7 +36,7 @@ internal static class MarkdownTable
         md.AppendLine(Invariant($"| Recurrent (ours) | {report.OursVersion.Split('+')[0]}{(report.Machine.Commit is null ? "" : $", commit {report.Machine.Commit}")}; {report.Machine.Runtime}; evaluation mode, `MaxDegreeOfParallelism` = threads; `Forward` into output and state buffers created once, with a `ForwardWorkspace` (ST: `Step` into caller-owned buffers) |"));
         md.AppendLine(Invariant($"| ONNX Runtime | {report.OrtVersion} (NuGet Microsoft.ML.OnnxRuntime), CPU, in-process; IntraOpNumThreads = threads, InterOpNumThreads = 1, sequential, `session.intra_op.allow_spinning` = 0; the model from our ONNX export of the same layer; inputs and outputs are OrtValues over preallocated buffers, reused |"));
         md.AppendLine(report.PyTorch is { } torch
-            ? Invariant($"| PyTorch | {torch.Version} ({torch.Python}; BLAS {torch.Blas}), benchmarks/pytorch_peer.py; `torch.inference_mode()`, `torch.set_num_threads(threads)`, OPENBLAS_NUM_THREADS=threads, OMP_WAIT_POLICY=PASSIVE; ST is a Python loop of one-step calls carrying (h, c){(torch.WithoutOpenBlas ? $"; **{PyTorchPeer.WithoutOpenBlasWarning}**" : "")} |")
+            ? Invariant($"| PyTorch | {torch.Version} ({torch.Python}; BLAS {torch.Blas}), benchmarks/pytorch_peer.py; `torch.inference_mode()`, `torch.set_num_threads(threads)`, OPENBLAS_NUM_THREADS=threads, OMP_WAIT_POLICY=PASSIVE; ST is a Python loop of one-step calls carrying (h, c){(torch.OnReferenceBlas ? $"; **{PyTorchPeer.ReferenceBlasWarning}**" : "")} |")
             : $"| PyTorch | not available ({report.PyTorchUnavailableReason}) |");
         string rounds = report.Rounds == 1
             ? "one round"
