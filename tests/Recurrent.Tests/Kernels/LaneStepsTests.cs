@@ -284,12 +284,17 @@ public class LaneStepsTests
         // scratch of its own, both writing the lanes output that the next layer reads.
         Tensor<float> x = Randn(41, 130, 300, 12), h0 = Randn(42, 4, 300, 6), c0 = Randn(43, 4, 300, 6);
         Assert.True(2.0 * 130 * 300 * 24 * (12 + 6) >= DirectionPass.MinLaneSplitFlops);
-        var lstm = new Lstm(12, 6, numLayers: 2, bidirectional: true, seed: 8);
-        lstm.Eval();
-        float[][] oneThread = RunWithLanes(true, () => LayerResults.Forward(lstm, x, h0, c0));
-        lstm.MaxDegreeOfParallelism = 2;
+        AssertTwoThreadsPairDirectionsInLanes(new Lstm(12, 6, numLayers: 2, bidirectional: true, seed: 8).Eval(), x, h0, c0);
+    }
+
+    /// <summary>Runs the two-layer bidirectional <paramref name="layer"/> in lanes on one thread, then on two: both
+    /// layers must pair their directions and give the one-thread bits.</summary>
+    private static void AssertTwoThreadsPairDirectionsInLanes(RecurrentLayer layer, Tensor<float> x, Tensor<float> h0, Tensor<float>? c0)
+    {
+        float[][] oneThread = RunWithLanes(true, () => LayerResults.Forward(layer, x, h0, c0));
+        layer.MaxDegreeOfParallelism = 2;
         long pairedBefore = DirectionPair.PairedLayers;
-        float[][] twoThreads = RunWithLanes(true, () => LayerResults.Forward(lstm, x, h0, c0));
+        float[][] twoThreads = RunWithLanes(true, () => LayerResults.Forward(layer, x, h0, c0));
         Assert.True(DirectionPair.PairedLayers >= pairedBefore + 2, "the directions did not run side by side");
         LayerResults.AssertBitIdentical(oneThread, twoThreads, "two threads against one, in lanes");
     }
@@ -324,14 +329,7 @@ public class LaneStepsTests
         double firstLayerFlops = 2.0 * 12 * 64 * 30 * (10 + 10);
         Assert.True(firstLayerFlops >= DirectionPair.MinDirectionFlops);
         Assert.Equal(LaneSteps.Width == LaneWidth.Vector512, firstLayerFlops < DirectionPass.MinLaneSplitFlops);
-        var gru = new Gru(10, 10, numLayers: 2, bidirectional: true, seed: 10);
-        gru.Eval();
-        float[][] oneThread = RunWithLanes(true, () => LayerResults.Forward(gru, x, h0, null));
-        gru.MaxDegreeOfParallelism = 2;
-        long pairedBefore = DirectionPair.PairedLayers;
-        float[][] twoThreads = RunWithLanes(true, () => LayerResults.Forward(gru, x, h0, null));
-        Assert.True(DirectionPair.PairedLayers >= pairedBefore + 2, "the directions did not run side by side");
-        LayerResults.AssertBitIdentical(oneThread, twoThreads, "two threads against one, in lanes");
+        AssertTwoThreadsPairDirectionsInLanes(new Gru(10, 10, numLayers: 2, bidirectional: true, seed: 10).Eval(), x, h0, null);
     }
 
     [Theory]
