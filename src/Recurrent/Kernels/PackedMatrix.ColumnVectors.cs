@@ -59,7 +59,7 @@ internal sealed partial class PackedMatrix
 
         int vectors = ColumnVectorCount, cols = Cols;
         int stride = cols * ColumnVectorWidth;
-        var (floats, offset) = AlignedFloats.Allocate(vectors * stride);
+        var (floats, offset) = HugePages.Allocate(vectors * stride);
         ReadOnlySpan<float> panels = Data;
         Span<float> streams = floats.AsSpan(offset, vectors * stride);
         for (int v = 0; v < vectors; v++)

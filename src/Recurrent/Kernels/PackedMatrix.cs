@@ -172,7 +172,7 @@ internal sealed partial class PackedMatrix
         }
 
         // Zero-initialised, so the padding rows of the last panel are zero without extra work.
-        var (storage, offset) = AlignedFloats.Allocate((int)packedLength);
+        var (storage, offset) = HugePages.Allocate((int)packedLength);
 
         int stride = (int)cols * PanelWidth;
         var joined = new PackedMatrix(storage, offset, rows, (int)cols, stride);
@@ -217,7 +217,7 @@ internal sealed partial class PackedMatrix
         int length = PanelCount * PanelStride;
 
         // Two values to a float; AlignedFloats puts float `offset` (so value 2·offset) on a 64-byte boundary.
-        var (storage, offset) = AlignedFloats.Allocate((length + 1) / 2);
+        var (storage, offset) = HugePages.Allocate((length + 1) / 2);
         Span<ushort> compact = MemoryMarshal.Cast<float, ushort>(storage.AsSpan()).Slice(2 * offset, length);
         ReadOnlySpan<float> floats = Data;
         for (int group = 0; group < length; group += PanelWidth)
