@@ -15,7 +15,7 @@ public class HugePagesTests
     /// <summary>The huge page size this machine should use: what the kernel reports, where it offers them.</summary>
     private static int ExpectedPageBytes()
     {
-        if (!OperatingSystem.IsLinux() || !File.Exists(Settings + "enabled")
+        if (!OperatingSystem.IsLinux() || !File.Exists(Settings + "enabled") || !File.Exists(Settings + "hpage_pmd_size")
             || File.ReadAllText(Settings + "enabled").Contains("[never]", StringComparison.Ordinal))
         {
             return 0;
