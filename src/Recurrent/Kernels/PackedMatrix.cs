@@ -216,7 +216,7 @@ internal sealed partial class PackedMatrix
         ArgumentOutOfRangeException.ThrowIfGreaterThan(leftCols, Cols);
         int length = PanelCount * PanelStride;
 
-        // Two values to a float; AlignedFloats puts float `offset` (so value 2·offset) on a 64-byte boundary.
+        // Two values to a float; HugePages.Allocate puts float `offset` (so value 2·offset) on a 64-byte boundary.
         var (storage, offset) = HugePages.Allocate((length + 1) / 2);
         Span<ushort> compact = MemoryMarshal.Cast<float, ushort>(storage.AsSpan()).Slice(2 * offset, length);
         ReadOnlySpan<float> floats = Data;

@@ -71,7 +71,7 @@ public class HugePagesTests
     [Theory]
     [InlineData(1 << 19)] // exactly one 2 MiB page
     [InlineData((5 << 19) + 123)] // five and a part
-    public void Allocate_APageOrMore_StartsOnAHugePageAdvisedForHugePages(int length)
+    public void Allocate_APageOrMore_StartsOnAHugePage(int length)
     {
         int pageBytes = ExpectedPageBytes();
         var (storage, offset) = HugePages.Allocate(length);
@@ -79,12 +79,29 @@ public class HugePagesTests
 
         Assert.True(offset + length <= storage.Length);
         Assert.True(storage.AsSpan(offset, length).IndexOfAnyExcept(0f) < 0, "zeroed");
-        Assert.Equal(0, start % AlignedFloats.AlignmentBytes);
+        Assert.Equal(0, start % (pageBytes > 0 ? pageBytes : AlignedFloats.AlignmentBytes));
+    }
+
+    /// <summary>The kernel holds the advice for the whole pages, from the first to the last. Reads the memory map as the
+    /// host kernel keeps it, so the emulated Arm64 run (tests/arm64, where qemu-user does not pass the advice on) leaves
+    /// it out by its trait.</summary>
+    [Theory]
+    [Trait("Observes", "HostKernel")]
+    [InlineData(1 << 19)]
+    [InlineData((5 << 19) + 123)]
+    public void Allocate_APageOrMore_CarriesTheHugePageAdvice(int length)
+    {
+        int pageBytes = ExpectedPageBytes();
+        var (storage, offset) = HugePages.Allocate(length);
+        nint start = System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(storage, offset);
         if (pageBytes > 0)
         {
-            Assert.Equal(0, start % pageBytes);
             Assert.Contains("hg", MappingFlags(start)); // MADV_HUGEPAGE took effect on the data's first page
             Assert.Contains("hg", MappingFlags(start + (length / (pageBytes / sizeof(float)) * pageBytes) - 1));
+        }
+        else
+        {
+            Assert.Equal(0, HugePages.PageBytes); // no huge pages here: nothing was advised
         }
     }
 
