@@ -24,9 +24,8 @@ namespace Recurrent.Kernels;
 /// offers transparent huge pages (<c>/sys/kernel/mm/transparent_hugepage/enabled</c> is not "never") and
 /// <c>madvise</c> is found; otherwise, or when a call fails, the array is an ordinary 64-byte-aligned one. The cost is
 /// up to one huge page of address space before the data, which is never touched and so takes no memory (the GC does
-/// count it in its heap size); the
-/// collapse, where it has pages to move, a copy of them while the weights are packed; and the advice outlives the
-/// array, so memory the GC later places there may be backed by huge pages too.
+/// count it in its heap size); the collapse, where it has pages to move, a copy of them while the weights are packed;
+/// and the advice outlives the array, so memory the GC later places there may be backed by huge pages too.
 /// </para>
 /// </remarks>
 internal static unsafe class HugePages
