@@ -17,13 +17,16 @@ internal sealed class PyTorchPeer
 
     /// <summary>
     /// Prints torch's version, then the BLAS library mapped into the process once torch has run a matrix product
-    /// (OpenBLAS's own library if it is one of them, else every library with "blas" in its path).
+    /// (OpenBLAS's own library if it is one of them, else every library with "blas" in its path). Libraries under a
+    /// numpy directory are left out: a pip-installed numpy maps the OpenBLAS bundled in its wheel (numpy.libs), which
+    /// torch never calls (its symbols stay local to numpy's extension), and which would otherwise hide a torch on the
+    /// reference BLAS.
     /// </summary>
     private const string Probe =
         "import numpy, torch\n" +
         "torch.ones(64, 64) @ torch.ones(64, 64)\n" +
         "print(torch.__version__)\n" +
-        "blas = sorted({line.split()[-1] for line in open('/proc/self/maps') if 'blas' in line.lower()})\n" +
+        "blas = sorted({line.split()[-1] for line in open('/proc/self/maps') if 'blas' in line.lower() and 'numpy' not in line.lower()})\n" +
         "print(', '.join([path for path in blas if 'openblas' in path.split('/')[-1]] or blas) or 'unknown')\n";
 
     private PyTorchPeer(string python, string version, string blas, string script)
