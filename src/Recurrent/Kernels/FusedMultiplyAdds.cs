@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
@@ -21,3 +23,26 @@ internal static class FusedMultiplyAdds
     /// <summary>Whether fused multiply-adds run as instructions (and the kernels use them).</summary>
     public static bool InHardware => Fma.IsSupported || AdvSimd.IsSupported;
 }
+
+/// <summary>acc + v·w on Vector128 as a kernel instantiated for one of the two below computes it; the caller picks by
+/// <see cref="FusedMultiplyAdds.InHardware"/> once, outside its loops.</summary>
+internal interface IMultiplyAdd128
+{
+    static abstract Vector128<float> Apply(Vector128<float> v, Vector128<float> w, Vector128<float> acc);
+}
+
+#pragma warning disable CA1812 // used only as type arguments
+/// <summary>One rounding: where the hardware fuses (<see cref="FusedMultiplyAdds.InHardware"/>).</summary>
+internal readonly struct Fused128 : IMultiplyAdd128
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Apply(Vector128<float> v, Vector128<float> w, Vector128<float> acc) => Vector128.FusedMultiplyAdd(v, w, acc);
+}
+
+/// <summary>A multiply, then an add: where the hardware does not fuse.</summary>
+internal readonly struct Unfused128 : IMultiplyAdd128
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Apply(Vector128<float> v, Vector128<float> w, Vector128<float> acc) => (v * w) + acc;
+}
+#pragma warning restore CA1812

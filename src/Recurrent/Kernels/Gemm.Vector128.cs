@@ -11,8 +11,13 @@ namespace Recurrent.Kernels;
 // path, which always fuses). x64 runs this path only without AVX2, so without fused multiply-adds, and has 16
 // registers: there two rows run as two 16-column halves (UnfusedTwoRowHalf128) and one row with each W vector read
 // straight into its multiply (UnfusedOneRowTile128), neither spilling. With 8 chains even for one row, no separate
-// row kernel is needed. Row tails use the same generic kernel for fewer rows; column tails go through a 32-wide
-// scratch tile in the caller.
+// row kernel is needed for float weights. Row tails use the same generic kernel for fewer rows; column tails go
+// through a 32-wide scratch tile in the caller.
+//
+// Compact (bfloat16) weights at batch 1: a row kernel (CompactRowTile128) reads the compact panels directly, one panel
+// over the whole k, widening each kk's 32 values in registers, so a step reads half the bytes. Widening slices of 8
+// panels × 256 kk into a buffer and running the blocked loops on them (Gemm.Compact.cs, what this path did before) made
+// the suite's batch-1 shapes 1.2–1.9× slower than with float weights (Zen 5 machine with DOTNET_EnableAVX=0, 2026-12-02).
 //
 // Exactness. Each accumulator lane is one C element: bias / 0 / C, then one fused multiply-add per kk in increasing
 // order — the scalar definition with one rounding per step. Where the hardware has no fused multiply-add (x64 before
@@ -62,6 +67,56 @@ internal static partial class Gemm
         {
             throw new UnreachableException(); // RowKernelPanels is 0 for every m: the blocked loops handle all.
         }
+
+        public static int CompactRowKernelPanels(int rows, long weightBytes) => rows == 1 ? 1 : 0;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void CompactRowTile(int rows, ref float a, nint lda, ref ushort panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
+        {
+            Debug.Assert(rows == 1, "CompactRowKernelPanels: the one-row kernel only");
+            ref uint lanes = ref Unsafe.As<ushort, uint>(ref panel);
+            if (FusedMultiplyAdds.InHardware) // once per call, as Tile: NativeAOT does not fold it
+            {
+                CompactRowTile128<Fused128>(ref a, ref lanes, k, ref src, ref dst);
+            }
+            else
+            {
+                CompactRowTile128<Unfused128>(ref a, ref lanes, k, ref src, ref dst);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Vector128 row kernel on a compact panel: one row × 32 columns, unpacked A, whole k, 8 accumulators (c{vector},
+    /// columns 4·vector onwards). A kk is 16 32-bit lanes, lane j holding columns j (low half) and 16 + j (high half)
+    /// as bfloat16: four loads; shifted up 16 bits they are columns 0–15, masked columns 16–31. Each accumulator is the
+    /// float chain of the blocked loops' tile for the same path (<typeparamref name="TMultiplyAdd"/>), so the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CompactRowTile128<TMultiplyAdd>(ref float a, ref uint panel, int k, ref float src, ref float dst)
+        where TMultiplyAdd : struct, IMultiplyAdd128
+    {
+        LoadRow128(ref src, out Vector128<float> ca, out Vector128<float> cb, out Vector128<float> cc, out Vector128<float> cd,
+            out Vector128<float> ce, out Vector128<float> cf, out Vector128<float> cg, out Vector128<float> ch);
+        Vector128<uint> highHalves = Vector128.Create(0xFFFF0000u);
+        nuint offset = 0;
+        for (int kk = 0; kk < k; kk++)
+        {
+            Vector128<float> b = Vector128.Create(Unsafe.Add(ref a, kk));
+            Vector128<uint> q0 = Vector128.LoadUnsafe(ref panel, offset), q1 = Vector128.LoadUnsafe(ref panel, offset + 4);
+            Vector128<uint> q2 = Vector128.LoadUnsafe(ref panel, offset + 8), q3 = Vector128.LoadUnsafe(ref panel, offset + 12);
+            ca = TMultiplyAdd.Apply(b, Vector128.ShiftLeft(q0, 16).AsSingle(), ca);
+            cb = TMultiplyAdd.Apply(b, Vector128.ShiftLeft(q1, 16).AsSingle(), cb);
+            cc = TMultiplyAdd.Apply(b, Vector128.ShiftLeft(q2, 16).AsSingle(), cc);
+            cd = TMultiplyAdd.Apply(b, Vector128.ShiftLeft(q3, 16).AsSingle(), cd);
+            ce = TMultiplyAdd.Apply(b, (q0 & highHalves).AsSingle(), ce);
+            cf = TMultiplyAdd.Apply(b, (q1 & highHalves).AsSingle(), cf);
+            cg = TMultiplyAdd.Apply(b, (q2 & highHalves).AsSingle(), cg);
+            ch = TMultiplyAdd.Apply(b, (q3 & highHalves).AsSingle(), ch);
+            offset += PackedMatrix.PanelWidth / 2;
+        }
+
+        StoreRow128(ref dst, ca, cb, cc, cd, ce, cf, cg, ch);
     }
 
     /// <summary>Vector128 micro-kernel where the hardware fuses: a TRows × 32 tile of C in TRows × 8 accumulators (c{row}{vector}).</summary>
@@ -219,10 +274,8 @@ internal static partial class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void UnfusedOneRowTile128(ref float packedA, ref float panel, int kc, ref float src, ref float dst)
     {
-        Vector128<float> ca = Vector128.LoadUnsafe(ref src), cb = Vector128.LoadUnsafe(ref src, 4);
-        Vector128<float> cc = Vector128.LoadUnsafe(ref src, 8), cd = Vector128.LoadUnsafe(ref src, 12);
-        Vector128<float> ce = Vector128.LoadUnsafe(ref src, 16), cf = Vector128.LoadUnsafe(ref src, 20);
-        Vector128<float> cg = Vector128.LoadUnsafe(ref src, 24), ch = Vector128.LoadUnsafe(ref src, 28);
+        LoadRow128(ref src, out Vector128<float> ca, out Vector128<float> cb, out Vector128<float> cc, out Vector128<float> cd,
+            out Vector128<float> ce, out Vector128<float> cf, out Vector128<float> cg, out Vector128<float> ch);
         for (int kk = 0; kk < kc; kk++)
         {
             Vector128<float> b = Vector128.Create(packedA);
@@ -238,6 +291,31 @@ internal static partial class Gemm
             panel = ref Unsafe.Add(ref panel, PackedMatrix.PanelWidth);
         }
 
+        StoreRow128(ref dst, ca, cb, cc, cd, ce, cf, cg, ch);
+    }
+
+    /// <summary>One row of 32 floats as 8 vectors (columns 4·i onwards in the i-th).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadRow128(
+        ref float src, out Vector128<float> ca, out Vector128<float> cb, out Vector128<float> cc, out Vector128<float> cd,
+        out Vector128<float> ce, out Vector128<float> cf, out Vector128<float> cg, out Vector128<float> ch)
+    {
+        ca = Vector128.LoadUnsafe(ref src);
+        cb = Vector128.LoadUnsafe(ref src, 4);
+        cc = Vector128.LoadUnsafe(ref src, 8);
+        cd = Vector128.LoadUnsafe(ref src, 12);
+        ce = Vector128.LoadUnsafe(ref src, 16);
+        cf = Vector128.LoadUnsafe(ref src, 20);
+        cg = Vector128.LoadUnsafe(ref src, 24);
+        ch = Vector128.LoadUnsafe(ref src, 28);
+    }
+
+    /// <summary>The 8 vectors of <see cref="LoadRow128"/> back to a row of 32 floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow128(
+        ref float dst, Vector128<float> ca, Vector128<float> cb, Vector128<float> cc, Vector128<float> cd,
+        Vector128<float> ce, Vector128<float> cf, Vector128<float> cg, Vector128<float> ch)
+    {
         ca.StoreUnsafe(ref dst);
         cb.StoreUnsafe(ref dst, 4);
         cc.StoreUnsafe(ref dst, 8);

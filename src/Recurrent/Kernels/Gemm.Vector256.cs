@@ -20,7 +20,11 @@ namespace Recurrent.Kernels;
 // Vector512 path's other prefetch, of the panel 4 kk ahead into L1, is not used here: with it as well L4 and L5 ran at
 // 0.90× and 0.87×.
 //
-// Row kernel (m = 1): 2 panels at once, 8 independent accumulator chains.
+// Row kernel (m = 1): 2 panels at once, 8 independent accumulator chains. With compact (bfloat16) panels it reads them
+// directly, widening each kk's 32 values in registers (two loads, two shifts, two masks), so a batch-1 step reads half
+// the bytes. Widening slices into an L1 buffer instead (Gemm.Compact.cs, what this path did before) made the suite's
+// batch-1 shapes 1.5–1.75× slower than with float weights (Zen 5 machine with DOTNET_EnableAVX512=0, 2026-12-02: a
+// slice of 48 kk × 4 panels per call of the float kernel, whose fixed cost outweighed the bytes saved).
 // Four-row kernel (m = 4, W up to MultiRowMaxWeightBytes): 3 panels at once in passes of 24 columns, 12 chains; each
 // line of W comes from where W lives (L3 for S2) once a call, and a later pass that shares the line reads it from L1 or
 // L2. The blocked loops would run m = 4 as two 2-row tiles of 8 chains each, each streaming W: 4 × 256 × 1024 (S2's
@@ -120,7 +124,7 @@ internal static partial class Gemm
             switch (rows)
             {
                 case 1:
-                    RowTile256<R1>(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
+                    RowTile256<FloatWeights256>(ref a, ref panel, panelStride, k, ref src, ref dst);
                     break;
                 case 2:
                     RowTileTwoRows256(ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
@@ -131,6 +135,58 @@ internal static partial class Gemm
                 default:
                     throw new UnreachableException();
             }
+        }
+
+        public static int CompactRowKernelPanels(int rows, long weightBytes) => rows == 1 ? 2 : 0;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void CompactRowTile(int rows, ref float a, nint lda, ref ushort panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
+        {
+            Debug.Assert(rows == 1, "CompactRowKernelPanels: the one-row kernel only");
+            RowTile256<CompactWeights256>(ref a, ref Unsafe.As<ushort, float>(ref panel), panelStride / 2, k, ref src, ref dst);
+        }
+    }
+
+    /// <summary>How <see cref="RowTile256"/> reads one kk of a panel: 32 weights as four vectors (columns 0–7, 8–15,
+    /// 16–23, 24–31), from <c>offset</c> floats past the panel's start, advancing <see cref="KkStride"/> floats a kk.</summary>
+    private interface IWeights256
+    {
+        static abstract nuint KkStride { get; }
+
+        static abstract void Load(ref float panel, nuint offset, out Vector256<float> w0, out Vector256<float> w1, out Vector256<float> w2, out Vector256<float> w3);
+    }
+
+    /// <summary>Float panels: four loads.</summary>
+    private readonly struct FloatWeights256 : IWeights256
+    {
+        public static nuint KkStride => PackedMatrix.PanelWidth;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(ref float panel, nuint offset, out Vector256<float> w0, out Vector256<float> w1, out Vector256<float> w2, out Vector256<float> w3)
+        {
+            w0 = Vector256.LoadUnsafe(ref panel, offset);
+            w1 = Vector256.LoadUnsafe(ref panel, offset + 8);
+            w2 = Vector256.LoadUnsafe(ref panel, offset + 16);
+            w3 = Vector256.LoadUnsafe(ref panel, offset + 24);
+        }
+    }
+
+    /// <summary>Compact panels (<see cref="PackedMatrix.ToCompact"/>): a kk is 16 32-bit lanes, lane j holding columns j
+    /// (low half) and 16 + j (high half) as bfloat16. Two loads of 8 lanes; shifted up 16 bits they are columns 0–7 and
+    /// 8–15, masked columns 16–23 and 24–31.</summary>
+    private readonly struct CompactWeights256 : IWeights256
+    {
+        public static nuint KkStride => PackedMatrix.PanelWidth / 2;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Load(ref float panel, nuint offset, out Vector256<float> w0, out Vector256<float> w1, out Vector256<float> w2, out Vector256<float> w3)
+        {
+            Vector256<uint> low = Vector256.LoadUnsafe(ref Unsafe.As<float, uint>(ref panel), offset);
+            Vector256<uint> high = Vector256.LoadUnsafe(ref Unsafe.As<float, uint>(ref panel), offset + 8);
+            w0 = Vector256.ShiftLeft(low, 16).AsSingle();
+            w1 = Vector256.ShiftLeft(high, 16).AsSingle();
+            w2 = (low & Vector256.Create(0xFFFF0000u)).AsSingle();
+            w3 = (high & Vector256.Create(0xFFFF0000u)).AsSingle();
         }
     }
 
@@ -237,67 +293,46 @@ internal static partial class Gemm
         }
     }
 
-    /// <summary>Vector256 row kernel: TRows rows × 2 panels, unpacked A, whole k; accumulators r{row}p{panel}{vector}.</summary>
+    /// <summary>Vector256 row kernel: one row × 2 panels, unpacked A, whole k; accumulators p{panel}{vector}. Starts from
+    /// <paramref name="src"/> (bias, zeros or C) and writes <paramref name="dst"/>; <paramref name="panelStride"/> and the
+    /// panels' kk stride (<typeparamref name="TWeights"/>) count floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowTile256<TRows>(ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
-        where TRows : struct, IRowCount
+    private static void RowTile256<TWeights>(ref float a, ref float panel, nint panelStride, int k, ref float src, ref float dst)
+        where TWeights : struct, IWeights256
     {
-        Vector256<float> r0p0a = default, r0p0b = default, r0p0c = default, r0p0d = default;
-        Vector256<float> r0p1a = default, r0p1b = default, r0p1c = default, r0p1d = default;
+        Vector256<float> p0a = Vector256.LoadUnsafe(ref src), p0b = Vector256.LoadUnsafe(ref src, 8);
+        Vector256<float> p0c = Vector256.LoadUnsafe(ref src, 16), p0d = Vector256.LoadUnsafe(ref src, 24);
+        Vector256<float> p1a = Vector256.LoadUnsafe(ref src, 32), p1b = Vector256.LoadUnsafe(ref src, 40);
+        Vector256<float> p1c = Vector256.LoadUnsafe(ref src, 48), p1d = Vector256.LoadUnsafe(ref src, 56);
 
         ref float w1 = ref Unsafe.Add(ref panel, panelStride);
-        ref float a0 = ref a;
-
-        if (TRows.Value > 0)
-        {
-            ref float s = ref src;
-            r0p0a = Vector256.LoadUnsafe(ref s);
-            r0p0b = Vector256.LoadUnsafe(ref s, 8);
-            r0p0c = Vector256.LoadUnsafe(ref s, 16);
-            r0p0d = Vector256.LoadUnsafe(ref s, 24);
-            r0p1a = Vector256.LoadUnsafe(ref s, 32);
-            r0p1b = Vector256.LoadUnsafe(ref s, 40);
-            r0p1c = Vector256.LoadUnsafe(ref s, 48);
-            r0p1d = Vector256.LoadUnsafe(ref s, 56);
-        }
-
         nuint offset = 0;
         for (int kk = 0; kk < k; kk++)
         {
-            Vector256<float> b0 = Vector256.Create(Unsafe.Add(ref a0, kk));
-            Vector256<float> w0a = Vector256.LoadUnsafe(ref panel, offset);
-            Vector256<float> w0b = Vector256.LoadUnsafe(ref panel, offset + 8);
-            Vector256<float> w0c = Vector256.LoadUnsafe(ref panel, offset + 16);
-            Vector256<float> w0d = Vector256.LoadUnsafe(ref panel, offset + 24);
-            r0p0a = Vector256.FusedMultiplyAdd(b0, w0a, r0p0a);
-            r0p0b = Vector256.FusedMultiplyAdd(b0, w0b, r0p0b);
-            r0p0c = Vector256.FusedMultiplyAdd(b0, w0c, r0p0c);
-            r0p0d = Vector256.FusedMultiplyAdd(b0, w0d, r0p0d);
+            Vector256<float> b0 = Vector256.Create(Unsafe.Add(ref a, kk));
+            TWeights.Load(ref panel, offset, out Vector256<float> w0a, out Vector256<float> w0b, out Vector256<float> w0c, out Vector256<float> w0d);
+            p0a = Vector256.FusedMultiplyAdd(b0, w0a, p0a);
+            p0b = Vector256.FusedMultiplyAdd(b0, w0b, p0b);
+            p0c = Vector256.FusedMultiplyAdd(b0, w0c, p0c);
+            p0d = Vector256.FusedMultiplyAdd(b0, w0d, p0d);
 
-            Vector256<float> w1a = Vector256.LoadUnsafe(ref w1, offset);
-            Vector256<float> w1b = Vector256.LoadUnsafe(ref w1, offset + 8);
-            Vector256<float> w1c = Vector256.LoadUnsafe(ref w1, offset + 16);
-            Vector256<float> w1d = Vector256.LoadUnsafe(ref w1, offset + 24);
-            r0p1a = Vector256.FusedMultiplyAdd(b0, w1a, r0p1a);
-            r0p1b = Vector256.FusedMultiplyAdd(b0, w1b, r0p1b);
-            r0p1c = Vector256.FusedMultiplyAdd(b0, w1c, r0p1c);
-            r0p1d = Vector256.FusedMultiplyAdd(b0, w1d, r0p1d);
+            TWeights.Load(ref w1, offset, out Vector256<float> w1a, out Vector256<float> w1b, out Vector256<float> w1c, out Vector256<float> w1d);
+            p1a = Vector256.FusedMultiplyAdd(b0, w1a, p1a);
+            p1b = Vector256.FusedMultiplyAdd(b0, w1b, p1b);
+            p1c = Vector256.FusedMultiplyAdd(b0, w1c, p1c);
+            p1d = Vector256.FusedMultiplyAdd(b0, w1d, p1d);
 
-            offset += PackedMatrix.PanelWidth;
+            offset += TWeights.KkStride;
         }
 
-        if (TRows.Value > 0)
-        {
-            ref float d = ref dst;
-            r0p0a.StoreUnsafe(ref d);
-            r0p0b.StoreUnsafe(ref d, 8);
-            r0p0c.StoreUnsafe(ref d, 16);
-            r0p0d.StoreUnsafe(ref d, 24);
-            r0p1a.StoreUnsafe(ref d, 32);
-            r0p1b.StoreUnsafe(ref d, 40);
-            r0p1c.StoreUnsafe(ref d, 48);
-            r0p1d.StoreUnsafe(ref d, 56);
-        }
+        p0a.StoreUnsafe(ref dst);
+        p0b.StoreUnsafe(ref dst, 8);
+        p0c.StoreUnsafe(ref dst, 16);
+        p0d.StoreUnsafe(ref dst, 24);
+        p1a.StoreUnsafe(ref dst, 32);
+        p1b.StoreUnsafe(ref dst, 40);
+        p1c.StoreUnsafe(ref dst, 48);
+        p1d.StoreUnsafe(ref dst, 56);
     }
 
     /// <summary>K chunk of <see cref="RowTileFourRows256"/> and <see cref="RowTileTwoRows256"/>: its W (3 panels × 128 kk × 32 floats = 48 KiB) stays in L2 at

@@ -98,7 +98,7 @@ internal static partial class Gemm
         public static void RowTile(int rows, ref float a, nint lda, ref float panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
             => RowTiles<FloatWeights>(rows, ref a, lda, ref panel, panelStride, k, ref src, srcStride, ref dst, ldc);
 
-        public static bool HasCompactRowTile => true;
+        public static int CompactRowKernelPanels(int rows, long weightBytes) => RowKernelPanels(rows, weightBytes);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void CompactRowTile(int rows, ref float a, nint lda, ref ushort panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)

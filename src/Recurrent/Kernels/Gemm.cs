@@ -71,8 +71,8 @@ namespace Recurrent.Kernels;
 /// </para>
 /// <para>
 /// Compact weights (<see cref="PackedMatrix.IsCompact"/>, bfloat16): the same loops run on float slices widened from
-/// them, or, for small m on Vector512, the row kernels read them directly (Gemm.Compact.cs); the result is the float
-/// product of the rounded weights, bit for bit.
+/// them, or, for small m on Vector512 and batch 1 on Vector256 and Vector128, the row kernels read them directly
+/// (Gemm.Compact.cs); the result is the float product of the rounded weights, bit for bit.
 /// </para>
 /// </remarks>
 internal static partial class Gemm
@@ -414,9 +414,12 @@ internal static partial class Gemm
             int rows, ref float a, nint lda, ref float vectors, nint vectorStride, int vectorCount, int k, ref float src, nint srcStride, bool srcAdvances,
             ref float dst, nint ldc, PanelOrder order) => throw new UnreachableException();
 
-        /// <summary>Whether the path has <see cref="CompactRowTile"/>; otherwise compact products widen every slice of the
-        /// weights to floats first (<see cref="RunCompact"/>).</summary>
-        static virtual bool HasCompactRowTile => false;
+        /// <summary>
+        /// Panels a <see cref="CompactRowTile"/> call covers for products of <paramref name="rows"/> rows (and
+        /// <paramref name="weightBytes"/> of float W), or 0 where the path has none: compact products then widen every
+        /// slice of the weights to floats first (<see cref="RunCompact"/>).
+        /// </summary>
+        static virtual int CompactRowKernelPanels(int rows, long weightBytes) => 0;
 
         /// <summary><see cref="RowTile"/> reading compact (bfloat16) panels directly: <paramref name="panel"/> and
         /// <paramref name="panelStride"/> count 2-byte values. The same chains on the widened values, so the same bits.</summary>

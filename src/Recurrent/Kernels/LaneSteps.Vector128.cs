@@ -176,28 +176,6 @@ internal static partial class LaneSteps
         }
     }
 
-    /// <summary>acc + v·w as <see cref="Passes128"/> computes it.</summary>
-    private interface IMultiplyAdd128
-    {
-        static abstract Vector128<float> Apply(Vector128<float> v, Vector128<float> w, Vector128<float> acc);
-    }
-
-#pragma warning disable CA1812 // used only as type arguments
-    /// <summary>One rounding: where the hardware fuses (<see cref="FusedMultiplyAdds.InHardware"/>).</summary>
-    private readonly struct Fused128 : IMultiplyAdd128
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector128<float> Apply(Vector128<float> v, Vector128<float> w, Vector128<float> acc) => Vector128.FusedMultiplyAdd(v, w, acc);
-    }
-
-    /// <summary>A multiply, then an add: where the hardware does not fuse.</summary>
-    private readonly struct Unfused128 : IMultiplyAdd128
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector128<float> Apply(Vector128<float> v, Vector128<float> w, Vector128<float> acc) => (v * w) + acc;
-    }
-#pragma warning restore CA1812
-
     /// <summary><see cref="Lstm"/> on quarters: quarters 1 and 2 of a chunk are one pair of the gate math, 3 and 4 the
     /// other, as far as the running sequences go; a last quarter whose pair holds none pairs with the same quarter of
     /// the next unit (<see cref="LiveQuartersEnd"/>).</summary>

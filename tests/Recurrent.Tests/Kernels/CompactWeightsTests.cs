@@ -6,8 +6,9 @@ namespace Recurrent.Tests.Kernels;
 
 /// <summary>
 /// Compact (bfloat16) packed weights: the rounding against PyTorch's, the interleaved layout, and every path's products
-/// against the same path's float product of the rounded weights, bit for bit (the compact product widens slices of the
-/// weights and runs the float kernels on them, so nothing but the rounding may differ).
+/// against the same path's float product of the rounded weights, bit for bit (the compact products run the float
+/// kernels' chains, on values widened in registers by the compact row kernels or into slices, so nothing but the
+/// rounding may differ). m = 1 runs every path's compact row kernel, if it has one.
 /// </summary>
 public class CompactWeightsTests
 {
