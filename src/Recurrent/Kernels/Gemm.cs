@@ -259,6 +259,21 @@ internal static partial class Gemm
         }
     }
 
+    /// <summary>Panels a compact row kernel of <paramref name="path"/> covers at a time for products of
+    /// <paramref name="rows"/> rows (<see cref="IGemmKernel.CompactRowKernelPanels"/>); 0: the product widens the
+    /// weights slice by slice instead.</summary>
+    internal static int CompactRowKernelPanels(KernelPath path, int rows, long weightBytes) => path switch
+    {
+        KernelPath.Vector512 => CompactRowKernelPanels<Vector512Kernel>(rows, weightBytes),
+        KernelPath.Vector256 => CompactRowKernelPanels<Vector256Kernel>(rows, weightBytes),
+        KernelPath.Vector128 => CompactRowKernelPanels<Vector128Kernel>(rows, weightBytes),
+        KernelPath.Scalar => CompactRowKernelPanels<ScalarKernel>(rows, weightBytes),
+        _ => throw new ArgumentOutOfRangeException(nameof(path), path, "Unknown kernel path."),
+    };
+
+    private static int CompactRowKernelPanels<TKernel>(int rows, long weightBytes)
+        where TKernel : struct, IGemmKernel => TKernel.CompactRowKernelPanels(rows, weightBytes);
+
     /// <summary>A validated product on one path: straight from the packed floats, or through float slices of compact
     /// (bfloat16) weights (<see cref="RunCompact"/>).</summary>
     private static void Dispatch<TKernel>(

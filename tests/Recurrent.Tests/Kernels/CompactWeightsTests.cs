@@ -141,6 +141,25 @@ public class CompactWeightsTests
         }
     }
 
+    /// <summary>
+    /// Batch 1 is what compact weights are for: every vector path reads the compact panels in its row kernel there, half
+    /// the bytes of floats. Widening them slice by slice instead gives the same bits (the tests above cannot tell) but
+    /// made batch-1 layers 1.2–1.9× slower than with float weights on Vector256 and Vector128 (performance log,
+    /// 2026-12-02), so this guards the choice.
+    /// </summary>
+    [Theory]
+    [InlineData("Vector512")]
+    [InlineData("Vector256")]
+    [InlineData("Vector128")]
+    public void BatchOne_ReadsTheCompactPanelsDirectly(string pathName)
+    {
+        KernelPath path = Enum.Parse<KernelPath>(pathName);
+        foreach (long weightBytes in new[] { 256L * 1024 * 4, 1024L * 4096 * 4 }) // S1's W_hh, S4's
+        {
+            Assert.True(Gemm.CompactRowKernelPanels(path, 1, weightBytes) > 0, $"{path}, {weightBytes} bytes of float W: widened slices at batch 1");
+        }
+    }
+
     /// <summary>m × k × n with bias or without, accumulating or not, padded strides, both panel orders; the whole
     /// panel range or a middle part of it.</summary>
     private static void CheckProduct(KernelPath path, int m, int k, int n, int seed, bool whole)
