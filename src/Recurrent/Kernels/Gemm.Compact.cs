@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics;
 namespace Recurrent.Kernels;
 
 // Products with compact (bfloat16) weights. Where reading the weights bounds the time (small m: the row kernels), a
-// path with a compact row kernel (Vector512 up to 4 rows, Vector256 and Vector128 at 1) reads the compact panels
+// path with a compact row kernel (Vector512 and Vector256 up to 4 rows, Vector128 at 1) reads the compact panels
 // directly, widening each kk's values in registers.
 // Everything else (larger m, the panels a row group leaves over, the narrower paths) widens the weights to floats slice by
 // slice into a per-thread buffer laid out as packed float panels and runs the path's own kernels on each slice. Either
@@ -50,7 +50,7 @@ internal static partial class Gemm
     {
         const int nr = PackedMatrix.PanelWidth;
         int group = TKernel.CompactRowKernelPanels(m, WeightBytesOf(w.Cols, panelCount));
-        if (m == 0 || panelCount == 0 || group == 0)
+        if (m == 0 || panelCount == 0 || group == 0 || w.Cols == 0) // k = 0: no weights to read (Run copies the bias)
         {
             RunWidened<TKernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
             return;

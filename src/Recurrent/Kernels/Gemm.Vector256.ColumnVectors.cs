@@ -45,7 +45,7 @@ internal static partial class Gemm
             ref float d = ref Unsafe.Add(ref dst, 8 * v);
             if (pass < triples)
             {
-                FourRowsThreeVectors256(
+                RowsThreeVectors256<R4, FloatVectors256>(
                     ref a, lda, ref w, ref Unsafe.Add(ref w, vectorStride), ref Unsafe.Add(ref w, 2 * vectorStride), PackedMatrix.ColumnVectorWidth, k,
                     ref s, srcStride, ref d, ldc);
             }

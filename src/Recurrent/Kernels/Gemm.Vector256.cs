@@ -34,9 +34,11 @@ namespace Recurrent.Kernels;
 // Two-row kernel (m = 2, the same limit): 3 panels at once in passes of 48 columns, each step column by column, 12
 // chains where the blocked loops' 2-row tile has 8. Measured the same way: 2 × 512 × 2048 1.12×, 2 × 256 × 256 1.07×,
 // 2 × 256 × 1024 0.98× (W from L3 bounds both there), LSTM 512 at batch 2 1.10×, LSTM 256 1.02×, GRU 256 1.03×.
-// Both are the fallback now: a layer run at batch 2 or more gives W_hh column vectors first (Gemm.PrepareColumnVectors),
-// and products of 2, 3 and 4 rows read those instead (up to Gemm.ColumnVectorsMaxWeightBytes of W), as do larger ones
-// 4 rows at a time (Gemm.ColumnVectorBlocksFromBytes; Gemm.Vector256.ColumnVectors.cs).
+// Both are the fallback now for float W: a layer run at batch 2 or more gives W_hh column vectors first
+// (Gemm.PrepareColumnVectors), and products of 2, 3 and 4 rows read those instead (up to Gemm.ColumnVectorsMaxWeightBytes
+// of W), as do larger ones 4 rows at a time (Gemm.ColumnVectorBlocksFromBytes; Gemm.Vector256.ColumnVectors.cs). Compact
+// W has no column vectors: its products of 2 to 4 rows run these kernels over the compact panels, at any size
+// (Gemm.Vector256.CompactRows.cs).
 //
 // Exactness. Each accumulator lane is one C element: bias / 0 / C, then one fused multiply-add per kk in increasing
 // order — the scalar definition with one rounding per step, identical in tile and row kernel. Works (emulated) when
@@ -137,13 +139,31 @@ internal static partial class Gemm
             }
         }
 
-        public static int CompactRowKernelPanels(int rows, long weightBytes) => rows == 1 ? 2 : 0;
+        public static int CompactRowKernelPanels(int rows, long weightBytes) => rows == 1 ? 2 : rows <= 4 ? 3 : 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void CompactRowTile(int rows, ref float a, nint lda, ref ushort panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
         {
-            Debug.Assert(rows == 1, "CompactRowKernelPanels: the one-row kernel only");
-            RowTile256<CompactWeights256>(ref a, ref Unsafe.As<ushort, float>(ref panel), panelStride / 2, k, ref src, ref dst);
+            // The panels in 32-bit lanes (two bfloat16 values each).
+            ref float lanes = ref Unsafe.As<ushort, float>(ref panel);
+            nint laneStride = panelStride / 2;
+            switch (rows)
+            {
+                case 1:
+                    RowTile256<CompactWeights256>(ref a, ref lanes, laneStride, k, ref src, ref dst);
+                    break;
+                case 2:
+                    RowTileTwoRowsCompact256(ref a, lda, ref lanes, laneStride, k, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 3:
+                    RowTileRowsCompact256<R3>(ref a, lda, ref lanes, laneStride, k, ref src, srcStride, ref dst, ldc);
+                    break;
+                case 4:
+                    RowTileRowsCompact256<R4>(ref a, lda, ref lanes, laneStride, k, ref src, srcStride, ref dst, ldc);
+                    break;
+                default:
+                    throw new UnreachableException();
+            }
         }
     }
 
@@ -363,7 +383,7 @@ internal static partial class Gemm
             ref float w = ref Unsafe.Add(ref panel, k0 * PackedMatrix.PanelWidth);
             for (int v = 0; v < 12; v += 3)
             {
-                FourRowsThreeVectors256(
+                RowsThreeVectors256<R4, FloatVectors256>(
                     ref Unsafe.Add(ref a, k0), lda,
                     ref GroupVector(ref w, panelStride, v), ref GroupVector(ref w, panelStride, v + 1), ref GroupVector(ref w, panelStride, v + 2),
                     PackedMatrix.PanelWidth, kc, ref Unsafe.Add(ref s, 8 * v), sStride, ref Unsafe.Add(ref dst, 8 * v), ldc);
@@ -371,29 +391,41 @@ internal static partial class Gemm
         }
     }
 
-    /// <summary>4 rows × 3 vectors of W (panel columns of 8, <paramref name="step"/> = 32 floats per kk, or column vectors,
-    /// 8 per kk): accumulators r{row}{vector}.</summary>
+    /// <summary>4 or 3 rows (<typeparamref name="TRows"/>) × 3 vectors of W (panel columns of 8, <paramref name="step"/> = 32 floats per kk, or column vectors,
+    /// 8 per kk, or compact panels' lanes, 16 per kk, as <typeparamref name="TVectors"/> reads them): accumulators
+    /// r{row}{vector}. The vectors' C columns lie <see cref="IVectors256.ColumnStep"/> apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FourRowsThreeVectors256(
+    private static void RowsThreeVectors256<TRows, TVectors>(
         ref float a, nint lda, ref float wa, ref float wb, ref float wc, nuint step, int kc, ref float src, nint srcStride, ref float dst, nint ldc)
+        where TRows : struct, IRowCount
+        where TVectors : struct, IVectors256
     {
+        Debug.Assert(TRows.Value is 3 or 4, "3 or 4 rows");
         ref float a0 = ref a;
         ref float a1 = ref Unsafe.Add(ref a, lda);
         ref float a2 = ref Unsafe.Add(ref a, 2 * lda);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * lda);
+        ref float a3 = ref TRows.Value > 3 ? ref Unsafe.Add(ref a, 3 * lda) : ref a2; // never past the rows given
         ref float s1 = ref Unsafe.Add(ref src, srcStride);
         ref float s2 = ref Unsafe.Add(ref src, 2 * srcStride);
-        ref float s3 = ref Unsafe.Add(ref src, 3 * srcStride);
-        Vector256<float> r0a = Vector256.LoadUnsafe(ref src), r0b = Vector256.LoadUnsafe(ref src, 8), r0c = Vector256.LoadUnsafe(ref src, 16);
-        Vector256<float> r1a = Vector256.LoadUnsafe(ref s1), r1b = Vector256.LoadUnsafe(ref s1, 8), r1c = Vector256.LoadUnsafe(ref s1, 16);
-        Vector256<float> r2a = Vector256.LoadUnsafe(ref s2), r2b = Vector256.LoadUnsafe(ref s2, 8), r2c = Vector256.LoadUnsafe(ref s2, 16);
-        Vector256<float> r3a = Vector256.LoadUnsafe(ref s3), r3b = Vector256.LoadUnsafe(ref s3, 8), r3c = Vector256.LoadUnsafe(ref s3, 16);
+        ref float s3 = ref TRows.Value > 3 ? ref Unsafe.Add(ref src, 3 * srcStride) : ref s2;
+        nuint c1 = TVectors.ColumnStep, c2 = 2 * TVectors.ColumnStep;
+        Vector256<float> r0a = Vector256.LoadUnsafe(ref src), r0b = Vector256.LoadUnsafe(ref src, c1), r0c = Vector256.LoadUnsafe(ref src, c2);
+        Vector256<float> r1a = Vector256.LoadUnsafe(ref s1), r1b = Vector256.LoadUnsafe(ref s1, c1), r1c = Vector256.LoadUnsafe(ref s1, c2);
+        Vector256<float> r2a = Vector256.LoadUnsafe(ref s2), r2b = Vector256.LoadUnsafe(ref s2, c1), r2c = Vector256.LoadUnsafe(ref s2, c2);
+        Vector256<float> r3a = default, r3b = default, r3c = default;
+        if (TRows.Value > 3)
+        {
+            r3a = Vector256.LoadUnsafe(ref s3);
+            r3b = Vector256.LoadUnsafe(ref s3, c1);
+            r3c = Vector256.LoadUnsafe(ref s3, c2);
+        }
+
         nuint offset = 0;
         for (nuint kk = 0; kk < (nuint)kc; kk++)
         {
-            Vector256<float> va = Vector256.LoadUnsafe(ref wa, offset);
-            Vector256<float> vb = Vector256.LoadUnsafe(ref wb, offset);
-            Vector256<float> vc = Vector256.LoadUnsafe(ref wc, offset);
+            Vector256<float> va = TVectors.Load(ref wa, offset);
+            Vector256<float> vb = TVectors.Load(ref wb, offset);
+            Vector256<float> vc = TVectors.Load(ref wc, offset);
             Vector256<float> b = Vector256.Create(Unsafe.Add(ref a0, kk));
             r0a = Vector256.FusedMultiplyAdd(b, va, r0a);
             r0b = Vector256.FusedMultiplyAdd(b, vb, r0b);
@@ -406,28 +438,36 @@ internal static partial class Gemm
             r2a = Vector256.FusedMultiplyAdd(b, va, r2a);
             r2b = Vector256.FusedMultiplyAdd(b, vb, r2b);
             r2c = Vector256.FusedMultiplyAdd(b, vc, r2c);
-            b = Vector256.Create(Unsafe.Add(ref a3, kk));
-            r3a = Vector256.FusedMultiplyAdd(b, va, r3a);
-            r3b = Vector256.FusedMultiplyAdd(b, vb, r3b);
-            r3c = Vector256.FusedMultiplyAdd(b, vc, r3c);
+            if (TRows.Value > 3)
+            {
+                b = Vector256.Create(Unsafe.Add(ref a3, kk));
+                r3a = Vector256.FusedMultiplyAdd(b, va, r3a);
+                r3b = Vector256.FusedMultiplyAdd(b, vb, r3b);
+                r3c = Vector256.FusedMultiplyAdd(b, vc, r3c);
+            }
+
             offset += step;
         }
 
         ref float d1 = ref Unsafe.Add(ref dst, ldc);
         ref float d2 = ref Unsafe.Add(ref dst, 2 * ldc);
-        ref float d3 = ref Unsafe.Add(ref dst, 3 * ldc);
+
         r0a.StoreUnsafe(ref dst);
-        r0b.StoreUnsafe(ref dst, 8);
-        r0c.StoreUnsafe(ref dst, 16);
+        r0b.StoreUnsafe(ref dst, c1);
+        r0c.StoreUnsafe(ref dst, c2);
         r1a.StoreUnsafe(ref d1);
-        r1b.StoreUnsafe(ref d1, 8);
-        r1c.StoreUnsafe(ref d1, 16);
+        r1b.StoreUnsafe(ref d1, c1);
+        r1c.StoreUnsafe(ref d1, c2);
         r2a.StoreUnsafe(ref d2);
-        r2b.StoreUnsafe(ref d2, 8);
-        r2c.StoreUnsafe(ref d2, 16);
-        r3a.StoreUnsafe(ref d3);
-        r3b.StoreUnsafe(ref d3, 8);
-        r3c.StoreUnsafe(ref d3, 16);
+        r2b.StoreUnsafe(ref d2, c1);
+        r2c.StoreUnsafe(ref d2, c2);
+        if (TRows.Value > 3)
+        {
+            ref float d3 = ref Unsafe.Add(ref dst, 3 * ldc);
+            r3a.StoreUnsafe(ref d3);
+            r3b.StoreUnsafe(ref d3, c1);
+            r3c.StoreUnsafe(ref d3, c2);
+        }
     }
 
     /// <summary>
@@ -447,65 +487,69 @@ internal static partial class Gemm
             ref float w = ref Unsafe.Add(ref panel, k0 * PackedMatrix.PanelWidth);
             for (int v = 0; v < 12; v += 6)
             {
-                TwoRowsSixVectors256(
+                TwoRowsSixVectors256<FloatVectors256>(
                     ref Unsafe.Add(ref a, k0), lda,
                     ref GroupVector(ref w, panelStride, v), ref GroupVector(ref w, panelStride, v + 1), ref GroupVector(ref w, panelStride, v + 2),
                     ref GroupVector(ref w, panelStride, v + 3), ref GroupVector(ref w, panelStride, v + 4), ref GroupVector(ref w, panelStride, v + 5),
-                    kc, ref Unsafe.Add(ref s, 8 * v), sStride, ref Unsafe.Add(ref dst, 8 * v), ldc);
+                    PackedMatrix.PanelWidth, kc, ref Unsafe.Add(ref s, 8 * v), sStride, ref Unsafe.Add(ref dst, 8 * v), ldc);
             }
         }
     }
 
-    /// <summary>2 rows × 6 vectors of W (each its own panel column of 8, 32 floats per kk): accumulators r{row}{vector}.</summary>
+    /// <summary>2 rows × 6 vectors of W (each its own panel column of 8, 32 floats per kk, or compact panels' lanes, 16
+    /// per kk, as <typeparamref name="TVectors"/> reads them): accumulators r{row}{vector}. The vectors' C columns come in
+    /// pairs of 2 side by side, the pairs <see cref="IVectors256.PairStep"/> apart.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TwoRowsSixVectors256(
-        ref float a, nint lda, ref float w0, ref float w1, ref float w2, ref float w3, ref float w4, ref float w5, int kc,
+    private static void TwoRowsSixVectors256<TVectors>(
+        ref float a, nint lda, ref float w0, ref float w1, ref float w2, ref float w3, ref float w4, ref float w5, nuint step, int kc,
         ref float src, nint srcStride, ref float dst, nint ldc)
+        where TVectors : struct, IVectors256
     {
         ref float a1 = ref Unsafe.Add(ref a, lda);
         ref float s1 = ref Unsafe.Add(ref src, srcStride);
-        Vector256<float> r00 = Vector256.LoadUnsafe(ref src), r01 = Vector256.LoadUnsafe(ref src, 8), r02 = Vector256.LoadUnsafe(ref src, 16);
-        Vector256<float> r03 = Vector256.LoadUnsafe(ref src, 24), r04 = Vector256.LoadUnsafe(ref src, 32), r05 = Vector256.LoadUnsafe(ref src, 40);
-        Vector256<float> r10 = Vector256.LoadUnsafe(ref s1), r11 = Vector256.LoadUnsafe(ref s1, 8), r12 = Vector256.LoadUnsafe(ref s1, 16);
-        Vector256<float> r13 = Vector256.LoadUnsafe(ref s1, 24), r14 = Vector256.LoadUnsafe(ref s1, 32), r15 = Vector256.LoadUnsafe(ref s1, 40);
+        nuint p1 = TVectors.PairStep, p2 = 2 * TVectors.PairStep;
+        Vector256<float> r00 = Vector256.LoadUnsafe(ref src), r01 = Vector256.LoadUnsafe(ref src, 8), r02 = Vector256.LoadUnsafe(ref src, p1);
+        Vector256<float> r03 = Vector256.LoadUnsafe(ref src, p1 + 8), r04 = Vector256.LoadUnsafe(ref src, p2), r05 = Vector256.LoadUnsafe(ref src, p2 + 8);
+        Vector256<float> r10 = Vector256.LoadUnsafe(ref s1), r11 = Vector256.LoadUnsafe(ref s1, 8), r12 = Vector256.LoadUnsafe(ref s1, p1);
+        Vector256<float> r13 = Vector256.LoadUnsafe(ref s1, p1 + 8), r14 = Vector256.LoadUnsafe(ref s1, p2), r15 = Vector256.LoadUnsafe(ref s1, p2 + 8);
         nuint offset = 0;
         for (nuint kk = 0; kk < (nuint)kc; kk++)
         {
             Vector256<float> b0 = Vector256.Create(Unsafe.Add(ref a, kk));
             Vector256<float> b1 = Vector256.Create(Unsafe.Add(ref a1, kk));
-            Vector256<float> v = Vector256.LoadUnsafe(ref w0, offset);
+            Vector256<float> v = TVectors.Load(ref w0, offset);
             r00 = Vector256.FusedMultiplyAdd(b0, v, r00);
             r10 = Vector256.FusedMultiplyAdd(b1, v, r10);
-            v = Vector256.LoadUnsafe(ref w1, offset);
+            v = TVectors.Load(ref w1, offset);
             r01 = Vector256.FusedMultiplyAdd(b0, v, r01);
             r11 = Vector256.FusedMultiplyAdd(b1, v, r11);
-            v = Vector256.LoadUnsafe(ref w2, offset);
+            v = TVectors.Load(ref w2, offset);
             r02 = Vector256.FusedMultiplyAdd(b0, v, r02);
             r12 = Vector256.FusedMultiplyAdd(b1, v, r12);
-            v = Vector256.LoadUnsafe(ref w3, offset);
+            v = TVectors.Load(ref w3, offset);
             r03 = Vector256.FusedMultiplyAdd(b0, v, r03);
             r13 = Vector256.FusedMultiplyAdd(b1, v, r13);
-            v = Vector256.LoadUnsafe(ref w4, offset);
+            v = TVectors.Load(ref w4, offset);
             r04 = Vector256.FusedMultiplyAdd(b0, v, r04);
             r14 = Vector256.FusedMultiplyAdd(b1, v, r14);
-            v = Vector256.LoadUnsafe(ref w5, offset);
+            v = TVectors.Load(ref w5, offset);
             r05 = Vector256.FusedMultiplyAdd(b0, v, r05);
             r15 = Vector256.FusedMultiplyAdd(b1, v, r15);
-            offset += PackedMatrix.PanelWidth;
+            offset += step;
         }
 
         ref float d1 = ref Unsafe.Add(ref dst, ldc);
         r00.StoreUnsafe(ref dst);
         r01.StoreUnsafe(ref dst, 8);
-        r02.StoreUnsafe(ref dst, 16);
-        r03.StoreUnsafe(ref dst, 24);
-        r04.StoreUnsafe(ref dst, 32);
-        r05.StoreUnsafe(ref dst, 40);
+        r02.StoreUnsafe(ref dst, p1);
+        r03.StoreUnsafe(ref dst, p1 + 8);
+        r04.StoreUnsafe(ref dst, p2);
+        r05.StoreUnsafe(ref dst, p2 + 8);
         r10.StoreUnsafe(ref d1);
         r11.StoreUnsafe(ref d1, 8);
-        r12.StoreUnsafe(ref d1, 16);
-        r13.StoreUnsafe(ref d1, 24);
-        r14.StoreUnsafe(ref d1, 32);
-        r15.StoreUnsafe(ref d1, 40);
+        r12.StoreUnsafe(ref d1, p1);
+        r13.StoreUnsafe(ref d1, p1 + 8);
+        r14.StoreUnsafe(ref d1, p2);
+        r15.StoreUnsafe(ref d1, p2 + 8);
     }
 }
