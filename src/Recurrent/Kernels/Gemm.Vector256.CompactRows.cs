@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 
 namespace Recurrent.Kernels;
 
-// Vector256 row kernels for 2 and 4 rows with compact (bfloat16) panels: the float four- and two-row kernels
+// Vector256 row kernels for 2 to 4 rows with compact (bfloat16) panels: the float four- and two-row kernels
 // (RowTileFourRows256, RowTileTwoRows256) over the compact panels, each W vector widened in a register as it is loaded.
 // A compact kk is 16 32-bit lanes, lane j holding columns j (low half) and 16 + j (high half): 8 lanes loaded and
 // shifted up 16 bits are columns 0–7 or 8–15, masked they are columns 16–23 or 24–31. So each pass takes the vectors of
@@ -14,8 +14,9 @@ namespace Recurrent.Kernels;
 // Without these kernels a product of 2 to 4 rows widened the compact weights slice by slice into a buffer and ran the
 // float kernels on it. Measured on the Zen 5 machine with DOTNET_EnableAVX512=0 (2026-12-02, float32 / bfloat16 time of
 // the same layer in one process, calls in turn, 1 thread): LSTM 256, 512 and 1024 at batch 2, 3 and 4 went from
-// 0.67–0.76 to 0.90–1.12 (batch 3 and 4 with W in L2 stay below 1: the float kernels run near the FMA peak there and
-// these add a shift or mask per W vector). No size limit, unlike the float kernels (MultiRowMaxWeightBytes): at 4 ×
+// 0.67–0.76 to 0.90–1.12 (LSTM 256 and 512 at batch 3 and 4 stay below 1, 0.90–0.97: the float kernels run near the
+// FMA peak there and these add a shift or mask per W vector). The K chunk is the float kernels' (MultiRowChunkK, here
+// 24 KiB of compact W), not re-measured for these. No size limit, unlike the float kernels (MultiRowMaxWeightBytes): at 4 ×
 // 1024 × 4096 (16 MiB of float W) the widened slices ran at 0.69 of the float product, these at 1.16–1.27.
 // Same chains as the float kernels (one fused multiply-add per kk in increasing kk, chunks from C), so the same bits as
 // the float product of the rounded weights.

@@ -139,7 +139,7 @@ internal static partial class Gemm
             }
         }
 
-        public static int CompactRowKernelPanels(int rows, long weightBytes) => rows == 1 ? 2 : rows <= 4 ? 3 : 0;
+        public static int CompactRowKernelPanels(int rows, long weightBytes) => rows == 1 ? 2 : rows is >= 2 and <= 4 ? 3 : 0;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void CompactRowTile(int rows, ref float a, nint lda, ref ushort panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)

@@ -14,6 +14,8 @@ namespace Recurrent.Kernels;
 // (one FMA per kk, in increasing kk, from the same start), so the same bits. Unlike Tile512 it leaves the W stream to
 // the hardware prefetchers: asking for each panel's lines 4 kk ahead (PrefetchPanelAhead, 4 more loads per kk) made
 // L1, L3, L4, F1 1-2 % slower and L5 7 % slower (interleaved A/B, 1 thread, 2026-11-29).
+// With compact (bfloat16) panels (TWeights = CompactWeights) a kk of a panel is one load of 16 lanes, shifted and masked
+// into the two W vectors: 2 loads, 2 shifts and 2 masks per 24 FMAs, in 24 + 4 + 1 registers and the mask (no spills).
 //
 // The kk loop runs four steps per pass, their loads at constant offsets from three pointers, so a pass has 6 integer
 // instructions (pointer and counter updates, the loop test) per 96 FMAs instead of 24: on Ice Lake those run on the same
@@ -25,28 +27,29 @@ namespace Recurrent.Kernels;
 internal static partial class Gemm
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void WideTileRows(int rows, ref float packedA, ref float panel, nint panelStride, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
+    private static void WideTileRows<TWeights>(int rows, ref float packedA, ref float panel, nint panelStride, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
+        where TWeights : struct, IWeights512
     {
         AssertRows(rows, Vector512RowBlock);
         switch (rows)
         {
             case 1:
-                WideTile512<R1>(ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                WideTile512<R1, TWeights>(ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                 break;
             case 2:
-                WideTile512<R2>(ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                WideTile512<R2, TWeights>(ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                 break;
             case 3:
-                WideTile512<R3>(ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                WideTile512<R3, TWeights>(ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                 break;
             case 4:
-                WideTile512<R4>(ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                WideTile512<R4, TWeights>(ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                 break;
             case 5:
-                WideTile512<R5>(ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                WideTile512<R5, TWeights>(ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                 break;
             case 6:
-                WideTile512<R6>(ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                WideTile512<R6, TWeights>(ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                 break;
             default:
                 throw new UnreachableException();
@@ -58,8 +61,9 @@ internal static partial class Gemm
     /// <c>dst[i * ldc .. +64]</c>; it brings <paramref name="prefetchLines"/> lines of the next block of W into L2 as
     /// <see cref="Tile512"/> does.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WideTile512<TRows>(ref float packedA, ref float panel, nint panelStride, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
+    private static void WideTile512<TRows, TWeights>(ref float packedA, ref float panel, nint panelStride, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
         where TRows : struct, IRowCount
+        where TWeights : struct, IWeights512
     {
         WideTileAccumulators c = default;
         c.Load<TRows>(ref src, srcStride);
@@ -72,41 +76,41 @@ internal static partial class Gemm
             PrefetchIntoL2(ref Unsafe.Add(ref prefetch, (kk + 1) * 16));
             PrefetchIntoL2(ref Unsafe.Add(ref prefetch, (kk + 2) * 16));
             PrefetchIntoL2(ref Unsafe.Add(ref prefetch, (kk + 3) * 16));
-            WideStep<TRows>(ref c, ref packedA, ref panel, ref next, 0);
-            WideStep<TRows>(ref c, ref packedA, ref panel, ref next, 1);
-            WideStep<TRows>(ref c, ref packedA, ref panel, ref next, 2);
-            WideStep<TRows>(ref c, ref packedA, ref panel, ref next, 3);
+            WideStep<TRows, TWeights>(ref c, ref packedA, ref panel, ref next, 0);
+            WideStep<TRows, TWeights>(ref c, ref packedA, ref panel, ref next, 1);
+            WideStep<TRows, TWeights>(ref c, ref packedA, ref panel, ref next, 2);
+            WideStep<TRows, TWeights>(ref c, ref packedA, ref panel, ref next, 3);
             packedA = ref Unsafe.Add(ref packedA, 4);
-            panel = ref Unsafe.Add(ref panel, 4 * PackedMatrix.PanelWidth);
-            next = ref Unsafe.Add(ref next, 4 * PackedMatrix.PanelWidth);
+            panel = ref Unsafe.Add(ref panel, 4 * (nint)TWeights.KkStride);
+            next = ref Unsafe.Add(ref next, 4 * (nint)TWeights.KkStride);
         }
 
         for (; kk < prefetchLines; kk++)
         {
             PrefetchIntoL2(ref Unsafe.Add(ref prefetch, kk * 16));
-            WideStep<TRows>(ref c, ref packedA, ref panel, ref next, 0);
+            WideStep<TRows, TWeights>(ref c, ref packedA, ref panel, ref next, 0);
             packedA = ref Unsafe.Add(ref packedA, 1);
-            panel = ref Unsafe.Add(ref panel, PackedMatrix.PanelWidth);
-            next = ref Unsafe.Add(ref next, PackedMatrix.PanelWidth);
+            panel = ref Unsafe.Add(ref panel, (nint)TWeights.KkStride);
+            next = ref Unsafe.Add(ref next, (nint)TWeights.KkStride);
         }
 
         for (; kk <= kc - 4; kk += 4)
         {
-            WideStep<TRows>(ref c, ref packedA, ref panel, ref next, 0);
-            WideStep<TRows>(ref c, ref packedA, ref panel, ref next, 1);
-            WideStep<TRows>(ref c, ref packedA, ref panel, ref next, 2);
-            WideStep<TRows>(ref c, ref packedA, ref panel, ref next, 3);
+            WideStep<TRows, TWeights>(ref c, ref packedA, ref panel, ref next, 0);
+            WideStep<TRows, TWeights>(ref c, ref packedA, ref panel, ref next, 1);
+            WideStep<TRows, TWeights>(ref c, ref packedA, ref panel, ref next, 2);
+            WideStep<TRows, TWeights>(ref c, ref packedA, ref panel, ref next, 3);
             packedA = ref Unsafe.Add(ref packedA, 4);
-            panel = ref Unsafe.Add(ref panel, 4 * PackedMatrix.PanelWidth);
-            next = ref Unsafe.Add(ref next, 4 * PackedMatrix.PanelWidth);
+            panel = ref Unsafe.Add(ref panel, 4 * (nint)TWeights.KkStride);
+            next = ref Unsafe.Add(ref next, 4 * (nint)TWeights.KkStride);
         }
 
         for (; kk < kc; kk++)
         {
-            WideStep<TRows>(ref c, ref packedA, ref panel, ref next, 0);
+            WideStep<TRows, TWeights>(ref c, ref packedA, ref panel, ref next, 0);
             packedA = ref Unsafe.Add(ref packedA, 1);
-            panel = ref Unsafe.Add(ref panel, PackedMatrix.PanelWidth);
-            next = ref Unsafe.Add(ref next, PackedMatrix.PanelWidth);
+            panel = ref Unsafe.Add(ref panel, (nint)TWeights.KkStride);
+            next = ref Unsafe.Add(ref next, (nint)TWeights.KkStride);
         }
 
         c.Store<TRows>(ref dst, ldc);
@@ -115,14 +119,13 @@ internal static partial class Gemm
     /// <summary>Step <paramref name="kk"/> (a constant at each call) past <paramref name="a"/>, <paramref name="panel"/>
     /// and <paramref name="next"/>: the two panels' 4 W vectors, then per row one broadcast of A[i, kk] and 4 FMAs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void WideStep<TRows>(ref WideTileAccumulators c, ref float a, ref float panel, ref float next, int kk)
+    private static void WideStep<TRows, TWeights>(ref WideTileAccumulators c, ref float a, ref float panel, ref float next, int kk)
         where TRows : struct, IRowCount
+        where TWeights : struct, IWeights512
     {
-        nuint w = (nuint)(kk * PackedMatrix.PanelWidth);
-        Vector512<float> w0a = Vector512.LoadUnsafe(ref panel, w);
-        Vector512<float> w0b = Vector512.LoadUnsafe(ref panel, w + 16);
-        Vector512<float> w1a = Vector512.LoadUnsafe(ref next, w);
-        Vector512<float> w1b = Vector512.LoadUnsafe(ref next, w + 16);
+        nuint w = (nuint)kk * TWeights.KkStride;
+        TWeights.Load(ref panel, w, out Vector512<float> w0a, out Vector512<float> w0b);
+        TWeights.Load(ref next, w, out Vector512<float> w1a, out Vector512<float> w1b);
         if (TRows.Value > 0)
         {
             Vector512<float> b = Vector512.Create(Unsafe.Add(ref a, (0 * PackedRowStride) + kk));

@@ -41,7 +41,13 @@ internal static partial class Gemm
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void WideTile(int rows, ref float packedA, ref float panel, nint panelStride, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
-            => WideTileRows(rows, ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+            => WideTileRows<FloatWeights>(rows, ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+
+        public static bool HasCompactWideTile => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void CompactWideTile(int rows, ref float packedA, ref float panel, nint panelStride, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
+            => WideTileRows<CompactWeights>(rows, ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
 
         public static int RowKernelPanels(int rows, long weightBytes) => rows <= 2 ? 4 : rows <= 4 ? 2 : 0;
 

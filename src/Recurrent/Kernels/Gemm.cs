@@ -274,6 +274,21 @@ internal static partial class Gemm
     private static int CompactRowKernelPanels<TKernel>(int rows, long weightBytes)
         where TKernel : struct, IGemmKernel => TKernel.CompactRowKernelPanels(rows, weightBytes);
 
+    /// <summary>Whether <paramref name="path"/>'s blocked loops read compact panels directly
+    /// (<see cref="IGemmKernel.HasCompactWideTile"/>); otherwise its compact products beyond the row kernels widen the
+    /// weights slice by slice.</summary>
+    internal static bool HasCompactWideTile(KernelPath path) => path switch
+    {
+        KernelPath.Vector512 => HasCompactWideTile<Vector512Kernel>(),
+        KernelPath.Vector256 => HasCompactWideTile<Vector256Kernel>(),
+        KernelPath.Vector128 => HasCompactWideTile<Vector128Kernel>(),
+        KernelPath.Scalar => HasCompactWideTile<ScalarKernel>(),
+        _ => throw new ArgumentOutOfRangeException(nameof(path), path, "Unknown kernel path."),
+    };
+
+    private static bool HasCompactWideTile<TKernel>()
+        where TKernel : struct, IGemmKernel => TKernel.HasCompactWideTile;
+
     /// <summary>A validated product on one path: straight from the packed floats, or through float slices of compact
     /// (bfloat16) weights (<see cref="RunCompact"/>).</summary>
     private static void Dispatch<TKernel>(
@@ -396,6 +411,16 @@ internal static partial class Gemm
         static virtual void WideTile(int rows, ref float packedA, ref float panel, nint panelStride, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
             => throw new UnreachableException();
 
+        /// <summary>Whether the blocked loops can run pairs of compact (bfloat16) panels through
+        /// <see cref="CompactWideTile"/>; otherwise compact products beyond the row kernels widen the weights first.</summary>
+        static virtual bool HasCompactWideTile => false;
+
+        /// <summary><see cref="WideTile"/> reading compact panels directly: <paramref name="panel"/> and
+        /// <paramref name="panelStride"/> in 32-bit lanes (two bfloat16 values each), a kk 16 lanes. The same chains on
+        /// the widened values, so the same bits.</summary>
+        static virtual void CompactWideTile(int rows, ref float packedA, ref float panel, nint panelStride, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
+            => throw new UnreachableException();
+
         /// <summary>Whether <see cref="PartialTile"/> works on this machine; otherwise a partial last panel goes through
         /// a 32-wide scratch tile.</summary>
         static virtual bool MasksPartialPanels => false;
@@ -436,8 +461,10 @@ internal static partial class Gemm
         /// </summary>
         static virtual int CompactRowKernelPanels(int rows, long weightBytes) => 0;
 
-        /// <summary><see cref="RowTile"/> reading compact (bfloat16) panels directly: <paramref name="panel"/> and
-        /// <paramref name="panelStride"/> count 2-byte values. The same chains on the widened values, so the same bits.</summary>
+        /// <summary>A row kernel reading compact (bfloat16) panels directly, for the rows and group of panels
+        /// <see cref="CompactRowKernelPanels"/> gives (as <see cref="RowTile"/>, though a path may cover rows or sizes its
+        /// float row kernels do not): <paramref name="panel"/> and <paramref name="panelStride"/> count 2-byte values. The
+        /// same chains on the widened values, so the same bits.</summary>
         static virtual void CompactRowTile(int rows, ref float a, nint lda, ref ushort panel, nint panelStride, int k, ref float src, nint srcStride, ref float dst, nint ldc)
             => throw new UnreachableException();
     }
@@ -612,11 +639,34 @@ internal static partial class Gemm
         TKernel.RowTile(m, ref a, lda, ref Unsafe.Add(ref w.Data, p * panelStride), panelStride, w.Cols, ref src, srcStride, ref dst, ldc);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>The blocked loops over float panels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void RunBlocked<TKernel>(ref float a, nint lda, int m, Panels w, ref float bias, bool hasBias, ref float c, nint ldc, bool accumulate, int firstPanel, int endPanel)
         where TKernel : struct, IGemmKernel
+        => RunBlocked<TKernel, FloatPanels>(ref a, lda, m, w, ref bias, hasBias, ref c, ldc, accumulate, firstPanel, endPanel);
+
+    /// <summary>How the blocked loops' panels hold W: floats, or compact (bfloat16) pairs in 32-bit lanes, whose
+    /// products the loops run only over pairs of full panels (<see cref="IGemmKernel.CompactWideTile"/>).</summary>
+    private interface IPanelLayout
+    {
+        static abstract bool Compact { get; }
+    }
+
+#pragma warning disable CA1812 // used only as generic type arguments
+    private readonly struct FloatPanels : IPanelLayout { public static bool Compact => false; }
+    private readonly struct CompactPanels : IPanelLayout { public static bool Compact => true; }
+#pragma warning restore CA1812
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunBlocked<TKernel, TLayout>(ref float a, nint lda, int m, Panels w, ref float bias, bool hasBias, ref float c, nint ldc, bool accumulate, int firstPanel, int endPanel)
+        where TKernel : struct, IGemmKernel
+        where TLayout : struct, IPanelLayout
     {
         const int nr = PackedMatrix.PanelWidth;
+
+        // A panel's kk in W's units (Data and Stride count floats, or 32-bit lanes of two compact values).
+        int kkStride = TLayout.Compact ? nr / 2 : nr;
+        Debug.Assert(!TLayout.Compact || (TKernel.HasCompactWideTile && (endPanel - firstPanel) % 2 == 0 && endPanel * nr <= w.Rows), "compact: pairs of full panels");
         int mr = TKernel.RowBlock;
 
         // MC: the fewest row blocks of at most BlockMTarget rows, of about equal size (a multiple of MR). A last block of
@@ -641,7 +691,7 @@ internal static partial class Gemm
         }
 
         float[] pack = PackBuffer(Math.Min(m, mc) * PackedRowStride);
-        bool prefetchNext = WeightBytesOf(k, endPanel - firstPanel) >= PrefetchWeightsFromBytes;
+        bool prefetchNext = WeightBytesOf(k, endPanel - firstPanel) / (TLayout.Compact ? 2 : 1) >= PrefetchWeightsFromBytes;
         ref float packed = ref MemoryMarshal.GetArrayDataReference(pack);
 
         // Loop 4 (ic): MC-row blocks of A — the packed MC × KC block stays in L2 across all panels.
@@ -655,12 +705,12 @@ internal static partial class Gemm
             for (int pc = 0; pc < k; pc += BlockK)
             {
                 int kc = Math.Min(BlockK, k - pc);
-                int sliceLines = kc * nr * sizeof(float) / 64; // a panel's KC × 32 slice, in cache lines
+                int sliceLines = kc * kkStride * sizeof(float) / 64; // a panel's KC × 32 slice, in cache lines
                 PackA(ref Unsafe.Add(ref a, ic * lda + pc), lda, mcCur, kc, ref packed);
                 bool fromC = accumulate || pc > 0;
 
                 // Loop 2 (jc): NC-panel blocks of W — the KC × NC block (~BlockNBytes) stays in L2 across loop 1.
-                int blockPanels = Math.Max(1, TKernel.BlockNBytes / (kc * nr * sizeof(float)));
+                int blockPanels = Math.Max(1, TKernel.BlockNBytes / (kc * kkStride * sizeof(float)));
                 if (TKernel.HasWideTile)
                 {
                     blockPanels = Math.Max(2, blockPanels & ~1); // whole pairs of panels per block
@@ -693,7 +743,7 @@ internal static partial class Gemm
                             bool wide = TKernel.HasWideTile && p + 1 < jcEnd && (p + 2) * nr <= n;
                             int col = p * nr;
                             int nc = Math.Min(nr, n - col);
-                            ref float wp = ref Unsafe.Add(ref panels, p * panelStride + pc * nr);
+                            ref float wp = ref Unsafe.Add(ref panels, p * panelStride + pc * kkStride);
                             ref float dst = ref Unsafe.Add(ref c, ((ic + ir) * ldc) + col);
                             ref float s = ref fromC ? ref dst : ref hasBias ? ref Unsafe.Add(ref bias, col) : ref s_zeros[0];
                             nint srcStride = fromC ? ldc : 0;
@@ -706,7 +756,7 @@ internal static partial class Gemm
                             {
                                 int inSlice = nextLine % sliceLines;
                                 aheadLines = Math.Min(Math.Min(linesPerTile, kc), Math.Min(sliceLines - inSlice, nextLines - nextLine));
-                                ahead = ref Unsafe.Add(ref panels, ((jcEnd + (nextLine / sliceLines)) * panelStride) + (pc * nr) + (inSlice * 16));
+                                ahead = ref Unsafe.Add(ref panels, ((jcEnd + (nextLine / sliceLines)) * panelStride) + (pc * kkStride) + (inSlice * 16));
                                 nextLine += aheadLines;
                             }
 
@@ -726,7 +776,12 @@ internal static partial class Gemm
                                 }
                             }
 
-                            if (wide)
+                            if (wide && TLayout.Compact)
+                            {
+                                TKernel.CompactWideTile(rows, ref ap, ref wp, panelStride, kc, ref s, srcStride, ref dst, ldc, ref ahead, aheadLines);
+                                p++;
+                            }
+                            else if (wide)
                             {
                                 TKernel.WideTile(rows, ref ap, ref wp, panelStride, kc, ref s, srcStride, ref dst, ldc, ref ahead, aheadLines);
                                 p++;

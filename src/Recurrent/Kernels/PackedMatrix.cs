@@ -34,8 +34,8 @@ namespace Recurrent.Kernels;
 /// Compact. <see cref="ToCompact"/> stores the same panels as bfloat16 (<see cref="BFloat16.Round"/>), 2 bytes a weight.
 /// Within each kk's 32 values the order interleaves the panel's two halves: position 2j holds column j and 2j + 1 holds
 /// column 16 + j (j &lt; 16), so one 32-bit lane of a load holds both, and a shift or a mask widens either half to
-/// floats in place (<see cref="Gemm"/>'s Vector512 row kernels do so as they read; its other products widen slices of
-/// it into a float buffer first).
+/// floats in place (<see cref="Gemm"/>'s row kernels of every vector path and Vector512's wide tile do so as they read;
+/// its other products widen slices of it into a float buffer first).
 /// </para>
 /// <para>
 /// Column vectors. <see cref="EnsureColumnVectors"/> adds a second copy of the full panels, 8 columns to a contiguous
