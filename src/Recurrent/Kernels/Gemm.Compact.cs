@@ -6,12 +6,13 @@ namespace Recurrent.Kernels;
 
 // Products with compact (bfloat16) weights. Where reading the weights bounds the time (small m: the row kernels), a
 // path with a compact row kernel (Vector512 and Vector256 up to 4 rows, Vector128 at 1) reads the compact panels
-// directly, widening each kk's values in registers. Larger m on Vector512 runs the blocked loops over the compact panels,
-// pairs of full panels through the wide tile widening each kk in registers as the row kernels do (RunCompactBlocked):
-// where arithmetic bounds the time, widening slices into a buffer and packing A again for every slice's product cost
-// 9–25 % (LSTM 256 to 1024 at batch 8 to 64 ran 0.75–0.91× as fast as with float weights; 1.01–1.13× with the compact
-// wide tile, Zen 5, 2026-12-02).
-// Everything else (the panels a row group or the pairs leave over, larger m on the narrower paths) widens the weights
+// directly, widening each kk's values in registers. Larger m on Vector512 and Vector256 runs the blocked loops over the
+// compact panels, full panels (pairs through Vector512's wide tile) widened kk by kk in registers as the row kernels do
+// (RunCompactBlocked, IGemmKernel.CompactBlockPanels): where arithmetic bounds the time, widening slices into a buffer
+// and packing A again for every slice's product cost 9–25 % (LSTM 256 to 1024 at batch 8 to 64 ran 0.75–0.91× as fast
+// as with float weights on AVX-512, 0.82–0.97× on AVX2; 1.01–1.13× and 0.97–1.02× reading the panels, Zen 5,
+// 2026-12-02).
+// Everything else (the panels a row group or the pairs leave over, larger m on Vector128) widens the weights
 // to floats slice by slice into a per-thread buffer laid out as packed float panels and runs the path's own kernels on
 // each slice. Either way a compact product gives the same bits as the float product of the rounded weights: the same
 // chains (the blocked loops' K blocks are the float product's), and slices
@@ -63,7 +64,7 @@ internal static partial class Gemm
 
         if (group == 0)
         {
-            if (TKernel.HasCompactWideTile)
+            if (TKernel.CompactBlockPanels > 0)
             {
                 RunCompactBlocked<TKernel>(a, lda, m, w, bias, c, ldc, accumulate, firstPanel, panelCount, order);
             }
@@ -101,10 +102,10 @@ internal static partial class Gemm
         }
     }
 
-    /// <summary>A product with compact weights beyond the row kernels on a path with
-    /// <see cref="IGemmKernel.CompactWideTile"/>: the pairs of full panels through the blocked loops straight from the
-    /// compact panels, the rest (an odd full panel, the partial last one) widened. Descending runs the same pieces back to
-    /// front.</summary>
+    /// <summary>A product with compact weights beyond the row kernels on a path with a compact tile
+    /// (<see cref="IGemmKernel.CompactBlockPanels"/>): the full panels (in pairs, for a wide tile) through the blocked
+    /// loops straight from the compact panels, the rest (an odd full panel, the partial last one) widened. Descending runs
+    /// the same pieces back to front.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunCompactBlocked<TKernel>(
         ReadOnlySpan<float> a, int lda, int m, PackedMatrix w, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool accumulate, int firstPanel, int panelCount,
@@ -114,24 +115,24 @@ internal static partial class Gemm
         const int nr = PackedMatrix.PanelWidth;
         int endPanel = firstPanel + panelCount;
         int fullEnd = Math.Max(firstPanel, Math.Min(endPanel, w.Rows / nr));
-        int pairsEnd = firstPanel + ((fullEnd - firstPanel) & ~1);
-        if (order == PanelOrder.Descending && pairsEnd < endPanel)
+        int blocksEnd = firstPanel + ((fullEnd - firstPanel) / TKernel.CompactBlockPanels * TKernel.CompactBlockPanels);
+        if (order == PanelOrder.Descending && blocksEnd < endPanel)
         {
-            RunWidened<TKernel>(a, lda, m, w, bias, c, ldc, accumulate, pairsEnd, endPanel - pairsEnd, order);
+            RunWidened<TKernel>(a, lda, m, w, bias, c, ldc, accumulate, blocksEnd, endPanel - blocksEnd, order);
         }
 
-        if (pairsEnd > firstPanel)
+        if (blocksEnd > firstPanel)
         {
             bool hasBias = !bias.IsEmpty;
             var lanes = new Panels(ref Unsafe.As<ushort, float>(ref w.CompactReference), w.PanelStride / 2, w.Rows, w.Cols);
             RunBlocked<TKernel, CompactPanels>(
                 ref MemoryMarshal.GetReference(a), lda, m, lanes, ref hasBias ? ref MemoryMarshal.GetReference(bias) : ref s_zeros[0], hasBias,
-                ref MemoryMarshal.GetReference(c), ldc, accumulate, firstPanel, pairsEnd);
+                ref MemoryMarshal.GetReference(c), ldc, accumulate, firstPanel, blocksEnd);
         }
 
-        if (order == PanelOrder.Ascending && pairsEnd < endPanel)
+        if (order == PanelOrder.Ascending && blocksEnd < endPanel)
         {
-            RunWidened<TKernel>(a, lda, m, w, bias, c, ldc, accumulate, pairsEnd, endPanel - pairsEnd, order);
+            RunWidened<TKernel>(a, lda, m, w, bias, c, ldc, accumulate, blocksEnd, endPanel - blocksEnd, order);
         }
     }
 

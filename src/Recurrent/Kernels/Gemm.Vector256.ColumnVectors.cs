@@ -57,7 +57,7 @@ internal static partial class Gemm
     }
 
     /// <summary>2 or 3 rows (<typeparamref name="TRows"/>) × <paramref name="vectorCount"/> column vectors in passes of 4
-    /// (8 or 12 accumulators, one panel's columns, each step column by column as <see cref="Tile256{TRows}"/>).
+    /// (8 or 12 accumulators, one panel's columns, each step column by column as <see cref="Tile256{TRows, TWeights}"/>).
     /// Descending runs the passes back to front.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ColumnVectorsPanelPasses256<TRows>(

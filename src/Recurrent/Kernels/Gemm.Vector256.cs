@@ -20,6 +20,9 @@ namespace Recurrent.Kernels;
 // Vector512 path's other prefetch, of the panel 4 kk ahead into L1, is not used here: with it as well L4 and L5 ran at
 // 0.90× and 0.87×.
 //
+// Compact (bfloat16) panels in the blocked loops: the same tile with each W vector loaded and widened as it is used
+// (CompactWeights256.LoadVector; see Tile256 for how it stays in 16 registers).
+//
 // Row kernel (m = 1): 2 panels at once, 8 independent accumulator chains. With compact (bfloat16) panels it reads them
 // directly, widening each kk's 32 values in registers (two loads, two shifts, two masks), so a batch-1 step reads half
 // the bytes. Widening slices into an L1 buffer instead (Gemm.Compact.cs, what this path did before) made the suite's
@@ -102,18 +105,29 @@ internal static partial class Gemm
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Tile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
+            => Tiles<FloatWeights256>(rows, ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+
+        public static int CompactBlockPanels => 1;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void CompactTile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
+            => Tiles<CompactWeights256>(rows, ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Tiles<TWeights>(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
+            where TWeights : struct, IWeights256
         {
             AssertRows(rows, Vector256RowBlock);
             switch (rows)
             {
                 case 1:
-                    Tile256<R1>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile256<R1, TWeights>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 case 2:
-                    Tile256<R2>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile256<R2, TWeights>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 case 3:
-                    Tile256<R3>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
+                    Tile256<R3, TWeights>(ref packedA, ref panel, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
                     break;
                 default:
                     throw new UnreachableException();
@@ -174,6 +188,10 @@ internal static partial class Gemm
         static abstract nuint KkStride { get; }
 
         static abstract void Load(ref float panel, nuint offset, out Vector256<float> w0, out Vector256<float> w1, out Vector256<float> w2, out Vector256<float> w3);
+
+        /// <summary>Vector <paramref name="v"/> (0–3, a constant at each call) of the kk at <paramref name="offset"/>:
+        /// columns 8v to 8v + 7.</summary>
+        static abstract Vector256<float> LoadVector(ref float panel, nuint offset, int v);
     }
 
     /// <summary>Float panels: four loads.</summary>
@@ -189,6 +207,9 @@ internal static partial class Gemm
             w2 = Vector256.LoadUnsafe(ref panel, offset + 16);
             w3 = Vector256.LoadUnsafe(ref panel, offset + 24);
         }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> LoadVector(ref float panel, nuint offset, int v) => Vector256.LoadUnsafe(ref panel, offset + (nuint)(8 * v));
     }
 
     /// <summary>Compact panels (<see cref="PackedMatrix.ToCompact"/>): a kk is 16 32-bit lanes, lane j holding columns j
@@ -208,12 +229,28 @@ internal static partial class Gemm
             w2 = (low & Vector256.Create(0xFFFF0000u)).AsSingle();
             w3 = (high & Vector256.Create(0xFFFF0000u)).AsSingle();
         }
+
+        /// <summary>Columns 0–7 and 8–15 are lanes 0–7 and 8–15 shifted up, columns 16–23 and 24–31 the same lanes with
+        /// their low halves cleared, by two shifts: a mask would hold a register of its own, one more than
+        /// <see cref="Tile256"/> has.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> LoadVector(ref float panel, nuint offset, int v)
+        {
+            Vector256<uint> lanes = Vector256.LoadUnsafe(ref Unsafe.As<float, uint>(ref panel), offset + (nuint)(8 * (v & 1)));
+            return v < 2 ? Vector256.ShiftLeft(lanes, 16).AsSingle() : Vector256.ShiftLeft(Vector256.ShiftRightLogical(lanes, 16), 16).AsSingle();
+        }
     }
+
+    /// <summary>Always 0; read at run time (not readonly, so not folded) by <see cref="Tile256"/>.</summary>
+#pragma warning disable CS0649 // never assigned: its point is a value the JIT does not know
+    private static nint s_sameLanes;
+#pragma warning restore CS0649
 
     /// <summary>Vector256 micro-kernel: a TRows × 32 tile of C in TRows × 4 accumulators (c{row}{vector}).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile256<TRows>(ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
+    private static void Tile256<TRows, TWeights>(ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
         where TRows : struct, IRowCount
+        where TWeights : struct, IWeights256
     {
         Vector256<float> c0a = default, c0b = default, c0c = default, c0d = default;
         Vector256<float> c1a = default, c1b = default, c1c = default, c1d = default;
@@ -247,6 +284,11 @@ internal static partial class Gemm
             c2d = Vector256.LoadUnsafe(ref s, 24);
         }
 
+        // Compact panels: vectors 2 and 3 read the lanes of vectors 0 and 1 again, through an address the JIT cannot
+        // prove the same (s_sameLanes is 0), so that it folds each load into its shift rather than keeping the two
+        // loaded vectors alive across the step: with them, 12 accumulators + 3 broadcasts + 1 W vector + 2 held lanes
+        // spilled two accumulators (DOTNET_JitDisasm), each step then storing and reloading them on their chains.
+        nint again = typeof(TWeights) == typeof(CompactWeights256) ? s_sameLanes : 0;
         for (int kk = 0; kk < kc; kk++)
         {
             if (kk < prefetchLines)
@@ -261,28 +303,28 @@ internal static partial class Gemm
             Vector256<float> b1 = TRows.Value > 1 ? Vector256.Create(Unsafe.Add(ref packedA, 1 * PackedRowStride)) : default;
             Vector256<float> b2 = TRows.Value > 2 ? Vector256.Create(Unsafe.Add(ref packedA, 2 * PackedRowStride)) : default;
 
-            Vector256<float> w = Vector256.LoadUnsafe(ref panel);
+            Vector256<float> w = TWeights.LoadVector(ref panel, 0, 0);
             c0a = Vector256.FusedMultiplyAdd(b0, w, c0a);
             if (TRows.Value > 1) c1a = Vector256.FusedMultiplyAdd(b1, w, c1a);
             if (TRows.Value > 2) c2a = Vector256.FusedMultiplyAdd(b2, w, c2a);
 
-            w = Vector256.LoadUnsafe(ref panel, 8);
+            w = TWeights.LoadVector(ref panel, 0, 1);
             c0b = Vector256.FusedMultiplyAdd(b0, w, c0b);
             if (TRows.Value > 1) c1b = Vector256.FusedMultiplyAdd(b1, w, c1b);
             if (TRows.Value > 2) c2b = Vector256.FusedMultiplyAdd(b2, w, c2b);
 
-            w = Vector256.LoadUnsafe(ref panel, 16);
+            w = TWeights.LoadVector(ref Unsafe.Add(ref panel, again), 0, 2);
             c0c = Vector256.FusedMultiplyAdd(b0, w, c0c);
             if (TRows.Value > 1) c1c = Vector256.FusedMultiplyAdd(b1, w, c1c);
             if (TRows.Value > 2) c2c = Vector256.FusedMultiplyAdd(b2, w, c2c);
 
-            w = Vector256.LoadUnsafe(ref panel, 24);
+            w = TWeights.LoadVector(ref Unsafe.Add(ref panel, again), 0, 3);
             c0d = Vector256.FusedMultiplyAdd(b0, w, c0d);
             if (TRows.Value > 1) c1d = Vector256.FusedMultiplyAdd(b1, w, c1d);
             if (TRows.Value > 2) c2d = Vector256.FusedMultiplyAdd(b2, w, c2d);
 
             packedA = ref Unsafe.Add(ref packedA, 1);
-            panel = ref Unsafe.Add(ref panel, PackedMatrix.PanelWidth);
+            panel = ref Unsafe.Add(ref panel, (nint)TWeights.KkStride);
         }
 
         if (TRows.Value > 0)

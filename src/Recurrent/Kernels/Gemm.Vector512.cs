@@ -43,7 +43,7 @@ internal static partial class Gemm
         public static void WideTile(int rows, ref float packedA, ref float panel, nint panelStride, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
             => WideTileRows<FloatWeights>(rows, ref packedA, ref panel, panelStride, kc, ref src, srcStride, ref dst, ldc, ref prefetch, prefetchLines);
 
-        public static bool HasCompactWideTile => true;
+        public static int CompactBlockPanels => 2;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void CompactWideTile(int rows, ref float packedA, ref float panel, nint panelStride, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)

@@ -274,20 +274,20 @@ internal static partial class Gemm
     private static int CompactRowKernelPanels<TKernel>(int rows, long weightBytes)
         where TKernel : struct, IGemmKernel => TKernel.CompactRowKernelPanels(rows, weightBytes);
 
-    /// <summary>Whether <paramref name="path"/>'s blocked loops read compact panels directly
-    /// (<see cref="IGemmKernel.HasCompactWideTile"/>); otherwise its compact products beyond the row kernels widen the
+    /// <summary>Panels at a time that <paramref name="path"/>'s blocked loops read compact panels directly
+    /// (<see cref="IGemmKernel.CompactBlockPanels"/>), or 0: its compact products beyond the row kernels widen the
     /// weights slice by slice.</summary>
-    internal static bool HasCompactWideTile(KernelPath path) => path switch
+    internal static int CompactBlockPanels(KernelPath path) => path switch
     {
-        KernelPath.Vector512 => HasCompactWideTile<Vector512Kernel>(),
-        KernelPath.Vector256 => HasCompactWideTile<Vector256Kernel>(),
-        KernelPath.Vector128 => HasCompactWideTile<Vector128Kernel>(),
-        KernelPath.Scalar => HasCompactWideTile<ScalarKernel>(),
+        KernelPath.Vector512 => CompactBlockPanels<Vector512Kernel>(),
+        KernelPath.Vector256 => CompactBlockPanels<Vector256Kernel>(),
+        KernelPath.Vector128 => CompactBlockPanels<Vector128Kernel>(),
+        KernelPath.Scalar => CompactBlockPanels<ScalarKernel>(),
         _ => throw new ArgumentOutOfRangeException(nameof(path), path, "Unknown kernel path."),
     };
 
-    private static bool HasCompactWideTile<TKernel>()
-        where TKernel : struct, IGemmKernel => TKernel.HasCompactWideTile;
+    private static int CompactBlockPanels<TKernel>()
+        where TKernel : struct, IGemmKernel => TKernel.CompactBlockPanels;
 
     /// <summary>A validated product on one path: straight from the packed floats, or through float slices of compact
     /// (bfloat16) weights (<see cref="RunCompact"/>).</summary>
@@ -411,9 +411,15 @@ internal static partial class Gemm
         static virtual void WideTile(int rows, ref float packedA, ref float panel, nint panelStride, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
             => throw new UnreachableException();
 
-        /// <summary>Whether the blocked loops can run pairs of compact (bfloat16) panels through
-        /// <see cref="CompactWideTile"/>; otherwise compact products beyond the row kernels widen the weights first.</summary>
-        static virtual bool HasCompactWideTile => false;
+        /// <summary>Panels at a time that the blocked loops can run straight from compact (bfloat16) panels: 2 through
+        /// <see cref="CompactWideTile"/> (pairs of full panels), 1 through <see cref="CompactTile"/> (full panels), or 0:
+        /// compact products beyond the row kernels widen the weights first.</summary>
+        static virtual int CompactBlockPanels => 0;
+
+        /// <summary><see cref="Tile"/> reading a full compact panel directly, in 32-bit lanes as
+        /// <see cref="CompactWideTile"/>.</summary>
+        static virtual void CompactTile(int rows, ref float packedA, ref float panel, int kc, ref float src, nint srcStride, ref float dst, nint ldc, ref float prefetch, int prefetchLines)
+            => throw new UnreachableException();
 
         /// <summary><see cref="WideTile"/> reading compact panels directly: <paramref name="panel"/> and
         /// <paramref name="panelStride"/> in 32-bit lanes (two bfloat16 values each), a kk 16 lanes. The same chains on
@@ -646,7 +652,7 @@ internal static partial class Gemm
         => RunBlocked<TKernel, FloatPanels>(ref a, lda, m, w, ref bias, hasBias, ref c, ldc, accumulate, firstPanel, endPanel);
 
     /// <summary>How the blocked loops' panels hold W: floats, or compact (bfloat16) pairs in 32-bit lanes, whose
-    /// products the loops run only over pairs of full panels (<see cref="IGemmKernel.CompactWideTile"/>).</summary>
+    /// products the loops run only over full panels (<see cref="IGemmKernel.CompactBlockPanels"/>).</summary>
     private interface IPanelLayout
     {
         static abstract bool Compact { get; }
@@ -666,7 +672,9 @@ internal static partial class Gemm
 
         // A panel's kk in W's units (Data and Stride count floats, or 32-bit lanes of two compact values).
         int kkStride = TLayout.Compact ? nr / 2 : nr;
-        Debug.Assert(!TLayout.Compact || (TKernel.HasCompactWideTile && (endPanel - firstPanel) % 2 == 0 && endPanel * nr <= w.Rows), "compact: pairs of full panels");
+        Debug.Assert(
+            !TLayout.Compact || (TKernel.CompactBlockPanels > 0 && (endPanel - firstPanel) % TKernel.CompactBlockPanels == 0 && endPanel * nr <= w.Rows),
+            "compact: full panels, in pairs where the path's compact tile is wide");
         int mr = TKernel.RowBlock;
 
         // MC: the fewest row blocks of at most BlockMTarget rows, of about equal size (a multiple of MR). A last block of
@@ -785,6 +793,10 @@ internal static partial class Gemm
                             {
                                 TKernel.WideTile(rows, ref ap, ref wp, panelStride, kc, ref s, srcStride, ref dst, ldc, ref ahead, aheadLines);
                                 p++;
+                            }
+                            else if (TLayout.Compact)
+                            {
+                                TKernel.CompactTile(rows, ref ap, ref wp, kc, ref s, srcStride, ref dst, ldc, ref ahead, aheadLines);
                             }
                             else if (nc == nr)
                             {
